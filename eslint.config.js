@@ -1,0 +1,68 @@
+// Lint = layer rules. Data flows down the layer list in ../shared/DESIGN.md and imports only
+// point up it; only src-main/electron/ may import `electron`; only src-main/model/ imports tfjs.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ELECTRON = { name: 'electron', message: 'Only src-main/electron/ may import electron.' };
+const TFJS = { group: ['@tensorflow/*'], message: 'Only src-main/model/ imports TensorFlow.js.' };
+const upward = (...layers) =>
+  layers.map((layer) => ({
+    group: [`**/${layer}/*`, `**/${layer}`],
+    message: `This layer may not import from src-main/${layer}/ (see DESIGN.md layer map).`,
+  }));
+
+// For each layer: the layers it must NOT import (everything below it in the table).
+const layerRules = {
+  dicom: ['preprocess', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli'],
+  preprocess: ['dicom', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli'],
+  noise: ['dicom', 'preprocess', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli'],
+  model: ['dicom', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli'],
+  catalog: ['preprocess', 'noise', 'model', 'jobs', 'api', 'electron', 'server', 'cli'],
+  jobs: ['api', 'electron', 'server', 'cli'],
+  api: ['electron', 'server', 'cli'],
+  electron: ['server', 'cli'],
+  server: ['electron', 'cli'],
+  cli: ['electron', 'server'],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'test-results/**', 'bench/results/**', 'release/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  ...Object.entries(layerRules).map(([layer, forbidden]) => ({
+    files: [`src-main/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: layer === 'electron' ? [] : [ELECTRON],
+          patterns: [...upward(...forbidden), ...(layer === 'model' ? [] : [TFJS])],
+        },
+      ],
+    },
+  })),
+  {
+    files: ['src-renderer/**/*.{ts,js,svelte}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [ELECTRON],
+          patterns: [
+            { group: ['**/src-main/**', '!**/src-main/api/contract*'], message: 'The renderer imports only types from src-main/api/contract.ts.' },
+            TFJS,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [ELECTRON] }] },
+  },
+);
