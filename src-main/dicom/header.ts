@@ -4,6 +4,7 @@
  * Slope of 0.01 stays 0.01).
  */
 import type { DataSet } from 'dicom-parser';
+import { decodeText, encodingOf } from './charset.js';
 import { DicomError } from './errors.js';
 
 export type Vec3 = [number, number, number];
@@ -183,22 +184,24 @@ function readMosaic(ds: DataSet, header: ImageHeader): void {
 }
 
 export function readDescriptiveTags(ds: DataSet): DescriptiveTags {
+  const encoding = encodingOf(ds);
+  const t = (tag: string) => decodeText(ds, tag, encoding);
   return {
-    patientName: text(ds, 'x00100010')?.replace(/\^+/g, ' ').trim(),
-    patientId: text(ds, 'x00100020'),
+    patientName: t('x00100010')?.replace(/\^+/g, ' ').trim(),
+    patientId: t('x00100020'),
     patientBirthDate: text(ds, 'x00100030'),
     patientSex: text(ds, 'x00100040'),
     studyDate: text(ds, 'x00080020'),
     studyTime: text(ds, 'x00080030'),
-    studyDescription: text(ds, 'x00081030'),
-    studyId: text(ds, 'x00200010'),
-    accessionNumber: text(ds, 'x00080050'),
+    studyDescription: t('x00081030'),
+    studyId: t('x00200010'),
+    accessionNumber: t('x00080050'),
     seriesNumber: number(ds, 'x00200011'),
-    seriesDescription: text(ds, 'x0008103e'),
+    seriesDescription: t('x0008103e'),
     seriesDate: text(ds, 'x00080021'),
     bodyPart: text(ds, 'x00180015'),
-    manufacturer: text(ds, 'x00080070'),
-    manufacturerModel: text(ds, 'x00081090'),
+    manufacturer: t('x00080070'),
+    manufacturerModel: t('x00081090'),
     kvp: number(ds, 'x00180060'),
   };
 }
