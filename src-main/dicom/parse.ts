@@ -76,7 +76,8 @@ export function sniffRawSyntax(bytes: Uint8Array, offset: number): string | unde
   const vrIsLetters = isUpper(b[4]) && isUpper(b[5]);
   const groupLE = b[0] | (b[1] << 8);
   const groupBE = (b[0] << 8) | b[1];
-  const plausible = (group: number) => group >= 0x0002 && group <= 0x0028 && group % 2 === 0;
+  // Data sets start with a low group (0008 usually; 0001 in some broken files).
+  const plausible = (group: number) => group >= 0x0001 && group <= 0x0028;
   if (plausible(groupLE) && vrIsLetters) return EXPLICIT_LE;
   if (plausible(groupBE) && vrIsLetters) return EXPLICIT_BE;
   if (plausible(groupLE)) {
@@ -112,7 +113,7 @@ function asDicomError(thrown: unknown, file: string): DicomError {
   if (thrown instanceof DicomError) return thrown;
   const text = describeThrown(thrown);
   if (/DICM prefix not found/i.test(text)) return new DicomError('not-dicom', file, 'not a DICOM file (no "DICM" prefix)', { cause: thrown });
-  if (/buffer overread|past the end|beyond|end of buffer|overrun|out of range|offset is outside/i.test(text)) {
+  if (/buffer overread|past the end|beyond|end of buffer|overrun|out of range|offset is outside|cannot be greater than|invalid value for parameter 'maxP/i.test(text)) {
     return new DicomError('truncated', file, `file ends inside an element (${text})`, { cause: thrown });
   }
   if (/transfer syntax/i.test(text) && /not supported|unsupported/i.test(text)) {

@@ -1,0 +1,74 @@
+/**
+ * The study catalogue: one SQLite file (better-sqlite3) holding patients → studies → series →
+ * files, with the tags the browser needs and each file's size/mtime (so re-indexing reads only
+ * new or changed files) and problems. Schema changes are numbered migrations applied in order
+ * and recorded in PRAGMA user_version.
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+const MIGRATIONS: string[] = [
+  // 1: initial schema
+  `
+  CREATE TABLE patients (
+    id INTEGER PRIMARY KEY,
+    patient_key TEXT NOT NULL UNIQUE,      -- Patient ID + name: IDs alone collide across sites
+    patient_id TEXT, name TEXT, birth_date TEXT, sex TEXT
+  );
+  CREATE TABLE studies (
+    id INTEGER PRIMARY KEY,
+    study_uid TEXT NOT NULL UNIQUE,
+    patient_ref INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+    study_date TEXT, study_time TEXT, description TEXT, accession TEXT, study_id TEXT
+  );
+  CREATE TABLE series (
+    id INTEGER PRIMARY KEY,
+    series_uid TEXT NOT NULL UNIQUE,
+    study_ref INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+    modality TEXT, description TEXT, series_number REAL, body_part TEXT, manufacturer TEXT, model TEXT,
+    series_date TEXT, derived INTEGER NOT NULL DEFAULT 0,
+    -- filled by series assembly after each index run
+    instance_count INTEGER NOT NULL DEFAULT 0, slice_count INTEGER NOT NULL DEFAULT 0,
+    rows INTEGER, columns INTEGER, pixel_spacing TEXT, slice_spacing REAL, slice_thickness REAL, kvp REAL,
+    ordered_by TEXT, stacks INTEGER NOT NULL DEFAULT 1, problems TEXT NOT NULL DEFAULT '[]'
+  );
+  CREATE TABLE files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL, mtime_ms REAL NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('image', 'dicomdir', 'error')),
+    error_code TEXT, error TEXT,
+    series_ref INTEGER REFERENCES series(id) ON DELETE SET NULL,
+    sop_uid TEXT, instance_number REAL, frames INTEGER, rows INTEGER, columns INTEGER,
+    transfer_syntax TEXT, header TEXT            -- ImageHeader JSON: series assembly needs no re-read
+  );
+  CREATE INDEX files_series ON files(series_ref);
+  CREATE INDEX studies_patient ON studies(patient_ref);
+  CREATE INDEX series_study ON series(study_ref);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function openCatalog(file: string): Db {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`catalogue schema version ${current} is newer than this app (${MIGRATIONS.length}); update Denoise Studio`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
