@@ -45,8 +45,12 @@ export function parseDicomBytes(bytes: Uint8Array, file: string, options: ParseO
   } catch (thrown) {
     throw asDicomError(thrown, file);
   }
+  return guarded(file, () => finish(dataSet, file, hasFileMeta, options.headerOnly ?? false));
+}
+
+function finish(dataSet: DataSet, file: string, hasFileMeta: boolean, headerOnly: boolean): ParsedDicom {
   const syntaxUid = (dataSet.string('x00020010') ?? IMPLICIT_LE).replace(/\0/g, '').trim();
-  checkNotTruncated(dataSet, file, options.headerOnly ?? false);
+  checkNotTruncated(dataSet, file, headerOnly);
   return { file, dataSet, syntaxUid, syntax: transferSyntax(syntaxUid), hasFileMeta };
 }
 
@@ -67,6 +71,15 @@ function parsePart10(bytes: Uint8Array, file: string, untilTag: string | undefin
   const body = dicomParser.parseDicom(bytes.subarray(start), { TransferSyntaxUID: sniffed, untilTag });
   Object.assign(body.elements, meta.elements, { x00020010: body.elements.x00020010 });
   return body;
+}
+
+/** Run `work` (which reads a parsed data set lazily) turning any failure into a DicomError. */
+export function guarded<T>(file: string, work: () => T): T {
+  try {
+    return work();
+  } catch (thrown) {
+    throw asDicomError(thrown, file);
+  }
 }
 
 /** Guess the syntax of a raw data set from its first element's tag and VR bytes. */
@@ -109,7 +122,8 @@ function checkNotTruncated(dataSet: DataSet, file: string, headerOnly: boolean):
   }
 }
 
-function asDicomError(thrown: unknown, file: string): DicomError {
+/** Any failure while reading `file` as our typed error (dicom-parser throws plain strings). */
+export function asDicomError(thrown: unknown, file: string): DicomError {
   if (thrown instanceof DicomError) return thrown;
   const text = describeThrown(thrown);
   if (/DICM prefix not found/i.test(text)) return new DicomError('not-dicom', file, 'not a DICOM file (no "DICM" prefix)', { cause: thrown });

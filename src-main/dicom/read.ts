@@ -6,7 +6,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { DicomError, describeThrown } from './errors.js';
 import { readDescriptiveTags, readImageHeader, type DescriptiveTags, type ImageHeader } from './header.js';
 import { initCodecs } from './codecs.js';
-import { parseDicomBytes, type ParsedDicom } from './parse.js';
+import { guarded, parseDicomBytes, type ParsedDicom } from './parse.js';
 import { decodePixels, type DecodedImage } from './pixels.js';
 
 /** Headers are almost always in the first few KiB; we read this much before trying the whole file. */
@@ -55,13 +55,16 @@ export async function readDicomImage(file: string): Promise<DicomImage> {
 /** Decode an in-memory file (fuzzing and tests use this directly). */
 export async function decodeDicomBytes(bytes: Uint8Array, file: string): Promise<DicomImage> {
   const parsed = parseDicomBytes(bytes, file);
-  const header = readImageHeader(parsed.dataSet, file);
+  const header = guarded(file, () => readImageHeader(parsed.dataSet, file));
   if (parsed.syntax && parsed.syntax.pixels !== 'native') await initCodecs();
-  const image = decodePixels(parsed, header);
-  return { ...image, tags: readDescriptiveTags(parsed.dataSet), parsed };
+  return guarded(file, () => ({ ...decodePixels(parsed, header), tags: readDescriptiveTags(parsed.dataSet), parsed }));
 }
 
 function toHeader(parsed: ParsedDicom, info: { size: number; mtimeMs: number }): DicomHeader {
+  return guarded(parsed.file, () => headerOf(parsed, info));
+}
+
+function headerOf(parsed: ParsedDicom, info: { size: number; mtimeMs: number }): DicomHeader {
   const isDicomdir = parsed.dataSet.string('x00020002')?.trim() === '1.2.840.10008.1.3.10' || parsed.dataSet.elements.x00041220 !== undefined;
   return {
     file: parsed.file,
