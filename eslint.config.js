@@ -20,9 +20,10 @@ const layerRules = {
   catalog: ['preprocess', 'noise', 'model', 'jobs', 'api', 'electron', 'server', 'cli'],
   jobs: ['api', 'electron', 'server', 'cli'],
   api: ['electron', 'server', 'cli'],
-  electron: ['server', 'cli'],
-  server: ['electron', 'cli'],
-  cli: ['electron', 'server'],
+  // The transports see only the API.
+  electron: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'server', 'cli'],
+  server: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'electron', 'cli'],
+  cli: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'electron', 'server'],
 };
 
 export default tseslint.config(

@@ -4,7 +4,6 @@
  * error with a one-line message on stderr, and never writes into its input folder.
  */
 import { Command, CommanderError } from 'commander';
-import { DicomError } from '../dicom/errors.js';
 import { DenoiseStudioService } from '../api/service.js';
 import type { IndexResult } from '../api/contract.js';
 import { formatIndex } from './format.js';
@@ -40,7 +39,7 @@ export async function run(argv: string[], io = { out: process.stdout, err: proce
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
-    const message = error instanceof DicomError ? error.message : error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : String(error);
     io.err.write(`denoise-studio: ${message.split('\n')[0]}\n`);
     exitCode = 1;
   }
