@@ -84,3 +84,29 @@ test('pixel padding and rescale are kept as reported values', async () => {
   assert.equal(ct.header.rescaleSlope, 1);
   assert.equal(ct.header.pixelRepresentation, 1);
 });
+
+test('a Rescale Slope of 0.01 stays 0.01 (floats, never truncated)', async () => {
+  const { default: dcmjs } = await import('dcmjs');
+  const { tempDir } = await import('./helpers.js');
+  const { writeFileSync } = await import('node:fs');
+  const { dir, cleanup } = tempDir();
+  try {
+    const meta = { '00020010': { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] }, '00020002': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.4'] }, '00020003': { vr: 'UI', Value: ['2.25.1'] } };
+    const dict = new dcmjs.data.DicomDict(meta);
+    dict.dict = {
+      '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.4'] }, '00080018': { vr: 'UI', Value: ['2.25.1'] }, '00080060': { vr: 'CS', Value: ['MR'] },
+      '0020000D': { vr: 'UI', Value: ['2.25.2'] }, '0020000E': { vr: 'UI', Value: ['2.25.3'] },
+      '00280002': { vr: 'US', Value: [1] }, '00280004': { vr: 'CS', Value: ['MONOCHROME2'] }, '00280010': { vr: 'US', Value: [2] }, '00280011': { vr: 'US', Value: [2] },
+      '00280100': { vr: 'US', Value: [16] }, '00280101': { vr: 'US', Value: [16] }, '00280102': { vr: 'US', Value: [15] }, '00280103': { vr: 'US', Value: [0] },
+      '00281052': { vr: 'DS', Value: ['-0.5'] }, '00281053': { vr: 'DS', Value: ['0.01'] },
+      '7FE00010': { vr: 'OW', Value: [new Uint16Array([0, 100, 200, 65535]).buffer] },
+    };
+    const file = path.join(dir, 'slope.dcm');
+    writeFileSync(file, new Uint8Array(dict.write()));
+    const h = (await readDicomHeader(file)).header;
+    assert.equal(h.rescaleSlope, 0.01);
+    assert.equal(h.rescaleIntercept, -0.5);
+  } finally {
+    cleanup();
+  }
+});
