@@ -128,11 +128,12 @@ async function indexFiles(db: Database, folder: string, files: string[], forgetM
   }
   if (forgetMissing) {
     const present = new Set(files);
+    const forget = db.prepare('DELETE FROM files WHERE path = ?');
     db.transaction(() => {
       for (const [file, row] of known) {
         if (present.has(file)) continue;
         if (row.series_ref) touchedSeries.add(row.series_ref);
-        db.prepare('DELETE FROM files WHERE path = ?').run(file);
+        forget.run(file);
         stats.removed++;
       }
     })();
