@@ -50,7 +50,8 @@ export async function indexPath(db: Database, target: string, options: IndexOpti
   return stats;
 }
 
-async function walk(root: string): Promise<string[]> {
+/** Every regular file under a folder (symlinks skipped); unreadable folders are returned as entries. */
+export async function walk(root: string): Promise<string[]> {
   const out: string[] = [];
   const pending = [root];
   while (pending.length) {

@@ -1,0 +1,229 @@
+/**
+ * Denoising autoencoder architectures, all built from one validated specification so a sweep can
+ * vary any field. Every model maps [batch, H, W, 1] → [batch, H, W, 1] in normalised units:
+ * - dense:   the classic fully connected DAE on flattened P×P patches (sigmoid output);
+ * - conv-ae: convolutional encoder → bottleneck → decoder (optionally residual);
+ * - dncnn:   residual CNN that predicts the noise (Zhang et al. 2017);
+ * - unet:    small U-Net with skip connections (2–4 levels).
+ * Only stride-1 convolutions with pooling/upsampling are used: they train on every backend.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+
+const Activation = z.enum(['relu', 'leaky_relu', 'elu']);
+const Common = {
+  kernelSize: z.number().int().min(1).max(9).refine((k) => k % 2 === 1, 'kernel size must be odd').default(3),
+  activation: Activation.default('relu'),
+  batchNorm: z.boolean().default(false),
+  dropout: z.object({
+    rate: z.number().min(0).max(0.9).default(0),
+    /** 'bottleneck': after the narrowest layer only; 'every': after every hidden layer. */
+    position: z.enum(['bottleneck', 'every']).default('bottleneck'),
+  }).default({ rate: 0, position: 'bottleneck' }),
+  /** Kernel regularisation, applied to the loss by the trainer. */
+  l1: z.number().min(0).max(1).default(0),
+  l2: z.number().min(0).max(1).default(0),
+};
+
+export const ArchitectureSpec = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('dense'), ...Common,
+    patchSize: z.number().int().min(4).max(64).default(28),
+    hidden: z.array(z.number().int().min(1).max(4096)).min(1).max(8).default([128, 64, 32]),
+    outputActivation: z.enum(['sigmoid', 'linear']).default('sigmoid'),
+  }),
+  z.object({
+    kind: z.literal('conv-ae'), ...Common,
+    filters: z.array(z.number().int().min(1).max(512)).min(1).max(4).default([32, 64]),
+    bottleneck: z.number().int().min(1).max(512).default(64),
+    convsPerLevel: z.number().int().min(1).max(4).default(2),
+    residual: z.boolean().default(false),
+  }),
+  z.object({
+    kind: z.literal('dncnn'), ...Common,
+    depth: z.number().int().min(3).max(30).default(8),
+    width: z.number().int().min(1).max(256).default(32),
+  }),
+  z.object({
+    kind: z.literal('unet'), ...Common,
+    levels: z.number().int().min(2).max(4).default(3),
+    baseFilters: z.number().int().min(1).max(128).default(16),
+    convsPerLevel: z.number().int().min(1).max(3).default(2),
+    residual: z.boolean().default(true),
+  }),
+]);
+export type ArchitectureSpec = z.input<typeof ArchitectureSpec>;
+export type Architecture = z.output<typeof ArchitectureSpec>;
+
+/** Named starting points for the UI and for sweeps. */
+export const ARCHITECTURE_PRESETS: Record<string, ArchitectureSpec> = {
+  /** 784-128-64-32-64-128-784, sigmoid output: the textbook denoising autoencoder. */
+  'dense-classic': { kind: 'dense', patchSize: 28, hidden: [128, 64, 32] },
+  'conv-ae': { kind: 'conv-ae', filters: [32, 64], bottleneck: 64 },
+  'dncnn-8x32': { kind: 'dncnn', depth: 8, width: 32 },
+  'dncnn-17x64': { kind: 'dncnn', depth: 17, width: 64, batchNorm: true },
+  'unet-3': { kind: 'unet', levels: 3, baseFilters: 16 },
+};
+
+export function parseArchitecture(spec: unknown): Architecture {
+  const result = ArchitectureSpec.safeParse(spec);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new Error(`architecture.${issue.path.join('.') || 'kind'}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** How the tiler must cut images for this model. */
+export interface TilingNeeds {
+  /** Pixels at a tile's edge whose output depends on what lies outside the tile. */
+  margin: number;
+  /** Tile origins and sizes must be multiples of this (pooling grids). */
+  align: number;
+  /** Dense models accept only this tile size. */
+  fixedSize?: number;
+}
+
+export function tilingNeeds(a: Architecture): TilingNeeds {
+  const half = (a.kernelSize - 1) / 2;
+  switch (a.kind) {
+    case 'dense': return { margin: 0, align: 1, fixedSize: a.patchSize };
+    case 'dncnn': return { margin: a.depth * half, align: 1 };
+    case 'conv-ae':
+    case 'unet': {
+      const levels = a.kind === 'unet' ? a.levels : a.filters.length;
+      const convs = a.convsPerLevel;
+      let r = 0;
+      for (let l = 0; l < levels; l++) r += 2 * convs * half * 2 ** l + 2 ** l; // encoder + decoder convs, pooling
+      r += convs * half * 2 ** levels + 1; // bottleneck and output conv
+      const align = 2 ** levels;
+      return { margin: Math.ceil(r / align) * align, align };
+    }
+  }
+}
+
+function activationLayer(a: Architecture, name: string): tf.layers.Layer {
+  switch (a.activation) {
+    case 'relu': return tf.layers.reLU({ name });
+    case 'leaky_relu': return tf.layers.leakyReLU({ alpha: 0.2, name });
+    case 'elu': return tf.layers.elu({ name });
+  }
+}
+
+class Builder {
+  private n = 0;
+  constructor(private readonly a: Architecture, private readonly seed: number) {}
+
+  /** Seeded initialisers: the same spec and seed give the same starting weights. */
+  init(): ReturnType<typeof tf.initializers.heNormal> {
+    return tf.initializers.heNormal({ seed: this.seed * 1000 + ++this.n });
+  }
+
+  private name(kind: string): string {
+    return `${kind}_${++this.n}`;
+  }
+
+  conv(x: tf.SymbolicTensor, filters: number, opts: { act?: boolean; bn?: boolean; dropout?: boolean } = {}): tf.SymbolicTensor {
+    const { act = true, bn = this.a.batchNorm, dropout = false } = opts;
+    let y = tf.layers.conv2d({
+      filters, kernelSize: this.a.kernelSize, padding: 'same', useBias: !bn || !act,
+      kernelInitializer: this.init(), name: this.name('conv'),
+    }).apply(x) as tf.SymbolicTensor;
+    if (bn && act) y = tf.layers.batchNormalization({ name: this.name('bn') }).apply(y) as tf.SymbolicTensor;
+    if (act) y = activationLayer(this.a, this.name('act')).apply(y) as tf.SymbolicTensor;
+    return this.maybeDropout(y, dropout);
+  }
+
+  maybeDropout(x: tf.SymbolicTensor, atBottleneck: boolean): tf.SymbolicTensor {
+    const { rate, position } = this.a.dropout;
+    if (rate <= 0 || (position === 'bottleneck' && !atBottleneck)) return x;
+    return tf.layers.dropout({ rate, seed: this.seed + this.n, name: this.name('dropout') }).apply(x) as tf.SymbolicTensor;
+  }
+
+  pool(x: tf.SymbolicTensor): tf.SymbolicTensor {
+    return tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: this.name('pool') }).apply(x) as tf.SymbolicTensor;
+  }
+
+  up(x: tf.SymbolicTensor): tf.SymbolicTensor {
+    return tf.layers.upSampling2d({ size: [2, 2], name: this.name('up') }).apply(x) as tf.SymbolicTensor;
+  }
+
+  add(a: tf.SymbolicTensor, b: tf.SymbolicTensor): tf.SymbolicTensor {
+    return tf.layers.add({ name: this.name('residual') }).apply([a, b]) as tf.SymbolicTensor;
+  }
+}
+
+export function buildModel(spec: ArchitectureSpec, options: { name?: string; seed?: number } = {}): tf.LayersModel {
+  const a = parseArchitecture(spec);
+  const name = options.name ?? 'denoiser';
+  const b = new Builder(a, options.seed ?? 1);
+  if (a.kind === 'dense') {
+    const p = a.patchSize;
+    const input = tf.input({ shape: [p, p, 1], name: 'image' });
+    let x = tf.layers.flatten({ name: 'flatten' }).apply(input) as tf.SymbolicTensor;
+    // Encoder down to the code, then the mirror image back up.
+    const widths = [...a.hidden, ...a.hidden.slice(0, -1).reverse()];
+    const codeIndex = a.hidden.length - 1;
+    widths.forEach((units, i) => {
+      x = tf.layers.dense({ units, kernelInitializer: b.init(), name: `dense_${i + 1}` }).apply(x) as tf.SymbolicTensor;
+      if (a.batchNorm) x = tf.layers.batchNormalization({ name: `bn_${i + 1}` }).apply(x) as tf.SymbolicTensor;
+      x = activationLayer(a, `act_${i + 1}`).apply(x) as tf.SymbolicTensor;
+      x = b.maybeDropout(x, i === codeIndex);
+    });
+    x = tf.layers.dense({ units: p * p, activation: a.outputActivation, name: 'reconstruction' }).apply(x) as tf.SymbolicTensor;
+    const output = tf.layers.reshape({ targetShape: [p, p, 1], name: 'image_out' }).apply(x) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: output, name });
+  }
+  const input = tf.input({ shape: [null, null, 1], name: 'image' });
+  let x: tf.SymbolicTensor;
+  switch (a.kind) {
+    case 'dncnn': {
+      x = b.conv(input, a.width, { bn: false });
+      const middle = Math.floor((a.depth - 2) / 2);
+      for (let i = 0; i < a.depth - 2; i++) x = b.conv(x, a.width, { dropout: i === middle });
+      const noise = b.conv(x, 1, { act: false });
+      // The body learns −noise; adding keeps to layers Keras and tfjs both serialise.
+      return tf.model({ inputs: input, outputs: b.add(input, noise), name });
+    }
+    case 'conv-ae': {
+      x = input;
+      for (const filters of a.filters) {
+        for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, filters);
+        x = b.pool(x);
+      }
+      x = b.conv(x, a.bottleneck, { dropout: true });
+      for (const filters of [...a.filters].reverse()) {
+        x = b.up(x);
+        for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, filters);
+      }
+      const out = b.conv(x, 1, { act: false });
+      return tf.model({ inputs: input, outputs: a.residual ? b.add(input, out) : out, name });
+    }
+    case 'unet': {
+      x = input;
+      const skips: tf.SymbolicTensor[] = [];
+      for (let l = 0; l < a.levels; l++) {
+        for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, a.baseFilters * 2 ** l);
+        skips.push(x);
+        x = b.pool(x);
+      }
+      for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, a.baseFilters * 2 ** a.levels, { dropout: c === 0 });
+      for (let l = a.levels - 1; l >= 0; l--) {
+        x = b.up(x);
+        x = tf.layers.concatenate({ name: `skip_${l}` }).apply([x, skips[l]!]) as tf.SymbolicTensor;
+        for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, a.baseFilters * 2 ** l);
+      }
+      const out = b.conv(x, 1, { act: false });
+      return tf.model({ inputs: input, outputs: a.residual ? b.add(input, out) : out, name });
+    }
+  }
+}
+
+/** Kernel weights (not biases, not batch-norm) for L1/L2 penalties. */
+export function kernelWeights(model: tf.LayersModel): tf.LayerVariable[] {
+  return model.trainableWeights.filter((w) => /kernel$/.test(w.originalName));
+}
+
+export function parameterCount(model: tf.LayersModel): number {
+  return model.countParams();
+}

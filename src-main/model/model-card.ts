@@ -1,0 +1,72 @@
+/**
+ * The model card (`model-card.json`): what a model is for, how it was made, and — what inference
+ * depends on — exactly which preprocessing it expects. Validated on every load.
+ */
+import { z } from 'zod';
+import { NoiseSpec } from '../noise/models.js';
+import { NormalisationSpec } from '../preprocess/normalise.js';
+import { PixelImputation, SliceImputation } from '../preprocess/impute.js';
+import { ArchitectureSpec } from './architectures.js';
+
+export const Preprocessing = z.object({
+  normalisation: NormalisationSpec,
+  /** Fitted parameters when the normalisation scope is 'dataset' (training statistics). */
+  normalisationParams: z.object({
+    offset: z.number(), scale: z.number().positive(),
+    clipLow: z.number().nullable(), clipHigh: z.number().nullable(),
+  }).optional(),
+  imputation: PixelImputation.default({ method: 'nearest' }),
+  sliceImputation: SliceImputation.default('linear'),
+});
+export type Preprocessing = z.output<typeof Preprocessing>;
+
+const EpochRecord = z.object({
+  epoch: z.number().int(), trainLoss: z.number(), valLoss: z.number().nullable(),
+  valPsnr: z.number().nullable(), valSsim: z.number().nullable(), learningRate: z.number(), seconds: z.number(),
+});
+export type EpochRecord = z.infer<typeof EpochRecord>;
+
+export const ModelCard = z.object({
+  name: z.string().min(1).max(200),
+  version: z.string().min(1).max(50),
+  description: z.string().max(5000).optional(),
+  task: z.object({
+    modality: z.enum(['CT', 'MR', 'any']),
+    /** The noise the model was trained to remove (levels or ranges). */
+    noise: z.array(NoiseSpec).optional(),
+    mode: z.enum(['supervised', 'noise2void', 'noise2noise']).optional(),
+  }),
+  /** Our own spec, or `{ kind: 'imported' }` for a model converted from Keras. */
+  architecture: z.union([ArchitectureSpec, z.object({ kind: z.literal('imported'), summary: z.string().optional() })]),
+  preprocessing: Preprocessing,
+  training: z.object({
+    config: z.record(z.string(), z.unknown()).optional(),
+    epochs: z.number().int().nonnegative().optional(),
+    history: z.array(EpochRecord).optional(),
+    seconds: z.number().nonnegative().optional(),
+    parameters: z.number().int().nonnegative().optional(),
+  }).optional(),
+  data: z.object({
+    series: z.number().int().nonnegative(),
+    slices: z.number().int().nonnegative(),
+    modalities: z.array(z.string()),
+    sources: z.array(z.object({ name: z.string(), licence: z.string().optional() })).default([]),
+    heldOut: z.array(z.string()).optional(),
+  }).optional(),
+  metrics: z.record(z.string(), z.unknown()).optional(),
+  backend: z.string().optional(),
+  created: z.string().optional(),
+  /** The command line that reproduces the model. */
+  command: z.string().optional(),
+});
+export type ModelCard = z.output<typeof ModelCard>;
+export type ModelCardInput = z.input<typeof ModelCard>;
+
+export function parseModelCard(json: unknown, file: string): ModelCard {
+  const result = ModelCard.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new Error(`${file}: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
+  }
+  return result.data;
+}

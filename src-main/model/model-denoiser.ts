@@ -1,0 +1,107 @@
+/**
+ * A learned model behind the SliceDenoiser interface: applies exactly the card's preprocessing
+ * (imputation of padding/invalid pixels, normalisation), runs the tiled model, and inverts it —
+ * pixels the normalisation clipped and pixels that were padding keep their input values.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  fitNormalisation, normalisationScope, normalise, denormalise, restoreClipped, valueStats,
+  type NormalisationParams,
+} from '../preprocess/normalise.js';
+import { imputePixels, invalidMask } from '../preprocess/impute.js';
+import { parseArchitecture, tilingNeeds, type TilingNeeds } from './architectures.js';
+import type { SliceDenoiser, SliceInput } from './denoiser.js';
+import type { ModelCard } from './model-card.js';
+import { loadModelFolder, type LoadedModel } from './model-io.js';
+import { predictTiled } from './tiling.js';
+
+export interface ModelDenoiserOptions {
+  /** Largest tile side (default 512: a typical slice runs in one pass). */
+  tile?: number;
+  batch?: number;
+}
+
+export interface ModelSliceInput extends SliceInput {
+  /** Volume statistics, when the card's normalisation scope is 'volume'. */
+  volumeParams?: NormalisationParams;
+}
+
+/** Fitted parameters from the card (stored nulls mean "no clipping"). */
+export function cardParams(card: ModelCard): NormalisationParams | undefined {
+  const spec = card.preprocessing.normalisation;
+  if (spec.kind === 'window') return fitNormalisation(spec);
+  const p = card.preprocessing.normalisationParams;
+  return p && { offset: p.offset, scale: p.scale, clipLow: p.clipLow ?? -Infinity, clipHigh: p.clipHigh ?? Infinity };
+}
+
+function modelTiling(loaded: LoadedModel): TilingNeeds {
+  const arch = loaded.card.architecture;
+  if (arch.kind !== 'imported') return tilingNeeds(parseArchitecture(arch));
+  const shape = loaded.model.inputs[0]!.shape;
+  if (shape[1] && shape[2]) return { margin: 0, align: 1, fixedSize: shape[1] };
+  return { margin: 32, align: 16 }; // unknown network: a generous margin, pooling up to 4 levels
+}
+
+export class ModelDenoiser implements SliceDenoiser {
+  readonly kind = 'model';
+  readonly name: string;
+  private readonly tiling: TilingNeeds;
+
+  private constructor(private readonly loaded: LoadedModel, private readonly options: ModelDenoiserOptions) {
+    this.name = `${loaded.card.name} ${loaded.card.version}`;
+    this.tiling = modelTiling(loaded);
+  }
+
+  static async load(folder: string, options: ModelDenoiserOptions = {}): Promise<ModelDenoiser> {
+    return new ModelDenoiser(await loadModelFolder(folder), options);
+  }
+
+  static fromLoaded(loaded: LoadedModel, options: ModelDenoiserOptions = {}): ModelDenoiser {
+    return new ModelDenoiser(loaded, options);
+  }
+
+  get card(): ModelCard {
+    return this.loaded.card;
+  }
+
+  get model(): tf.LayersModel {
+    return this.loaded.model;
+  }
+
+  /** The normalisation for one slice, by the card's scope. */
+  paramsFor(values: Float32Array, mask: Uint8Array, volumeParams?: NormalisationParams): NormalisationParams {
+    const spec = this.loaded.card.preprocessing.normalisation;
+    switch (normalisationScope(spec)) {
+      case 'dataset': {
+        const p = cardParams(this.loaded.card);
+        if (!p) throw new Error(`${this.loaded.folder}: model card lacks preprocessing.normalisationParams for its dataset-scope normalisation`);
+        return p;
+      }
+      case 'volume':
+        if (volumeParams) return volumeParams;
+        return fitNormalisation(spec, valueStats([{ values, mask }]));
+      case 'slice':
+        return fitNormalisation(spec, valueStats([{ values, mask }]));
+    }
+  }
+
+  async denoise(input: ModelSliceInput): Promise<Float32Array> {
+    const { width, height } = input;
+    if (input.values.length !== width * height) throw new Error(`denoise: expected ${width * height} values, got ${input.values.length}`);
+    const mask = invalidMask(input.values, input.mask);
+    const imputed = imputePixels(input.values, width, height, mask, this.loaded.card.preprocessing.imputation);
+    const params = this.paramsFor(imputed.values, mask, input.volumeParams);
+    const normalised = normalise(imputed.values, params);
+    const predicted = await predictTiled(this.loaded.model, normalised, width, height, {
+      ...this.tiling, tile: this.options.tile ?? 512, batch: this.options.batch,
+    });
+    const out = denormalise(predicted, params);
+    restoreClipped(input.values, out, params);
+    for (let i = 0; i < out.length; i++) if (mask[i]) out[i] = input.values[i]!;
+    return out;
+  }
+
+  dispose(): void {
+    this.loaded.model.dispose();
+  }
+}

