@@ -57,8 +57,10 @@ export const TrainConfig = z.object({
   }).default({ fraction: 0.2, patches: 64 }),
   earlyStopping: z.object({
     patience: z.number().int().min(1).default(10),
+    /** Smaller improvements of the monitored loss do not count. */
+    minDelta: z.number().min(0).default(0),
     restoreBest: z.boolean().default(true),
-  }).nullable().default({ patience: 10, restoreBest: true }),
+  }).nullable().default({ patience: 10, minDelta: 0, restoreBest: true }),
   noise2void: z.object({
     /** Fraction of pixels per patch hidden from the network. */
     maskFraction: z.number().positive().max(0.2).default(0.02),

