@@ -28,12 +28,159 @@ export interface IndexResult {
 }
 
 export interface ProgressEvent {
-  task: 'index';
+  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep';
   done: number;
   total: number;
+  etaSeconds?: number;
   message?: string;
+  /** Training: the epoch and batch in progress, and the last batch loss. */
+  epoch?: number;
+  epochs?: number;
+  batch?: number;
+  batches?: number;
+  loss?: number;
+  /** Training: a finished epoch's record (train/val loss, val PSNR/SSIM, learning rate, time). */
+  record?: EpochRecord;
+  /** Sweeps: which run the event belongs to. */
+  run?: string;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number | null;
+  valPsnr: number | null;
+  valSsim: number | null;
+  learningRate: number;
+  seconds: number;
+}
+
+export interface BackendInfo {
+  /** 'node-gpu' | 'node' | 'wasm' | 'cpu' */
+  name: string;
+  skipped: { name: string; reason: string }[];
+  forced: boolean;
+}
+
+export interface DenoiseRequest {
+  /** Folder or DICOMDIR with one or more series */
+  input: string;
+  /** Parent folder for the derived series (one new sub-folder per series); never inside the input */
+  out: string;
+  /** Model folder; default: the shipped default for each series' modality */
+  model?: string;
+  /** 'model' (default) or a classical filter: gaussian, median, bilateral, nlm, diffusion */
+  method?: string;
+  /** 0 keeps the input, 1 (default) takes the denoised image */
+  strength?: number;
+  workers?: number;
+  backend?: string;
+  seriesUids?: string[];
+}
+
+export interface DenoisedSeries {
+  input: string;
+  seriesInstanceUid: string;
+  output: string;
+  outputSeriesInstanceUid: string;
+  slices: number;
+  seconds: number;
+  clippedPixels: number;
+  problems: string[];
+}
+
+export interface DenoiseResult {
+  backend: string;
+  model: string;
+  series: DenoisedSeries[];
+  failed: { input: string; seriesInstanceUid: string; error: string }[];
+  unreadable: UnreadableFile[];
+  seconds: number;
+}
+
+export interface EvaluateRequest {
+  reference: string;
+  input: string;
+  model?: string;
+  method?: string;
+  strength?: number;
+  /** PSNR/SSIM data range in the image's units; default: each reference series' max − min */
+  dataRange?: number;
+  workers?: number;
+  backend?: string;
+}
+
+export interface Quality { psnr: number; ssim: number; mse: number; mae: number }
+
+export interface EvaluateResult {
+  dataRange: number | 'per-series reference range';
+  pairs: { reference: string; input: string; slices: number; dataRange: number; inputQuality: Quality; denoisedQuality?: Quality }[];
+  backend?: string;
+  method?: string;
+}
+
+export interface TrainRequest {
+  data: string[];
+  /** A training configuration (see model/train-config.ts); validated */
+  config: unknown;
+  /** The new model folder (must not exist) */
+  out: string;
+  /** Per-epoch checkpoints; with resume, continue from them */
+  checkpoint?: string;
+  resume?: boolean;
+  backend?: string;
+}
+
+export interface TrainResult {
+  outDir: string;
+  stoppedBy: 'completed' | 'early-stopping' | 'cancelled';
+  epochs: number;
+  bestValLoss: number | null;
+  finalValPsnr: number | null;
+  finalValSsim: number | null;
+  seconds: number;
+  parameters: number;
+  backend: string;
+  series: number;
+  slices: number;
+  skipped: string[];
+  unreadable: number;
+}
+
+export interface SweepRequest {
+  /** { data?, base, grid: { "dotted.path": [values] }, parallel? } */
+  spec: unknown;
+  out: string;
+  data?: string[];
+  backend?: string;
+}
+
+export interface SweepResult {
+  outDir: string;
+  runs: { run: string; params: Record<string, unknown>; summary?: TrainResult; error?: string }[];
+  ranking: string[];
+}
+
+export interface AddNoiseRequest {
+  input: string;
+  out: string;
+  /** A noise model (see noise/models.ts), e.g. { kind: 'gaussian', sigma: 25 } */
+  noise: unknown;
+  seed?: number;
+}
+
+/** Long jobs accept an AbortSignal; a cancelled job rejects with an error named 'CancelledError'. */
+export interface JobControl {
+  onProgress?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
 }
 
 export interface DenoiseStudioApi {
   index(request: IndexRequest, onProgress?: (event: ProgressEvent) => void): Promise<IndexResult>;
+  backend(request?: { backend?: string }): Promise<BackendInfo>;
+  denoise(request: DenoiseRequest, control?: JobControl): Promise<DenoiseResult>;
+  evaluate(request: EvaluateRequest, control?: JobControl): Promise<EvaluateResult>;
+  train(request: TrainRequest, control?: JobControl): Promise<TrainResult>;
+  sweep(request: SweepRequest, control?: JobControl): Promise<SweepResult>;
+  addNoise(request: AddNoiseRequest, control?: JobControl): Promise<DenoiseResult>;
 }

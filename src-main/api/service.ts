@@ -1,11 +1,27 @@
-/** The API's one implementation; every transport calls this. */
+/** The API's one implementation; every transport (IPC, loopback HTTP, CLI) calls this. */
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { openCatalog } from '../catalog/db.js';
 import { indexPath } from '../catalog/indexer.js';
 import { catalogTree } from '../catalog/query.js';
-import type { DenoiseStudioApi, IndexRequest, IndexResult, ProgressEvent } from './contract.js';
+import { probeBackend } from '../jobs/backend-probe.js';
+import { runDenoiseJob } from '../jobs/denoise-job.js';
+import { runEvaluateJob } from '../jobs/evaluate-job.js';
+import { methodFromName, type MethodSpec } from '../jobs/methods.js';
+import { runNoiseJob } from '../jobs/noise-job.js';
+import { defaultModelFor } from '../jobs/shipped-models.js';
+import { runSweep } from '../jobs/sweep-job.js';
+import { runTrainJob } from '../jobs/train-job.js';
+import type {
+  AddNoiseRequest, BackendInfo, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest, EvaluateResult,
+  IndexRequest, IndexResult, JobControl, ProgressEvent, SweepRequest, SweepResult, TrainRequest, TrainResult,
+} from './contract.js';
+import {
+  AddNoiseRequestSchema, BackendRequestSchema, DenoiseRequestSchema, EvaluateRequestSchema, IndexRequestSchema,
+  SweepRequestSchema, TrainRequestSchema, validate,
+} from './validate.js';
 
 /** Where the catalogue and user models live: $DENOISE_STUDIO_HOME, else the platform's data folder. */
 export function defaultDataDir(): string {
@@ -18,6 +34,13 @@ export function defaultDataDir(): string {
 export interface ServiceOptions {
   /** SQLite file; defaults to <data dir>/catalog.sqlite */
   database?: string;
+}
+
+/** A request's method: a classical filter by name, an explicit model folder, or undefined (defaults). */
+function methodOf(request: { model?: string; method?: string }, fallbackModality = 'CT'): MethodSpec | undefined {
+  if (request.method && request.method !== 'model') return methodFromName(request.method, '');
+  if (request.model) return { kind: 'model', folder: path.resolve(request.model) };
+  return request.method === 'model' ? { kind: 'model', folder: defaultModelFor(fallbackModality) } : undefined;
 }
 
 export class DenoiseStudioService implements DenoiseStudioApi {
@@ -34,8 +57,9 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   }
 
   async index(request: IndexRequest, onProgress?: (event: ProgressEvent) => void): Promise<IndexResult> {
+    const { path: requested } = validate(IndexRequestSchema, request, 'index');
     const started = performance.now();
-    const target = path.resolve(request.path);
+    const target = path.resolve(requested);
     const stats = await indexPath(this.catalog(), target, {
       onProgress: (p) => onProgress?.({ task: 'index', done: p.done, total: p.total }),
     });
@@ -49,8 +73,83 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     };
   }
 
+  async backend(request: { backend?: string } = {}): Promise<BackendInfo> {
+    const { backend } = validate(BackendRequestSchema, request, 'backend');
+    return probeBackend(backend);
+  }
+
+  async denoise(request: DenoiseRequest, control: JobControl = {}): Promise<DenoiseResult> {
+    const r = validate(DenoiseRequestSchema, request, 'denoise');
+    const result = await runDenoiseJob({
+      input: r.input, outDir: r.out, method: methodOf(r), strength: r.strength, workers: r.workers, backend: r.backend,
+      seriesUids: r.seriesUids, signal: control.signal,
+      onProgress: (p) => control.onProgress?.({ task: 'denoise', ...p }),
+    });
+    return { backend: result.backend, model: result.model, series: result.series, failed: result.failed, unreadable: result.unreadable, seconds: result.seconds };
+  }
+
+  async evaluate(request: EvaluateRequest, control: JobControl = {}): Promise<EvaluateResult> {
+    const r = validate(EvaluateRequestSchema, request, 'evaluate');
+    return runEvaluateJob({
+      reference: r.reference, input: r.input, method: methodOf(r), strength: r.strength, dataRange: r.dataRange,
+      workers: r.workers, backend: r.backend, onProgress: (done, total) => control.onProgress?.({ task: 'evaluate', done, total }),
+    });
+  }
+
+  async train(request: TrainRequest, control: JobControl = {}): Promise<TrainResult> {
+    const r = validate(TrainRequestSchema, request, 'train');
+    return runTrainJob({
+      data: r.data.map((d) => path.resolve(d)), config: r.config, outDir: path.resolve(r.out),
+      checkpointDir: r.checkpoint && path.resolve(r.checkpoint), resume: r.resume, backend: r.backend,
+      command: `denoise-studio train --data ${r.data.join(' ')} --config <config> --out ${r.out}`,
+    }, {
+      signal: control.signal,
+      onProgress: (e) => {
+        if (e.type === 'batch') control.onProgress?.({ task: 'train', done: e.batch, total: e.batches, epoch: e.epoch, epochs: e.epochs, batch: e.batch, batches: e.batches, loss: e.loss, etaSeconds: e.etaSeconds });
+        else if (e.type === 'epoch') control.onProgress?.({ task: 'train', done: e.record.epoch, total: e.epochs, epoch: e.record.epoch, epochs: e.epochs, record: e.record, etaSeconds: e.etaSeconds });
+        else control.onProgress?.({ task: 'train', done: 0, total: 0, message: e.text });
+      },
+    });
+  }
+
+  async sweep(request: SweepRequest, control: JobControl = {}): Promise<SweepResult> {
+    const r = validate(SweepRequestSchema, request, 'sweep');
+    return runSweep(r.spec as never, {
+      outDir: r.out, data: r.data?.map((d) => path.resolve(d)), backend: r.backend, signal: control.signal,
+      onProgress: (run, e) => {
+        if (e.type === 'epoch') control.onProgress?.({ task: 'sweep', run, done: e.record.epoch, total: e.epochs, record: e.record, etaSeconds: e.etaSeconds });
+        else if (e.type === 'finished') control.onProgress?.({ task: 'sweep', run, done: 1, total: 1, message: e.error ? `${run} failed: ${e.error}` : `${run} finished` });
+        else if (e.type === 'message') control.onProgress?.({ task: 'sweep', run, done: 0, total: 0, message: e.text });
+      },
+    });
+  }
+
+  async addNoise(request: AddNoiseRequest, control: JobControl = {}): Promise<DenoiseResult> {
+    const r = validate(AddNoiseRequestSchema, request, 'add-noise');
+    const result = await runNoiseJob({
+      input: r.input, outDir: r.out, noise: r.noise, seed: r.seed, signal: control.signal,
+      onProgress: (p) => control.onProgress?.({ task: 'denoise', ...p }),
+    });
+    return { backend: 'js', model: 'noise simulation', series: result.series, failed: result.failed, unreadable: result.unreadable, seconds: result.seconds };
+  }
+
   close(): void {
     this.db?.close();
     this.db = undefined;
+  }
+}
+
+/** Reads a JSON file for the CLI's --config/--spec, naming the file on failure. */
+export async function readJsonFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
   }
 }

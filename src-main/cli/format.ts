@@ -1,5 +1,5 @@
 /** Human-readable CLI output (the --json form is the contract; this is for people). */
-import type { IndexResult } from '../api/contract.js';
+import type { DenoiseResult, EvaluateResult, IndexResult, ProgressEvent, SweepResult, TrainResult } from '../api/contract.js';
 
 export function formatIndex(r: IndexResult): string {
   const lines: string[] = [];
@@ -19,6 +19,76 @@ export function formatIndex(r: IndexResult): string {
   if (r.unreadable.length) {
     lines.push(`Unreadable files (${r.unreadable.length}):`);
     for (const u of r.unreadable) lines.push(`  ${u.file}: ${u.reason}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  return m < 60 ? `${m} min ${s} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+/** One line of progress for any job. */
+export function progressLine(e: ProgressEvent): string | undefined {
+  const eta = e.etaSeconds !== undefined ? `, ETA ${duration(e.etaSeconds)}` : '';
+  const run = e.run ? `${e.run}: ` : '';
+  if (e.message && !(e.total > 0)) return `${run}${e.message}`;
+  if (e.record) {
+    const r = e.record;
+    const val = r.valLoss !== null ? `, val loss ${r.valLoss.toExponential(3)}` : '';
+    const q = r.valPsnr !== null ? `, val PSNR ${r.valPsnr.toFixed(2)} dB, SSIM ${r.valSsim?.toFixed(4)}` : '';
+    return `${run}epoch ${r.epoch}/${e.epochs}: loss ${r.trainLoss.toExponential(3)}${val}${q}, lr ${r.learningRate.toExponential(2)}, ${r.seconds.toFixed(1)} s${eta}`;
+  }
+  if (e.task === 'train' && e.epoch) return `${run}epoch ${e.epoch}/${e.epochs} ${bar(e.batch ?? 0, e.batches ?? 1)} batch ${e.batch}/${e.batches} loss ${e.loss?.toExponential(3)}${eta}`;
+  if (e.total > 0) return `${run}${e.task} ${bar(e.done, e.total)} ${e.done}/${e.total}${eta}${e.message ? `  ${e.message}` : ''}`;
+  return undefined;
+}
+
+export function formatDenoise(r: DenoiseResult): string {
+  const lines = [`${r.model}${r.backend === 'none' ? '' : ` on backend ${r.backend}`}: ${r.series.length} series in ${duration(r.seconds)}`];
+  for (const s of r.series) {
+    lines.push(`  ${s.slices} slices → ${s.output} (${duration(s.seconds)}${s.clippedPixels ? `, ${s.clippedPixels} pixels clipped to the stored range` : ''})`);
+    for (const p of s.problems) lines.push(`    ! ${p}`);
+  }
+  for (const f of r.failed) lines.push(`  FAILED ${f.input}: ${f.error}`);
+  if (r.unreadable.length) lines.push(`  ${r.unreadable.length} unreadable files skipped (first: ${r.unreadable[0]!.file}: ${r.unreadable[0]!.reason})`);
+  return lines.join('\n') + '\n';
+}
+
+export function formatEvaluate(r: EvaluateResult): string {
+  const q = (x: { psnr: number; ssim: number; mae: number }) => `PSNR ${x.psnr.toFixed(2)} dB  SSIM ${x.ssim.toFixed(4)}  MAE ${x.mae.toFixed(2)}`;
+  const lines = [`data range: ${typeof r.dataRange === 'number' ? r.dataRange : 'reference max − min, per series'}${r.method ? `; denoised with ${r.method} on ${r.backend}` : ''}`];
+  for (const p of r.pairs) {
+    lines.push(`${p.input} vs ${p.reference} (${p.slices} slices, data range ${p.dataRange}):`);
+    lines.push(`  input     ${q(p.inputQuality)}`);
+    if (p.denoisedQuality) lines.push(`  denoised  ${q(p.denoisedQuality)}  (${(p.denoisedQuality.psnr - p.inputQuality.psnr >= 0 ? '+' : '')}${(p.denoisedQuality.psnr - p.inputQuality.psnr).toFixed(2)} dB)`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function formatTrain(r: TrainResult): string {
+  return [
+    `${r.stoppedBy === 'cancelled' ? 'cancelled' : `model saved to ${r.outDir}`} after ${r.epochs} epochs (${r.stoppedBy}) in ${duration(r.seconds)} on ${r.backend}`,
+    `  ${r.series} series, ${r.slices} slices, ${r.parameters} parameters`,
+    `  validation: loss ${r.bestValLoss ?? '-'}, PSNR ${r.finalValPsnr?.toFixed(2) ?? '-'} dB, SSIM ${r.finalValSsim?.toFixed(4) ?? '-'}`,
+    ...r.skipped.map((s) => `  skipped ${s}`),
+  ].join('\n') + '\n';
+}
+
+export function formatSweep(r: SweepResult): string {
+  const lines = [`${r.runs.length} runs → ${r.outDir}/results.csv (best first):`];
+  const byName = new Map(r.runs.map((x) => [x.run, x]));
+  for (const name of [...r.ranking, ...r.runs.filter((x) => !x.summary).map((x) => x.run)]) {
+    const x = byName.get(name)!;
+    const s = x.summary;
+    lines.push(`  ${name}  ${JSON.stringify(x.params)}  ${s ? `val PSNR ${s.finalValPsnr?.toFixed(2) ?? '-'} dB, SSIM ${s.finalValSsim?.toFixed(4) ?? '-'}, ${s.epochs} epochs, ${duration(s.seconds)}` : `FAILED: ${x.error}`}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -3,38 +3,173 @@
  * Every command takes --json (one JSON object on stdout), exits 0 on success and 1 on a user
  * error with a one-line message on stderr, and never writes into its input folder.
  */
-import { Command, CommanderError } from 'commander';
-import { DenoiseStudioService } from '../api/service.js';
-import type { IndexResult } from '../api/contract.js';
-import { formatIndex } from './format.js';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { DenoiseStudioService, readJsonFile } from '../api/service.js';
+import type { IndexResult, ProgressEvent } from '../api/contract.js';
+import { formatDenoise, formatEvaluate, formatIndex, formatSweep, formatTrain, progressLine } from './format.js';
 
-export async function run(argv: string[], io = { out: process.stdout, err: process.stderr }): Promise<number> {
+type Io = { out: NodeJS.WritableStream; err: NodeJS.WritableStream & { isTTY?: boolean } };
+
+function number(name: string, min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export async function run(argv: string[], io: Io = { out: process.stdout, err: process.stderr }): Promise<number> {
   const program = new Command('denoise-studio')
     .description('Denoise CT and MR DICOM series with denoising autoencoders (offline).')
     .option('--db <file>', 'catalogue database (default: the app data folder, or $DENOISE_STUDIO_HOME)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
 
-  let exitCode = 0;
+  const service = () => new DenoiseStudioService({ database: program.opts().db });
+  /** Progress on stderr: one rewritten line on a terminal, one line per step change otherwise. */
+  const progress = (json: boolean | undefined) => {
+    if (json && !io.err.isTTY) return undefined;
+    let last = '';
+    let lastTenth = -1;
+    return (e: ProgressEvent) => {
+      const line = progressLine(e);
+      if (!line || line === last) return;
+      last = line;
+      if (io.err.isTTY) return void io.err.write(`\r\x1b[2K${line}`);
+      // In a log: epochs, messages, and every tenth of a batch job — not every slice.
+      const tenth = e.total > 0 ? Math.floor((10 * e.done) / e.total) : -1;
+      const milestone = e.task !== 'train' && e.task !== 'sweep' && tenth !== lastTenth;
+      if (e.record || (e.message && !(e.total > 0)) || milestone) io.err.write(line + '\n');
+      lastTenth = tenth;
+    };
+  };
+  const endProgress = () => { if (io.err.isTTY) io.err.write('\n'); };
+  const emit = (json: boolean | undefined, value: unknown, human: string) => io.out.write(json ? JSON.stringify(value) + '\n' : human);
+
   program
     .command('index')
     .description('index a folder or DICOMDIR: patients → studies → series, with counts, geometry and problems')
     .argument('<folder>', 'folder (searched recursively) or DICOMDIR file')
     .option('--json', 'print one JSON object')
     .action(async (folder: string, opts: { json?: boolean }) => {
-      const service = new DenoiseStudioService({ database: program.opts().db });
+      const s = service();
       try {
         const showProgress = !opts.json && io.err.isTTY;
-        const result: IndexResult = await service.index({ path: folder }, (p) => {
+        const result: IndexResult = await s.index({ path: folder }, (p) => {
           if (showProgress) io.err.write(`\rindexing ${p.done}/${p.total}`);
         });
         if (showProgress) io.err.write('\n');
-        io.out.write(opts.json ? JSON.stringify(result) + '\n' : formatIndex(result));
+        emit(opts.json, result, formatIndex(result));
       } finally {
-        service.close();
+        s.close();
       }
     });
 
+  program
+    .command('denoise')
+    .description('denoise every series of a folder/DICOMDIR into new derived DICOM series')
+    .argument('<input>', 'folder or DICOMDIR')
+    .requiredOption('--out <folder>', 'where the derived series go (one sub-folder each; outside the input)')
+    .option('--model <dir>', 'model folder (default: the shipped model for the modality)')
+    .option('--method <name>', 'model, or a classical filter: gaussian, median, bilateral, nlm, diffusion')
+    .option('--strength <0..1>', 'blend of input (0) and denoised (1)', number('--strength', 0, 1), 1)
+    .option('--workers <n>', 'worker threads (default: one per core)', number('--workers', 1, 32))
+    .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
+    .option('--json', 'print one JSON object')
+    .action(async (input: string, opts: { out: string; model?: string; method?: string; strength: number; workers?: number; backend?: string; json?: boolean }) => {
+      const result = await service().denoise({ input, out: opts.out, model: opts.model, method: opts.method, strength: opts.strength, workers: opts.workers, backend: opts.backend as never },
+        { onProgress: progress(opts.json) });
+      endProgress();
+      emit(opts.json, result, formatDenoise(result));
+      if (result.series.length === 0) throw new Error(`no series could be denoised (${result.failed.map((f) => f.error).join('; ')})`);
+    });
+
+  program
+    .command('evaluate')
+    .description('PSNR/SSIM of an input series (and of its denoised version) against a reference series')
+    .requiredOption('--reference <folder>', 'clean reference series')
+    .requiredOption('--input <folder>', 'series to assess (e.g. a noisy or low-dose version)')
+    .option('--model <dir>', 'also denoise the input with this model and assess the result')
+    .option('--method <name>', 'or with a classical filter (gaussian, median, bilateral, nlm, diffusion)')
+    .option('--strength <0..1>', 'blend of input (0) and denoised (1)', number('--strength', 0, 1))
+    .option('--data-range <value>', 'PSNR/SSIM data range in image units (default: reference max − min)', number('--data-range', 1e-9, 1e9))
+    .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { reference: string; input: string; model?: string; method?: string; strength?: number; dataRange?: number; backend?: string; json?: boolean }) => {
+      const result = await service().evaluate({ reference: opts.reference, input: opts.input, model: opts.model, method: opts.method, strength: opts.strength, dataRange: opts.dataRange, backend: opts.backend as never },
+        { onProgress: progress(opts.json) });
+      endProgress();
+      emit(opts.json, result, formatEvaluate(result));
+    });
+
+  program
+    .command('train')
+    .description('train or fine-tune a model on local series; progress on stderr')
+    .requiredOption('--data <folder...>', 'folders with training series')
+    .requiredOption('--config <file>', 'training configuration (JSON)')
+    .requiredOption('--out <dir>', 'new model folder')
+    .option('--checkpoint <dir>', 'save a checkpoint every epoch here')
+    .option('--resume', 'continue from --checkpoint')
+    .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { data: string[]; config: string; out: string; checkpoint?: string; resume?: boolean; backend?: string; json?: boolean }) => {
+      if (opts.resume && !opts.checkpoint) throw new Error('--resume needs --checkpoint <dir>');
+      const config = await readJsonFile(opts.config);
+      const controller = new AbortController();
+      const onSigint = () => { io.err.write('\nstopping after this batch (checkpoint kept)…\n'); controller.abort(); };
+      process.once('SIGINT', onSigint);
+      try {
+        const result = await service().train({ data: opts.data, config, out: opts.out, checkpoint: opts.checkpoint, resume: opts.resume, backend: opts.backend as never },
+          { onProgress: progress(opts.json), signal: controller.signal });
+        endProgress();
+        emit(opts.json, result, formatTrain(result));
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+
+  program
+    .command('sweep')
+    .description('train every combination of a parameter grid and rank the results')
+    .requiredOption('--spec <file>', 'sweep spec (JSON): { base, grid: { "dotted.path": [values] }, data?, parallel? }')
+    .requiredOption('--out <folder>', 'folder for the run models and results.csv / results.json')
+    .option('--data <folder...>', 'training series (overrides the spec)')
+    .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { spec: string; out: string; data?: string[]; backend?: string; json?: boolean }) => {
+      const spec = await readJsonFile(opts.spec);
+      const result = await service().sweep({ spec, out: opts.out, data: opts.data, backend: opts.backend as never }, { onProgress: progress(opts.json) });
+      endProgress();
+      emit(opts.json, result, formatSweep(result));
+    });
+
+  program
+    .command('add-noise')
+    .description('write a copy of every series with simulated noise (seeded), e.g. to evaluate a model')
+    .argument('<input>', 'folder or DICOMDIR')
+    .requiredOption('--out <folder>', 'where the noisy series go')
+    .requiredOption('--noise <json>', 'noise model, e.g. \'{"kind":"gaussian","sigma":25}\' or \'{"kind":"rician","sigma":5,"units":"percent"}\'')
+    .option('--seed <n>', 'random seed', number('--seed', 0, 2 ** 31), 1)
+    .option('--json', 'print one JSON object')
+    .action(async (input: string, opts: { out: string; noise: string; seed: number; json?: boolean }) => {
+      let noise: unknown;
+      try { noise = JSON.parse(opts.noise); } catch { throw new Error(`--noise: not valid JSON: ${opts.noise}`); }
+      const result = await service().addNoise({ input, out: opts.out, noise, seed: opts.seed }, { onProgress: progress(opts.json) });
+      endProgress();
+      emit(opts.json, result, formatDenoise(result));
+    });
+
+  program
+    .command('backend')
+    .description('show which compute backend loads here, and why faster ones did not')
+    .option('--backend <name>', 'try only this backend')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { backend?: string; json?: boolean }) => {
+      const info = await service().backend({ backend: opts.backend });
+      emit(opts.json, info, `backend: ${info.name}${info.forced ? ' (forced)' : ''}\n${info.skipped.map((s) => `  not ${s.name}: ${s.reason}`).join('\n')}\n`);
+    });
+
+  let exitCode = 0;
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {

@@ -1,0 +1,101 @@
+/**
+ * Denoise every series of a folder into derived DICOM series: a worker pool runs the model or
+ * filter (one backend per worker), the strength blends input and output, and values go back to
+ * the source's stored type with clipped pixels counted.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { BackendName } from '../model/backend.js';
+import { applyStrength } from '../model/denoiser.js';
+import { readModelCard } from '../model/model-io.js';
+import { fitNormalisation, normalisationScope, valueStats, type NormalisationParams } from '../preprocess/normalise.js';
+import { invalidMask } from '../preprocess/impute.js';
+import { DenoisePool } from './denoise-pool.js';
+import { methodLabel, type MethodSpec } from './methods.js';
+import { processSeriesFolder, type ProcessedFolder, type SeriesProgress } from './process-series.js';
+import { readSeriesSlices } from './series-source.js';
+import { defaultModelFor } from './shipped-models.js';
+
+export interface DenoiseJobOptions {
+  input: string;
+  outDir: string;
+  /** A model folder or classical filter; absent = the shipped default for each series' modality. */
+  method?: MethodSpec;
+  strength?: number;
+  workers?: number;
+  backend?: BackendName;
+  seriesUids?: string[];
+  onProgress?: (p: SeriesProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface DenoiseJobResult extends ProcessedFolder {
+  backend: string;
+  model: string;
+  seconds: number;
+}
+
+export async function runDenoiseJob(options: DenoiseJobOptions): Promise<DenoiseJobResult> {
+  const strength = options.strength ?? 1;
+  if (!(strength >= 0 && strength <= 1)) throw new Error(`--strength must be between 0 and 1 (got ${options.strength})`);
+  const started = performance.now();
+  const pools = new Map<string, DenoisePool>();
+  let volumeParams: NormalisationParams | undefined;
+  let current: { pool: DenoisePool; method: MethodSpec } | undefined;
+  const methodFor = (modality: string): MethodSpec => {
+    if (options.method) return options.method;
+    const folder = defaultModelFor(modality);
+    if (!existsSync(folder)) throw new Error(`no --model given and the shipped default ${path.basename(folder)} is missing at ${folder}`);
+    return { kind: 'model', folder };
+  };
+  const poolFor = async (method: MethodSpec) => {
+    const key = JSON.stringify(method);
+    let pool = pools.get(key);
+    if (!pool) {
+      pool = await DenoisePool.start(method, { workers: options.workers, backend: options.backend });
+      pools.set(key, pool);
+    }
+    return pool;
+  };
+  try {
+    const result = await processSeriesFolder({
+      input: options.input, outDir: options.outDir, inFlight: 2 * (options.workers ?? 2),
+      derivationDescription: '', seriesDescriptionSuffix: ' [denoised]',
+      onProgress: options.onProgress, signal: options.signal, seriesUids: options.seriesUids,
+      describe: () => {
+        const m = current!.method;
+        return `Denoised by ${current!.pool.name} (${m.kind === 'model' ? 'learned model' : 'classical filter'}), strength ${strength.toFixed(2)}`;
+      },
+    }, async (slice) => {
+      const output = await current!.pool.denoise({ values: slice.values, width: slice.width, height: slice.height, mask: slice.padding, volumeParams });
+      return applyStrength(slice.values, output, strength);
+    }, async (series) => {
+      const method = methodFor(series.modality);
+      current = { pool: await poolFor(method), method };
+      volumeParams = undefined;
+      if (method.kind === 'model') {
+        const card = await readModelCard(method.folder);
+        const spec = card.preprocessing.normalisation;
+        if (normalisationScope(spec) === 'volume') {
+          // One extra pass over the series for its statistics: slices are not kept.
+          const stats: { values: Float32Array; mask: Uint8Array }[] = [];
+          for await (const s of readSeriesSlices(series)) {
+            const step = Math.max(1, Math.floor(s.values.length / 65536));
+            const values = s.values.filter((_, i) => i % step === 0);
+            const mask = invalidMask(s.values, s.padding).filter((_, i) => i % step === 0);
+            stats.push({ values, mask });
+          }
+          volumeParams = fitNormalisation(spec, valueStats(stats));
+        }
+      }
+    });
+    const first = pools.values().next().value;
+    return {
+      ...result, backend: first?.backend ?? 'none',
+      model: options.method ? methodLabel(options.method) : [...pools.keys()].map((k) => methodLabel(JSON.parse(k) as MethodSpec)).join(', '),
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await Promise.all([...pools.values()].map((p) => p.close()));
+  }
+}

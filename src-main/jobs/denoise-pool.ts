@@ -1,0 +1,102 @@
+/**
+ * A pool of denoising workers, one backend each, so every core works on a volume (the WASM
+ * backend runs one thread per worker in Node). Slices are handed to whichever worker is free.
+ */
+import type { Worker } from 'node:worker_threads';
+import os from 'node:os';
+import type { BackendName } from '../model/backend.js';
+import type { ModelSliceInput } from '../model/model-denoiser.js';
+import type { DenoiseWorkerReply, DenoiseWorkerRequest } from './denoise-worker.js';
+import type { MethodSpec } from './methods.js';
+import { spawnWorker } from './spawn.js';
+
+interface Pending { resolve: (v: Float32Array) => void; reject: (e: Error) => void }
+
+export function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
+}
+
+export class DenoisePool {
+  private readonly idle: Worker[] = [];
+  private readonly queue: { msg: DenoiseWorkerRequest & { type: 'slice' }; transfer: ArrayBuffer[] }[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly owner = new Map<number, Worker>();
+  private nextId = 1;
+  private failure: Error | undefined;
+
+  private constructor(private readonly workers: Worker[], readonly backend: string, readonly name: string) {
+    for (const w of workers) {
+      w.on('message', (m: DenoiseWorkerReply) => this.onReply(w, m));
+      w.on('error', (e) => this.fail(e));
+      this.idle.push(w);
+    }
+  }
+
+  static async start(method: MethodSpec, options: { workers?: number; backend?: BackendName } = {}): Promise<DenoisePool> {
+    const count = options.workers ?? defaultWorkerCount();
+    const workers = Array.from({ length: count }, () => spawnWorker('denoise-worker', { method, backend: options.backend }));
+    try {
+      const ready = await Promise.all(workers.map((w) => new Promise<{ backend: string; name: string }>((resolve, reject) => {
+        w.once('error', reject);
+        w.once('message', (m: DenoiseWorkerReply) => {
+          if (m.type === 'ready') resolve(m);
+          else reject(new Error(m.type === 'error' ? m.message : 'worker failed to start'));
+        });
+      })));
+      return new DenoisePool(workers, ready[0]!.backend, ready[0]!.name);
+    } catch (error) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw error;
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  denoise(input: ModelSliceInput): Promise<Float32Array> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    // Copy: the caller keeps its input, the copy's buffer moves to the worker.
+    const values = Float32Array.from(input.values);
+    const msg = { type: 'slice' as const, id, ...input, values };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.queue.push({ msg, transfer: [values.buffer] });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.idle.length && this.queue.length) {
+      const worker = this.idle.pop()!;
+      const { msg, transfer } = this.queue.shift()!;
+      this.owner.set(msg.id, worker);
+      worker.postMessage(msg, transfer);
+    }
+  }
+
+  private onReply(worker: Worker, m: DenoiseWorkerReply): void {
+    if (m.type === 'ready') return;
+    const id = m.type === 'result' || m.type === 'error' ? m.id : undefined;
+    if (id === undefined) return this.fail(new Error(m.type === 'error' ? m.message : 'worker error'));
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    this.owner.delete(id);
+    this.idle.push(worker);
+    if (m.type === 'result') p?.resolve(m.output);
+    else p?.reject(new Error(m.message));
+    this.pump();
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.workers) w.postMessage({ type: 'close' } satisfies DenoiseWorkerRequest);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

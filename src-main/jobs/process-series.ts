@@ -1,0 +1,151 @@
+/**
+ * The series pipeline shared by denoising and noise simulation: stream a series' slices, transform
+ * each (several in flight so every worker is busy), keep results in their stored type only, and
+ * write one derived series per input series into its own new folder under `outDir`.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { storedFromPhysical } from '../dicom/physical.js';
+import type { StoredArray } from '../dicom/pixels.js';
+import type { AssembledSeries } from '../dicom/series.js';
+import { writeDerivedSeries } from '../dicom/write.js';
+import { findSeries, readSeriesSlices, seriesLabel, type SeriesSlice, type UnreadableFile } from './series-source.js';
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+export interface SeriesProgress {
+  done: number;
+  total: number;
+  etaSeconds: number;
+  message: string;
+}
+
+export interface ProcessedSeries {
+  /** Folder of the input series' first file, and its Series Instance UID */
+  input: string;
+  seriesInstanceUid: string;
+  output: string;
+  outputSeriesInstanceUid: string;
+  slices: number;
+  seconds: number;
+  clippedPixels: number;
+  problems: string[];
+}
+
+export interface ProcessOptions {
+  input: string;
+  outDir: string;
+  /** Slices transformed concurrently (≥ the number of workers). */
+  inFlight: number;
+  derivationDescription: string;
+  /** Called after `prepare` for each series, when the description depends on the series. */
+  describe?: (series: AssembledSeries) => string;
+  seriesDescriptionSuffix: string;
+  onProgress?: (p: SeriesProgress) => void;
+  signal?: AbortSignal;
+  /** Only these series (Series Instance UIDs); all when absent. */
+  seriesUids?: string[];
+  uidRoot?: string;
+}
+
+export interface FailedSeries { input: string; seriesInstanceUid: string; error: string }
+
+export interface ProcessedFolder {
+  root: string;
+  series: ProcessedSeries[];
+  /** Series that could not be processed (e.g. a slice that fails to decode); the others still are. */
+  failed: FailedSeries[];
+  unreadable: UnreadableFile[];
+}
+
+export type SliceTransform = (slice: SeriesSlice, series: AssembledSeries) => Promise<Float32Array>;
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function folderName(s: AssembledSeries, index: number): string {
+  return `${String(index + 1).padStart(2, '0')}-${s.modality || 'OT'}-${s.seriesInstanceUid.slice(-12).replace(/\W/g, '')}${s.stack ? `-stack${s.stack}` : ''}`;
+}
+
+export async function processSeriesFolder(options: ProcessOptions, transform: SliceTransform,
+  prepare?: (series: AssembledSeries) => Promise<void>): Promise<ProcessedFolder> {
+  const found = await findSeries(options.input);
+  const outDir = path.resolve(options.outDir);
+  if (isInside(outDir, found.root)) throw new Error(`--out ${outDir} lies inside the input folder ${found.root}; choose a folder outside it`);
+  const chosen = found.series.filter((s) => !options.seriesUids || options.seriesUids.includes(s.seriesInstanceUid));
+  if (chosen.length === 0) {
+    throw new Error(`${found.root}: no image series found${found.unreadable.length ? ` (${found.unreadable.length} unreadable files)` : ''}`);
+  }
+  const total = chosen.reduce((a, s) => a + s.slices.length, 0);
+  let done = 0;
+  const started = performance.now();
+  await mkdir(outDir, { recursive: true });
+  const results: ProcessedSeries[] = [];
+  const failed: FailedSeries[] = [];
+  for (const [index, series] of chosen.entries()) {
+    try {
+      results.push(await processOne(series, index));
+    } catch (error) {
+      if (error instanceof CancelledError) throw error;
+      failed.push({ input: path.dirname(series.slices[0]!.file), seriesInstanceUid: series.seriesInstanceUid, error: (error as Error).message });
+    }
+  }
+  return { series: results, failed, unreadable: found.unreadable, root: found.root };
+
+  async function processOne(series: AssembledSeries, index: number): Promise<ProcessedSeries> {
+    const seriesStart = performance.now();
+    await prepare?.(series);
+    const stored = new Array<StoredArray>(series.slices.length);
+    let clipped = 0;
+    const inFlight = new Set<Promise<void>>();
+    for await (const slice of readSeriesSlices(series)) {
+      if (options.signal?.aborted) break;
+      const job = transform(slice, series).then((out) => {
+        const s = storedFromPhysical(out, slice.header);
+        stored[slice.index] = s.pixels;
+        clipped += s.clipped;
+        done++;
+        const elapsed = (performance.now() - started) / 1000;
+        options.onProgress?.({ done, total, etaSeconds: (elapsed / done) * (total - done), message: seriesLabel(series) });
+      });
+      const tracked = job.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (inFlight.size >= options.inFlight) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (options.signal?.aborted) throw new CancelledError();
+    // Multi-frame sources: their frames go back into one file, in frame order.
+    const byFile = new Map<string, { frame: number; pixels: StoredArray }[]>();
+    series.slices.forEach((ref, i) => {
+      const list = byFile.get(ref.file) ?? [];
+      list.push({ frame: ref.frame, pixels: stored[i]! });
+      byFile.set(ref.file, list);
+    });
+    const images = [...byFile].map(([source, frames]) => {
+      frames.sort((a, b) => a.frame - b.frame);
+      if (frames.length === 1) return { source, values: frames[0]!.pixels };
+      const n = frames[0]!.pixels.length;
+      const all = new (frames[0]!.pixels.constructor as new (n: number) => StoredArray)(n * frames.length);
+      frames.forEach((f, k) => all.set(f.pixels, k * n));
+      return { source, values: all };
+    });
+    const written = await writeDerivedSeries(images, {
+      outDir: path.join(outDir, folderName(series, index)), sourceFolders: [found.root],
+      derivationDescription: options.describe?.(series) ?? options.derivationDescription, seriesDescriptionSuffix: options.seriesDescriptionSuffix,
+      uidRoot: options.uidRoot,
+    });
+    return {
+      input: path.dirname(series.slices[0]!.file), seriesInstanceUid: series.seriesInstanceUid,
+      output: written.outDir, outputSeriesInstanceUid: written.seriesInstanceUid, slices: series.slices.length,
+      seconds: (performance.now() - seriesStart) / 1000, clippedPixels: written.clippedPixels + clipped,
+      problems: series.problems.map((p) => p.message),
+    };
+  }
+}
