@@ -4,7 +4,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src-main/model/backend.js';
-import { trainModel, type TrainingVolume } from '../src-main/model/train.js';
+import { ShardGradients, trainModel, type GradientHelper, type TrainingVolume } from '../src-main/model/train.js';
 import { learningRateAt, parseTrainConfig, type TrainConfigInput } from '../src-main/model/train-config.js';
 import { findSeries, readSeriesSlices } from '../src-main/jobs/series-source.js';
 import { fixture, tempDir } from './helpers.js';
@@ -107,4 +107,27 @@ test('the classic dense DAE trains on 28×28 patches with min–max normalisatio
   assert.equal(result.history.length, 1);
   assert.ok(result.history[0]!.trainLoss < 0.2);
   result.model.dispose();
+});
+
+test('data-parallel steps (a helper computing half of each batch) give the same weights as one thread', async () => {
+  let replica: ShardGradients | undefined;
+  const helper: GradientHelper = {
+    init: async (topology) => { replica = await ShardGradients.fromTopology(topology); },
+    compute: async (weights, shard) => replica!.compute(weights, shard),
+    dispose: async () => replica?.dispose(),
+  };
+  const config = { ...small, epochs: 1, stepsPerEpoch: 3, validation: { fraction: 0, patches: 0 }, architecture: { kind: 'dncnn', depth: 4, width: 8, l2: 1e-4 } } as const;
+  const single = await trainModel(config, [volume]);
+  const parallel = await trainModel(config, [volume], { gradientHelpers: [helper] });
+  const a = single.model.getWeights(), b = parallel.model.getWeights();
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const da = a[i]!.dataSync(), db = b[i]!.dataSync();
+    for (let k = 0; k < da.length; k++) worst = Math.max(worst, Math.abs(da[k]! - db[k]!));
+  }
+  assert.ok(worst < 1e-5, `weights differ by ${worst}`);
+  assert.ok(Math.abs(single.history[0]!.trainLoss - parallel.history[0]!.trainLoss) < 1e-6);
+  single.model.dispose();
+  parallel.model.dispose();
+  await helper.dispose();
 });

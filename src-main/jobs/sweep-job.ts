@@ -86,7 +86,9 @@ export async function runSweep(spec: SweepSpec, options: {
       const i = next++;
       const r = runs[i]!;
       try {
-        results[i]!.summary = await runTrainJob({ data, config: r.config, outDir: path.join(outDir, r.run), backend: options.backend, command: `denoise-studio sweep (run ${r.run} of ${outDir})` },
+        results[i]!.summary = await runTrainJob({ data, config: r.config, outDir: path.join(outDir, r.run), backend: options.backend,
+          // Runs in parallel already fill the cores: no data-parallel helpers on top.
+          helpers: parsed.parallel > 1 ? 0 : undefined, command: `denoise-studio sweep (run ${r.run} of ${outDir})` },
           { onProgress: (e) => options.onProgress?.(r.run, e), signal: options.signal });
       } catch (error) {
         results[i]!.error = (error as Error).message;

@@ -4,6 +4,7 @@ import { initBackend, type BackendName } from '../model/backend.js';
 import { saveModelFolder } from '../model/model-io.js';
 import { trainModel, type TrainProgress } from '../model/train.js';
 import { parseTrainConfig } from '../model/train-config.js';
+import { gradientHelpersFor } from './gradient-helpers.js';
 import { loadTrainingData } from './training-data.js';
 
 export interface TrainWorkerInput {
@@ -14,6 +15,8 @@ export interface TrainWorkerInput {
   resume?: boolean;
   backend?: BackendName;
   command?: string;
+  /** Data-parallel helper threads (default: one per spare core on CPU backends). */
+  helpers?: number;
 }
 
 export interface TrainSummary {
@@ -50,9 +53,10 @@ async function main() {
   const onProgress = (event: TrainProgress) => send({ type: 'progress', event });
   const data = await loadTrainingData(input.data, config.preprocessing.sliceImputation, (text) => onProgress({ type: 'message', text }));
   onProgress({ type: 'message', text: `training on ${data.volumes.length} series, ${data.volumes.reduce((a, v) => a + v.slices.length, 0)} slices, backend ${backend.name}` });
+  const gradientHelpers = gradientHelpersFor(backend.name, input.helpers);
   const result = await trainModel(config, data.volumes, {
-    onProgress, signal: controller.signal, checkpointDir: input.checkpointDir, resume: input.resume, backend: backend.name,
-  });
+    onProgress, signal: controller.signal, checkpointDir: input.checkpointDir, resume: input.resume, backend: backend.name, gradientHelpers,
+  }).finally(() => Promise.all(gradientHelpers.map((h) => h.dispose())));
   if (result.stoppedBy !== 'cancelled') {
     await saveModelFolder(result.model, { ...result.card, command: input.command }, input.outDir);
   }

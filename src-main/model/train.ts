@@ -39,6 +39,8 @@ export interface TrainOptions {
   checkpointDir?: string;
   resume?: boolean;
   backend?: string;
+  /** Threads that compute part of every batch (see GradientHelper). */
+  gradientHelpers?: GradientHelper[];
 }
 
 export interface TrainResult {
@@ -195,19 +197,124 @@ function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
   else o.learningRate = rate;
 }
 
-function maskedLoss(model: tf.LayersModel, batch: { x: tf.Tensor4D; y: tf.Tensor4D; w: tf.Tensor4D }, config: TrainConfig, training: boolean): tf.Scalar {
-  const arch = parseArchitecture(config.architecture);
+/** Σ w·(prediction − target)² over a batch: the masked loss before dividing by Σ w. */
+function weightedSquaredError(model: tf.LayersModel, batch: { x: tf.Tensor4D; y: tf.Tensor4D; w: tf.Tensor4D }, training: boolean): tf.Scalar {
   const pred = model.apply(batch.x, { training }) as tf.Tensor;
-  const err = tf.mul(batch.w, tf.square(tf.sub(pred, batch.y)));
-  let loss = tf.div(tf.sum(err), tf.maximum(tf.sum(batch.w), 1)) as tf.Scalar;
-  if (training && (arch.l1 > 0 || arch.l2 > 0)) {
-    for (const k of kernelWeights(model)) {
-      const v = k.read();
-      if (arch.l1 > 0) loss = tf.add(loss, tf.mul(arch.l1, tf.sum(tf.abs(v))));
-      if (arch.l2 > 0) loss = tf.add(loss, tf.mul(arch.l2, tf.sum(tf.square(v))));
-    }
+  return tf.sum(tf.mul(batch.w, tf.square(tf.sub(pred, batch.y))));
+}
+
+/** L1/L2 penalties on convolution and dense kernels, as the architecture asks. */
+function regularisation(model: tf.LayersModel, config: TrainConfig): tf.Scalar | undefined {
+  const arch = parseArchitecture(config.architecture);
+  if (arch.l1 <= 0 && arch.l2 <= 0) return undefined;
+  let total: tf.Scalar = tf.scalar(0);
+  for (const k of kernelWeights(model)) {
+    const v = k.read();
+    if (arch.l1 > 0) total = tf.add(total, tf.mul(arch.l1, tf.sum(tf.abs(v))));
+    if (arch.l2 > 0) total = tf.add(total, tf.mul(arch.l2, tf.sum(tf.square(v))));
   }
-  return loss;
+  return total;
+}
+
+function batchTensors(b: Batch, P: number) {
+  return { x: tf.tensor4d(b.x, [b.n, P, P, 1]), y: tf.tensor4d(b.y, [b.n, P, P, 1]), w: tf.tensor4d(b.w, [b.n, P, P, 1]) };
+}
+
+function sliceBatch(b: Batch, from: number, to: number, P: number): Batch {
+  const area = P * P;
+  return { x: b.x.subarray(from * area, to * area), y: b.y.subarray(from * area, to * area), w: b.w.subarray(from * area, to * area), n: to - from };
+}
+
+/**
+ * Another thread that computes gradients for part of every batch (data parallelism on CPU
+ * backends, where one tfjs backend uses one core). The thread plumbing lives in jobs/; the maths
+ * is `ShardGradients` below, so both sides compute exactly the same thing.
+ */
+export interface GradientHelper {
+  init(modelTopology: string): Promise<void>;
+  compute(weights: Float32Array[], shard: Batch & { size: number }): Promise<{ grads: Float32Array[]; lossSum: number }>;
+  dispose(): Promise<void>;
+}
+
+/** The helper side: a replica of the model that returns ∇ Σ w·e² for the weights it is given. */
+export class ShardGradients {
+  private constructor(private readonly model: tf.LayersModel) {}
+
+  static async fromTopology(modelTopology: string): Promise<ShardGradients> {
+    const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(modelTopology) as tf.io.ModelJSON['modelTopology'] });
+    return new ShardGradients(model as tf.LayersModel);
+  }
+
+  compute(weights: Float32Array[], shard: Batch & { size: number }): { grads: Float32Array[]; lossSum: number } {
+    const vars = this.model.trainableWeights;
+    if (weights.length !== vars.length) throw new Error(`gradient helper: got ${weights.length} weight arrays for ${vars.length} variables`);
+    vars.forEach((v, i) => v.write(tf.tensor(weights[i]!, v.shape as number[])));
+    const out = tf.tidy(() => {
+      const t = batchTensors(shard, shard.size);
+      const { value, grads } = tf.variableGrads(() => weightedSquaredError(this.model, t, true), vars.map((v) => v.read() as tf.Variable));
+      return { value, grads: vars.map((v) => grads[(v.read() as tf.Variable).name]!) };
+    });
+    const result = { grads: out.grads.map((g) => g.dataSync() as Float32Array), lossSum: out.value.dataSync()[0]! };
+    tf.dispose([out.value, ...out.grads]);
+    return result;
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/**
+ * One optimiser step: the local thread takes the first shard, helpers the rest, concurrently;
+ * gradients are summed and divided by the batch's total mask weight, so the result equals the
+ * single-thread masked loss gradient.
+ */
+async function trainStep(model: tf.LayersModel, vars: tf.Variable[], optimizer: tf.Optimizer, batch: Batch, P: number,
+  config: TrainConfig, helpers: GradientHelper[]): Promise<number> {
+  let weightSum = 0;
+  for (const v of batch.w) weightSum += v;
+  const W = Math.max(weightSum, 1);
+  const shards = Math.min(helpers.length + 1, batch.n);
+  if (shards === 1) {
+    const loss = tf.tidy(() => {
+      const t = batchTensors(batch, P);
+      return optimizer.minimize(() => {
+        const data = tf.div(weightedSquaredError(model, t, true), W) as tf.Scalar;
+        const reg = regularisation(model, config);
+        return reg ? tf.add(data, reg) : data;
+      }, true, vars)!;
+    });
+    const value = (await loss.data())[0]!;
+    loss.dispose();
+    return value;
+  }
+  const bounds = Array.from({ length: shards + 1 }, (_, k) => Math.round((k * batch.n) / shards));
+  const weights = vars.map((v) => v.dataSync() as Float32Array);
+  const remote = helpers.slice(0, shards - 1).map((h, k) =>
+    h.compute(weights.map((w) => w.slice()), { ...sliceBatch(batch, bounds[k + 1]!, bounds[k + 2]!, P), size: P }));
+  const local = tf.tidy(() => {
+    const t = batchTensors(sliceBatch(batch, 0, bounds[1]!, P), P);
+    const { value, grads } = tf.variableGrads(() => {
+      const data = tf.div(weightedSquaredError(model, t, true), W) as tf.Scalar;
+      const reg = regularisation(model, config);
+      return reg ? tf.add(data, reg) : data;
+    }, vars);
+    return { value, grads };
+  });
+  const results = await Promise.all(remote);
+  const lossValue = (await local.value.data())[0]! + results.reduce((a, r) => a + r.lossSum, 0) / W;
+  const combined = tf.tidy(() => {
+    const map: Record<string, tf.Tensor> = {};
+    vars.forEach((v, i) => {
+      let g = local.grads[v.name]!;
+      for (const r of results) g = tf.add(g, tf.div(tf.tensor(r.grads[i]!, v.shape), W));
+      map[v.name] = g;
+    });
+    return map;
+  });
+  optimizer.applyGradients(combined);
+  tf.dispose([local.value, ...Object.values(local.grads), ...Object.values(combined)]);
+  return lossValue;
 }
 
 interface CheckpointState {
@@ -308,6 +415,12 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
   }
   let best: tf.Tensor[] | undefined;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const helpers = options.gradientHelpers ?? [];
+  if (helpers.length) {
+    const topology = JSON.stringify(model.toJSON(null, false));
+    await Promise.all(helpers.map((h) => h.init(topology)));
+    emit({ type: 'message', text: `data-parallel training: ${helpers.length + 1} threads share each batch` });
+  }
   const started = performance.now();
   let stepsDone = 0;
   let stoppedBy: TrainResult['stoppedBy'] = 'completed';
@@ -323,14 +436,7 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
       for (let b = 0; b < config.stepsPerEpoch; b++) {
         if (options.signal?.aborted) { stoppedBy = 'cancelled'; break; }
         const batch = factory.make(trainSlices, config.batchSize, rng);
-        const loss = tf.tidy(() => {
-          const t = {
-            x: tf.tensor4d(batch.x, [batch.n, P, P, 1]), y: tf.tensor4d(batch.y, [batch.n, P, P, 1]), w: tf.tensor4d(batch.w, [batch.n, P, P, 1]),
-          };
-          return optimizer.minimize(() => maskedLoss(model, t, config, true), true, vars)!;
-        });
-        const value = (await loss.data())[0]!;
-        loss.dispose();
+        const value = await trainStep(model, vars, optimizer, batch, P, config, helpers);
         if (!Number.isFinite(value)) throw new Error(`training diverged at epoch ${epoch + 1} (loss ${value}); lower the learning rate`);
         lossSum += value;
         stepsDone++;
