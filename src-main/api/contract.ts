@@ -169,6 +169,34 @@ export interface AddNoiseRequest {
   seed?: number;
 }
 
+export interface SliceRequest { seriesInstanceUid: string; index: number }
+
+export interface SliceData {
+  seriesInstanceUid: string;
+  index: number;
+  count: number;
+  width: number;
+  height: number;
+  /** Physical values (HU for CT), row-major */
+  values: Float32Array;
+  modality: string;
+  pixelSpacing?: [number, number];
+  window?: { center: number; width: number };
+  location?: number;
+}
+
+export interface ModelSummary {
+  id: string;
+  folder: string;
+  shipped: boolean;
+  name: string;
+  version: string;
+  modality: string;
+  architecture: string;
+  /** The full model card (see DESIGN.md "Model folder") */
+  card: Record<string, unknown>;
+}
+
 /** Long jobs accept an AbortSignal; a cancelled job rejects with an error named 'CancelledError'. */
 export interface JobControl {
   onProgress?: (event: ProgressEvent) => void;
@@ -183,4 +211,10 @@ export interface DenoiseStudioApi {
   train(request: TrainRequest, control?: JobControl): Promise<TrainResult>;
   sweep(request: SweepRequest, control?: JobControl): Promise<SweepResult>;
   addNoise(request: AddNoiseRequest, control?: JobControl): Promise<DenoiseResult>;
+  /** Everything indexed so far: patients → studies → series */
+  catalog(): Promise<CatalogPatient[]>;
+  slice(request: SliceRequest): Promise<SliceData>;
+  models(): Promise<ModelSummary[]>;
+  importModel(request: { folder: string }): Promise<ModelSummary>;
+  deleteModel(request: { id: string }): Promise<void>;
 }

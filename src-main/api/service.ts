@@ -14,13 +14,16 @@ import { runNoiseJob } from '../jobs/noise-job.js';
 import { defaultModelFor } from '../jobs/shipped-models.js';
 import { runSweep } from '../jobs/sweep-job.js';
 import { runTrainJob } from '../jobs/train-job.js';
+import { deleteModel, importModel, listModels, type ModelEntry } from '../jobs/model-library.js';
+import { forgetSeriesOrder, readCatalogSlice } from '../jobs/slices.js';
 import type {
   AddNoiseRequest, BackendInfo, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest, EvaluateResult,
-  IndexRequest, IndexResult, JobControl, ProgressEvent, SweepRequest, SweepResult, TrainRequest, TrainResult,
+  IndexRequest, IndexResult, JobControl, ModelSummary, ProgressEvent, SliceData, SliceRequest, SweepRequest, SweepResult,
+  TrainRequest, TrainResult, CatalogPatient,
 } from './contract.js';
 import {
   AddNoiseRequestSchema, BackendRequestSchema, DenoiseRequestSchema, EvaluateRequestSchema, IndexRequestSchema,
-  SweepRequestSchema, TrainRequestSchema, validate,
+  SweepRequestSchema, TrainRequestSchema, validate, SliceRequestSchema, ImportModelSchema, DeleteModelSchema,
 } from './validate.js';
 
 /** Where the catalogue and user models live: $DENOISE_STUDIO_HOME, else the platform's data folder. */
@@ -34,6 +37,15 @@ export function defaultDataDir(): string {
 export interface ServiceOptions {
   /** SQLite file; defaults to <data dir>/catalog.sqlite */
   database?: string;
+  /** Where trained and imported models go; defaults to <data dir>/models */
+  userModels?: string;
+}
+
+function summary(m: ModelEntry): ModelSummary {
+  return {
+    id: m.id, folder: m.folder, shipped: m.shipped, name: m.card.name, version: m.card.version,
+    modality: m.card.task.modality, architecture: m.card.architecture.kind, card: m.card as unknown as Record<string, unknown>,
+  };
 }
 
 /** A request's method: a classical filter by name, an explicit model folder, or undefined (defaults). */
@@ -45,13 +57,15 @@ function methodOf(request: { model?: string; method?: string }, fallbackModality
 
 export class DenoiseStudioService implements DenoiseStudioApi {
   readonly databasePath: string;
+  readonly userModelsDir: string;
   private db: Database | undefined;
 
   constructor(options: ServiceOptions = {}) {
     this.databasePath = options.database ?? path.join(defaultDataDir(), 'catalog.sqlite');
+    this.userModelsDir = options.userModels ?? path.join(path.dirname(this.databasePath), 'models');
   }
 
-  private catalog(): Database {
+  private database(): Database {
     this.db ??= openCatalog(this.databasePath);
     return this.db;
   }
@@ -60,14 +74,15 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     const { path: requested } = validate(IndexRequestSchema, request, 'index');
     const started = performance.now();
     const target = path.resolve(requested);
-    const stats = await indexPath(this.catalog(), target, {
+    const stats = await indexPath(this.database(), target, {
       onProgress: (p) => onProgress?.({ task: 'index', done: p.done, total: p.total }),
     });
+    forgetSeriesOrder();
     return {
       path: target,
       database: this.databasePath,
       files: { scanned: stats.scanned, read: stats.read, unchanged: stats.unchanged, removed: stats.removed, unreadable: stats.unreadable.length },
-      patients: catalogTree(this.catalog(), stats.folder),
+      patients: catalogTree(this.database(), stats.folder),
       unreadable: stats.unreadable,
       seconds: (performance.now() - started) / 1000,
     };
@@ -85,6 +100,9 @@ export class DenoiseStudioService implements DenoiseStudioApi {
       seriesUids: r.seriesUids, signal: control.signal,
       onProgress: (p) => control.onProgress?.({ task: 'denoise', ...p }),
     });
+    // The derived series join the catalogue, so they can be browsed and compared at once.
+    if (this.db) for (const s of result.series) await indexPath(this.db, s.output);
+    forgetSeriesOrder();
     return { backend: result.backend, model: result.model, series: result.series, failed: result.failed, unreadable: result.unreadable, seconds: result.seconds };
   }
 
@@ -131,6 +149,30 @@ export class DenoiseStudioService implements DenoiseStudioApi {
       onProgress: (p) => control.onProgress?.({ task: 'denoise', ...p }),
     });
     return { backend: 'js', model: 'noise simulation', series: result.series, failed: result.failed, unreadable: result.unreadable, seconds: result.seconds };
+  }
+
+  async catalog(): Promise<CatalogPatient[]> {
+    return catalogTree(this.database());
+  }
+
+  async slice(request: SliceRequest): Promise<SliceData> {
+    const r = validate(SliceRequestSchema, request, 'slice');
+    const { padding: _padding, ...data } = await readCatalogSlice(this.database(), r.seriesInstanceUid, r.index);
+    return data;
+  }
+
+  async models(): Promise<ModelSummary[]> {
+    return (await listModels(this.userModelsDir)).map(summary);
+  }
+
+  async importModel(request: { folder: string }): Promise<ModelSummary> {
+    const r = validate(ImportModelSchema, request, 'importModel');
+    return summary(await importModel(r.folder, this.userModelsDir));
+  }
+
+  async deleteModel(request: { id: string }): Promise<void> {
+    const r = validate(DeleteModelSchema, request, 'deleteModel');
+    await deleteModel(r.id, this.userModelsDir);
   }
 
   close(): void {

@@ -64,3 +64,10 @@ export function validate<T extends z.ZodType>(schema: T, value: unknown, what: s
   }
   return result.data;
 }
+
+export const SliceRequestSchema = z.object({
+  seriesInstanceUid: z.string().regex(/^[0-9.]{1,64}$/, 'must be a DICOM UID'),
+  index: z.number().int().min(0).max(100000),
+});
+export const ImportModelSchema = z.object({ folder: pathString });
+export const DeleteModelSchema = z.object({ id: z.string().regex(/^user:[\w.-]{1,200}$/, 'only user models can be deleted') });

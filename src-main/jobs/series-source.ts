@@ -32,7 +32,7 @@ async function mapPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise
   return out;
 }
 
-/** Finds the image series under a folder (recursively) or a DICOMDIR. Bad files are listed, not fatal. */
+/** Finds the image series under a folder (recursively), a DICOMDIR, or in one file. Bad files are listed, not fatal. */
 export async function findSeries(target: string): Promise<FoundSeries> {
   const resolved = path.resolve(target);
   const info = await stat(resolved).catch((e: unknown) => {
@@ -44,10 +44,16 @@ export async function findSeries(target: string): Promise<FoundSeries> {
   if (info.isDirectory()) {
     files = await walk(resolved);
   } else {
-    const entries = await readDicomdir(resolved);
     root = path.dirname(resolved);
-    files = [...new Set(entries.filter((e) => e.exists).map((e) => e.file))];
-    for (const e of entries.filter((x) => !x.exists)) unreadable.push({ file: e.file, code: 'unreadable', reason: 'referenced by DICOMDIR but missing' });
+    // A DICOMDIR names the files of a CD; any other file is a one-file input.
+    const own = await readDicomHeader(resolved);
+    if (own.isDicomdir) {
+      const entries = await readDicomdir(resolved);
+      files = [...new Set(entries.filter((e) => e.exists).map((e) => e.file))];
+      for (const e of entries.filter((x) => !x.exists)) unreadable.push({ file: e.file, code: 'unreadable', reason: 'referenced by DICOMDIR but missing' });
+    } else {
+      files = [resolved];
+    }
   }
   const inputs: SeriesInput[] = [];
   await mapPool(files, 8, async (file) => {

