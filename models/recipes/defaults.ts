@@ -75,7 +75,7 @@ export const MR_DEFAULT: DefaultRecipe = {
   config: {
     ...common,
     name: 'mr-default', version: '1.0.0', modality: 'MR',
-    epochs: 30, stepsPerEpoch: 40,
+    epochs: 24, stepsPerEpoch: 40,
     preprocessing: { normalisation: { kind: 'percentile', scope: 'volume', low: 0, high: 99.9 }, imputation: { method: 'nearest' }, sliceImputation: 'linear' },
     noise: [{ kind: 'rician', sigma: { min: 1, max: 12 }, units: 'percent' }],
   },

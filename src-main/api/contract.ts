@@ -217,4 +217,9 @@ export interface DenoiseStudioApi {
   models(): Promise<ModelSummary[]>;
   importModel(request: { folder: string }): Promise<ModelSummary>;
   deleteModel(request: { id: string }): Promise<void>;
+  /** Copies a catalogued series (e.g. a denoised result) into a new folder; never over files */
+  exportSeries(request: ExportRequest): Promise<ExportResult>;
 }
+
+export interface ExportRequest { seriesInstanceUid: string; out: string }
+export interface ExportResult { folder: string; files: number }

@@ -1,11 +1,11 @@
 /** The API's one implementation; every transport (IPC, loopback HTTP, CLI) calls this. */
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { openCatalog } from '../catalog/db.js';
 import { indexPath } from '../catalog/indexer.js';
-import { catalogTree } from '../catalog/query.js';
+import { catalogTree, seriesFiles } from '../catalog/query.js';
 import { probeBackend } from '../jobs/backend-probe.js';
 import { runDenoiseJob } from '../jobs/denoise-job.js';
 import { runEvaluateJob } from '../jobs/evaluate-job.js';
@@ -19,11 +19,11 @@ import { forgetSeriesOrder, readCatalogSlice } from '../jobs/slices.js';
 import type {
   AddNoiseRequest, BackendInfo, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest, EvaluateResult,
   IndexRequest, IndexResult, JobControl, ModelSummary, ProgressEvent, SliceData, SliceRequest, SweepRequest, SweepResult,
-  TrainRequest, TrainResult, CatalogPatient,
+  TrainRequest, TrainResult, CatalogPatient, ExportRequest, ExportResult,
 } from './contract.js';
 import {
   AddNoiseRequestSchema, BackendRequestSchema, DenoiseRequestSchema, EvaluateRequestSchema, IndexRequestSchema,
-  SweepRequestSchema, TrainRequestSchema, validate, SliceRequestSchema, ImportModelSchema, DeleteModelSchema,
+  SweepRequestSchema, TrainRequestSchema, validate, SliceRequestSchema, ImportModelSchema, DeleteModelSchema, ExportRequestSchema,
 } from './validate.js';
 
 /** Where the catalogue and user models live: $DENOISE_STUDIO_HOME, else the platform's data folder. */
@@ -173,6 +173,22 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   async deleteModel(request: { id: string }): Promise<void> {
     const r = validate(DeleteModelSchema, request, 'deleteModel');
     await deleteModel(r.id, this.userModelsDir);
+  }
+
+  async exportSeries(request: ExportRequest): Promise<ExportResult> {
+    const r = validate(ExportRequestSchema, request, 'export');
+    const files = seriesFiles(this.database(), r.seriesInstanceUid);
+    if (files.length === 0) throw new Error(`series ${r.seriesInstanceUid} is not in the catalogue`);
+    const folder = path.resolve(r.out);
+    const sources = new Set(files.map((f) => path.dirname(f.path)));
+    for (const s of sources) {
+      const rel = path.relative(s, folder);
+      if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) throw new Error(`out: ${folder} is inside the series' own folder`);
+    }
+    if (await stat(folder).then(() => true, () => false)) throw new Error(`out: ${folder} already exists; choose a new folder`);
+    await mkdir(folder, { recursive: true });
+    for (const f of files) await copyFile(f.path, path.join(folder, path.basename(f.path)), 1 /* COPYFILE_EXCL */);
+    return { folder, files: files.length };
   }
 
   close(): void {

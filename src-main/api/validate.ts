@@ -71,3 +71,7 @@ export const SliceRequestSchema = z.object({
 });
 export const ImportModelSchema = z.object({ folder: pathString });
 export const DeleteModelSchema = z.object({ id: z.string().regex(/^user:[\w.-]{1,200}$/, 'only user models can be deleted') });
+export const ExportRequestSchema = z.object({
+  seriesInstanceUid: z.string().regex(/^[0-9.]{1,64}$/, 'must be a DICOM UID'),
+  out: pathString,
+});

@@ -22,7 +22,7 @@ export async function serve(argv: string[]): Promise<void> {
   const opts = program.opts<{ root?: string[]; port?: number }>();
   const service = new DenoiseStudioService();
   const server = await startLoopbackServer({
-    service, staticDir: RENDERER_DIST, port: opts.port,
+    service, staticDir: RENDERER_DIST, port: opts.port, dataDir: defaultDataDir(), sampleStudy: SAMPLE_STUDY,
     roots: [...(opts.root ?? [process.cwd()]), SAMPLE_STUDY, defaultDataDir()],
   });
   process.stdout.write(`Denoise Studio is running at ${server.launchUrl}\n(open it in a browser on this machine; Ctrl-C stops it)\n`);

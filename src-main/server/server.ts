@@ -16,6 +16,9 @@ import { PathGuard } from './path-guard.js';
 
 export interface LoopbackOptions {
   service: DenoiseStudioApi;
+  /** Shown to the UI: where results go by default, and the sample study */
+  dataDir?: string;
+  sampleStudy?: string;
   /** Built renderer (index.html + assets) to serve at / */
   staticDir?: string;
   /** Folders requests may name (more are added by POST /api/open) */
@@ -89,6 +92,7 @@ export async function startLoopbackServer(options: LoopbackOptions): Promise<Loo
       evaluate: (c: Parameters<DenoiseStudioApi['evaluate']>[1]) => service.evaluate(body as never, c),
       sweep: (c: Parameters<DenoiseStudioApi['sweep']>[1]) => service.sweep(body as never, c),
       'add-noise': (c: Parameters<DenoiseStudioApi['addNoise']>[1]) => service.addNoise(body as never, c),
+      export: () => service.exportSeries(body as never),
     }[kind];
     if (!run) throw new HttpError(404, `unknown job kind ${kind}`);
     // Outputs land in an allowed root; a trained model becomes usable at once.
@@ -106,7 +110,7 @@ export async function startLoopbackServer(options: LoopbackOptions): Promise<Loo
     if (route === 'GET /api/catalog') return json(res, 200, await service.catalog());
     if (route === 'GET /api/backend') return json(res, 200, await service.backend());
     if (route === 'GET /api/models') return json(res, 200, await service.models());
-    if (route === 'GET /api/roots') return json(res, 200, guard.list());
+    if (route === 'GET /api/info') return json(res, 200, { dataDir: options.dataDir ?? '', roots: guard.list(), sampleStudy: options.sampleStudy ?? '', mode: 'browser' });
     if (route === 'GET /api/jobs') return json(res, 200, jobs.list());
     if ((m = /^GET \/api\/series\/([0-9.]{1,64})\/slices\/(\d{1,6})$/.exec(route))) {
       const slice = await service.slice({ seriesInstanceUid: m[1]!, index: Number(m[2]) });
@@ -132,8 +136,8 @@ export async function startLoopbackServer(options: LoopbackOptions): Promise<Loo
     if (route === 'POST /api/models/import') { guard.checkRequest(body, ['folder']); return json(res, 200, await service.importModel(body as never)); }
     if (route === 'POST /api/models/delete') { await service.deleteModel(body as never); return json(res, 200, { deleted: body.id }); }
     if ((m = /^POST \/api\/jobs\/([\w-]{1,64})\/cancel$/.exec(route))) return json(res, 200, { cancelled: jobs.cancel(m[1]!) });
-    if ((m = /^POST \/api\/jobs\/(denoise|train|evaluate|sweep|add-noise)$/.exec(route))) {
-      const fields = { denoise: ['input', 'out', 'model'], train: ['data', 'out', 'checkpoint'], evaluate: ['reference', 'input', 'model'], sweep: ['out', 'data'], 'add-noise': ['input', 'out'] }[m[1] as 'denoise'];
+    if ((m = /^POST \/api\/jobs\/(denoise|train|evaluate|sweep|add-noise|export)$/.exec(route))) {
+      const fields = { denoise: ['input', 'out', 'model'], train: ['data', 'out', 'checkpoint'], evaluate: ['reference', 'input', 'model'], sweep: ['out', 'data'], 'add-noise': ['input', 'out'], export: ['out'] }[m[1] as 'denoise'];
       return json(res, 202, startJob(m[1]!, body, fields));
     }
     throw new HttpError(404, `no route ${route}`);

