@@ -27,7 +27,7 @@ const layerRules = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test-results/**', 'bench/results/**', 'release/**'] },
+  { ignores: ['dist/**', 'dist-renderer/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', 'bench/results/**', 'release/**', 'src-renderer/**/*.svelte'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -55,7 +55,13 @@ export default tseslint.config(
         {
           paths: [ELECTRON],
           patterns: [
-            { group: ['**/src-main/**', '!**/src-main/api/contract*'], message: 'The renderer imports only types from src-main/api/contract.ts.' },
+            {
+              group: [
+                ...['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'electron', 'server', 'cli'].map((l) => `**/src-main/${l}/**`),
+                ...['service', 'validate', 'jobs'].map((m) => `**/src-main/api/${m}*`),
+              ],
+              message: 'The renderer imports only types from src-main/api/contract.ts.',
+            },
             TFJS,
           ],
         },
