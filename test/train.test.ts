@@ -4,6 +4,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src-main/model/backend.js';
+import { buildModel } from '../src-main/model/architectures.js';
 import { ShardGradients, trainModel, type GradientHelper, type TrainingVolume } from '../src-main/model/train.js';
 import { learningRateAt, parseTrainConfig, type TrainConfigInput } from '../src-main/model/train-config.js';
 import { findSeries, readSeriesSlices } from '../src-main/jobs/series-source.js';
@@ -117,6 +118,15 @@ test('data-parallel steps (a helper computing half of each batch) give the same 
     dispose: async () => replica?.dispose(),
   };
   const config = { ...small, epochs: 1, stepsPerEpoch: 3, validation: { fraction: 0, patches: 0 }, architecture: { kind: 'dncnn', depth: 4, width: 8, l2: 1e-4 } } as const;
+  // The helper's replica keeps no tensors from step to step.
+  const probe = await ShardGradients.fromTopology(JSON.stringify(buildModel(config.architecture).toJSON(null, false)));
+  const P = 32, shard = { x: new Float32Array(2 * P * P).fill(0.5), y: new Float32Array(2 * P * P), w: new Float32Array(2 * P * P).fill(1), n: 2, size: P };
+  const weights = () => probe['model'].getWeights().map((t) => t.dataSync() as Float32Array);
+  probe.compute(weights(), shard);
+  const tensors = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) probe.compute(weights(), shard);
+  assert.equal(tf.memory().numTensors, tensors, 'gradient helper leaks tensors');
+  probe.dispose();
   const single = await trainModel(config, [volume]);
   const parallel = await trainModel(config, [volume], { gradientHelpers: [helper] });
   const a = single.model.getWeights(), b = parallel.model.getWeights();

@@ -51,8 +51,11 @@ async function trainOne(recipe: DefaultRecipe): Promise<void> {
   console.log(`${recipe.folder}: ${volumes.length} training series (${volumes.reduce((a, v) => a + v.slices.length, 0)} slices)`);
   const helpers = gradientHelpersFor(backend.name);
   const started = Date.now();
+  // Checkpoints each epoch: an interrupted run resumes where it stopped (same seed, same schedule).
+  const checkpointDir = path.join(ROOT, '.tmp', `train-${recipe.folder}`);
+  const resume = existsSync(path.join(checkpointDir, 'state.json'));
   const result = await trainModel(recipe.config, volumes, {
-    backend: backend.name, gradientHelpers: helpers,
+    backend: backend.name, gradientHelpers: helpers, checkpointDir, resume,
     onProgress: (e) => {
       if (e.type === 'epoch') {
         const r = e.record;
@@ -78,6 +81,7 @@ async function trainOne(recipe: DefaultRecipe): Promise<void> {
     command: `npm run train:defaults ${recipe.modality.toLowerCase()}`,
   }, staging);
   result.model.dispose();
+  rmSync(checkpointDir, { recursive: true, force: true });
   rmSync(target, { recursive: true, force: true });
   renameSync(staging, target);
   console.log(`${recipe.folder}: saved to ${target} (${result.stoppedBy}, ${result.history.length} epochs)`);

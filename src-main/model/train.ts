@@ -248,7 +248,8 @@ export class ShardGradients {
   compute(weights: Float32Array[], shard: Batch & { size: number }): { grads: Float32Array[]; lossSum: number } {
     const vars = this.model.trainableWeights;
     if (weights.length !== vars.length) throw new Error(`gradient helper: got ${weights.length} weight arrays for ${vars.length} variables`);
-    vars.forEach((v, i) => v.write(tf.tensor(weights[i]!, v.shape as number[])));
+    // write() shares the new tensor's data; tidy releases our handle on it (no leak per step).
+    tf.tidy(() => vars.forEach((v, i) => v.write(tf.tensor(weights[i]!, v.shape as number[]))));
     const out = tf.tidy(() => {
       const t = batchTensors(shard, shard.size);
       const { value, grads } = tf.variableGrads(() => weightedSquaredError(this.model, t, true), vars.map((v) => v.read() as tf.Variable));

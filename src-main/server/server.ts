@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { DenoiseStudioApi } from '../api/contract.js';
 import { JobRegistry, type JobEvent } from '../api/jobs.js';
-import { PathGuard } from './path-guard.js';
+import { PathGuard } from '../api/path-guard.js';
 
 export interface LoopbackOptions {
   service: DenoiseStudioApi;

@@ -1,0 +1,135 @@
+/**
+ * Electron main process: one secure window on the app:// scheme, the menu, native dialogs, and
+ * the IPC wiring of the API. Compute runs in worker threads started by the service, never here.
+ * Everything decided here is configured in security.ts and ipc.ts, which are tested in Node.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session, shell, type MenuItemConstructorOptions } from 'electron';
+import { JobRegistry } from '../api/jobs.js';
+import { PathGuard } from '../api/path-guard.js';
+import { DenoiseStudioService, defaultDataDir } from '../api/service.js';
+import { createIpcHandlers } from './ipc.js';
+import {
+  APP_ORIGIN, APP_SCHEME, CONTENT_SECURITY_POLICY, isAllowedNavigation, isAllowedRequest, permissionDecision,
+  sanitiseWindowState, secureWebPreferences,
+} from './security.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const appRoot = path.resolve(here, '../../..'); // dist/src-main/electron → project or app root
+const resources = app.isPackaged ? process.resourcesPath : appRoot;
+const rendererDir = path.join(appRoot, 'dist-renderer');
+const modelsDir = path.join(resources, 'models');
+process.env.DENOISE_STUDIO_MODELS ??= modelsDir;
+
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+
+const dataDir = defaultDataDir();
+mkdirSync(dataDir, { recursive: true });
+const stateFile = path.join(dataDir, 'window.json');
+const recentFile = path.join(dataDir, 'recent.json');
+const service = new DenoiseStudioService();
+const guard = new PathGuard([dataDir, path.join(modelsDir, 'sample-study')]);
+const jobs = new JobRegistry();
+let window: BrowserWindow | undefined;
+
+function readJson(file: string): unknown {
+  try { return JSON.parse(readFileSync(file, 'utf8')); } catch { return undefined; }
+}
+
+function recentFolders(): string[] {
+  const list = readJson(recentFile);
+  return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string' && existsSync(x)).slice(0, 8) : [];
+}
+
+function remember(folder: string): void {
+  writeFileSync(recentFile, JSON.stringify([folder, ...recentFolders().filter((f) => f !== folder)].slice(0, 8)));
+  buildMenu();
+}
+
+async function chooseFolder(kind: 'folder' | 'dicomdir'): Promise<string | undefined> {
+  const result = await dialog.showOpenDialog(window!, kind === 'dicomdir'
+    ? { title: 'Open DICOMDIR', properties: ['openFile'], filters: [{ name: 'DICOMDIR', extensions: ['*'] }] }
+    : { title: 'Open folder', properties: ['openDirectory'] });
+  const chosen = result.canceled ? undefined : result.filePaths[0];
+  if (chosen) remember(chosen);
+  return chosen;
+}
+
+function buildMenu(): void {
+  const send = (command: string) => window?.webContents.send('ds:menu', command);
+  const template: MenuItemConstructorOptions[] = [
+    {
+      label: 'File', submenu: [
+        { label: 'Open Folder…', accelerator: 'CmdOrCtrl+O', click: () => send('open-folder') },
+        { label: 'Open DICOMDIR…', click: () => send('open-dicomdir') },
+        { label: 'Open Recent', submenu: recentFolders().map((f) => ({ label: f, click: () => { guard.allow(f); send(`open:${f}`); } })) },
+        { type: 'separator' },
+        { label: 'Export Denoised Series…', accelerator: 'CmdOrCtrl+E', click: () => send('export') },
+        { type: 'separator' },
+        { role: 'quit' },
+      ],
+    },
+    { label: 'View', submenu: [{ role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }] },
+    { label: 'Help', submenu: [{ label: 'Data folder', click: () => void shell.openPath(dataDir) }] },
+  ];
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
+function createWindow(): void {
+  const state = sanitiseWindowState(readJson(stateFile));
+  window = new BrowserWindow({
+    width: state.width, height: state.height, x: state.x, y: state.y, show: false, backgroundColor: '#101214',
+    title: 'Denoise Studio', webPreferences: secureWebPreferences(path.join(here, 'preload.cjs')),
+  });
+  if (state.maximized) window.maximize();
+  window.once('ready-to-show', () => window?.show());
+  window.on('close', () => {
+    if (!window) return;
+    writeFileSync(stateFile, JSON.stringify({ ...window.getNormalBounds(), maximized: window.isMaximized() }));
+  });
+  const contents = window.webContents;
+  contents.on('will-navigate', (e, url) => { if (!isAllowedNavigation(url)) e.preventDefault(); });
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  void window.loadURL(`${APP_ORIGIN}/index.html`);
+}
+
+app.whenReady().then(() => {
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_wc, permission, callback) => callback(permissionDecision(permission)));
+  ses.setPermissionCheckHandler((_wc, permission) => permissionDecision(permission));
+  ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isAllowedRequest(details.url) }));
+  protocol.handle(APP_SCHEME, async (request) => {
+    const url = new URL(request.url);
+    const file = path.resolve(rendererDir, '.' + decodeURIComponent(url.pathname));
+    if (path.relative(rendererDir, file).startsWith('..')) return new Response('not found', { status: 404 });
+    const response = await net.fetch(`file://${file}`);
+    const headers = new Headers(response.headers);
+    headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    headers.set('X-Content-Type-Options', 'nosniff');
+    return new Response(response.body, { status: response.status, headers });
+  });
+  const handlers = createIpcHandlers({
+    service, guard, jobs, dataDir, sampleStudy: path.join(modelsDir, 'sample-study'), chooseFolder,
+    sendJobEvent: (id, event) => window?.webContents.send('ds:job', id, event),
+  });
+  for (const [channel, handler] of Object.entries(handlers)) {
+    ipcMain.handle(channel, (event, ...args) => {
+      // Only our own page may call in.
+      if (!isAllowedNavigation(event.senderFrame?.url ?? '')) throw new Error('IPC refused: unknown sender');
+      return handler(...args);
+    });
+  }
+  buildMenu();
+  createWindow();
+}).catch((error: unknown) => {
+  dialog.showErrorBox('Denoise Studio could not start', (error as Error).message);
+  app.quit();
+});
+
+app.on('window-all-closed', () => {
+  service.close();
+  app.quit();
+});
