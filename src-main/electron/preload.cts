@@ -1,7 +1,7 @@
 // The preload bridge (CommonJS: sandboxed preloads cannot be ES modules). It exposes the typed
 // client and nothing else: no ipcRenderer, no Node, no way to name an arbitrary channel.
-import type { IpcRendererEvent } from 'electron';
-const { contextBridge, ipcRenderer } = require('electron') as typeof import('electron');
+// (TypeScript emits this import as require('electron') in the .cjs output.)
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 
 type JobEvent = { type: string };
 const buffered = new Map<string, JobEvent[]>();
