@@ -4,7 +4,7 @@
  * parameters tuned on *training* images. Noise is added with fixed seeds:
  *   CT: white Gaussian σ 10, 25, 50 HU and correlated Gaussian σ 25 HU;  MR: Rician 2, 5, 10 % of range.
  * Prints PSNR and SSIM (data range = the clean slice's max − min, stated) and the mean shift in a
- * soft-tissue ROI, checks the targets, and writes PNG grids (noisy | best classical | model |
+ * soft-tissue ROI, checks the targets (`npm run bench:quality -- ct` or `mr` for one), and writes PNG grids (noisy | best classical | model |
  * clean | difference) and quality.json to bench/results/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -182,7 +182,9 @@ async function main() {
   mkdirSync(RESULTS, { recursive: true });
   const verdicts: string[] = [];
   const json: Record<string, unknown> = {};
+  const only = process.argv[2]?.toUpperCase();
   for (const [recipe, levels] of [[CT_DEFAULT, CT_LEVELS], [MR_DEFAULT, MR_LEVELS]] as const) {
+    if (only && only !== recipe.modality) continue;
     const model = await ModelDenoiser.load(path.join(ROOT, 'models', recipe.folder));
     console.log(`\n${recipe.folder}: tuning classical filters on training images…`);
     const tuned = await tuneFilters(recipe, levels);

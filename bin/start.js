@@ -4,6 +4,7 @@
 // ELECTRON_SKIP_BINARY_DOWNLOAD=1), with a message instead of a failure.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import process from 'node:process';
 
 let electron;
 try {

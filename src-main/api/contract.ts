@@ -6,6 +6,15 @@
 import type { CatalogPatient } from '../catalog/query.js';
 
 export type { CatalogPatient, CatalogStudy, CatalogSeries } from '../catalog/query.js';
+// Results defined where they are produced, re-exported here so every transport sees one type.
+export type { ProcessedSeries as DenoisedSeries } from '../jobs/process-series.js';
+export type { EvaluateResult, Quality } from '../jobs/evaluate-job.js';
+export type { TrainSummary as TrainResult } from '../jobs/train-worker.js';
+export type { SliceData } from '../jobs/slices.js';
+import type { ProcessedSeries as DenoisedSeries } from '../jobs/process-series.js';
+import type { EvaluateResult } from '../jobs/evaluate-job.js';
+import type { TrainSummary as TrainResult } from '../jobs/train-worker.js';
+import type { SliceData } from '../jobs/slices.js';
 
 export interface IndexRequest {
   /** A folder (indexed recursively) or a DICOMDIR file */
@@ -78,16 +87,6 @@ export interface DenoiseRequest {
   seriesUids?: string[];
 }
 
-export interface DenoisedSeries {
-  input: string;
-  seriesInstanceUid: string;
-  output: string;
-  outputSeriesInstanceUid: string;
-  slices: number;
-  seconds: number;
-  clippedPixels: number;
-  problems: string[];
-}
 
 export interface DenoiseResult {
   backend: string;
@@ -110,14 +109,6 @@ export interface EvaluateRequest {
   backend?: string;
 }
 
-export interface Quality { psnr: number; ssim: number; mse: number; mae: number }
-
-export interface EvaluateResult {
-  dataRange: number | 'per-series reference range';
-  pairs: { reference: string; input: string; slices: number; dataRange: number; inputQuality: Quality; denoisedQuality?: Quality }[];
-  backend?: string;
-  method?: string;
-}
 
 export interface TrainRequest {
   data: string[];
@@ -131,21 +122,6 @@ export interface TrainRequest {
   backend?: string;
 }
 
-export interface TrainResult {
-  outDir: string;
-  stoppedBy: 'completed' | 'early-stopping' | 'cancelled';
-  epochs: number;
-  bestValLoss: number | null;
-  finalValPsnr: number | null;
-  finalValSsim: number | null;
-  seconds: number;
-  parameters: number;
-  backend: string;
-  series: number;
-  slices: number;
-  skipped: string[];
-  unreadable: number;
-}
 
 export interface SweepRequest {
   /** { data?, base, grid: { "dotted.path": [values] }, parallel? } */
@@ -171,19 +147,6 @@ export interface AddNoiseRequest {
 
 export interface SliceRequest { seriesInstanceUid: string; index: number }
 
-export interface SliceData {
-  seriesInstanceUid: string;
-  index: number;
-  count: number;
-  width: number;
-  height: number;
-  /** Physical values (HU for CT), row-major */
-  values: Float32Array;
-  modality: string;
-  pixelSpacing?: [number, number];
-  window?: { center: number; width: number };
-  location?: number;
-}
 
 export interface ModelSummary {
   id: string;

@@ -7,9 +7,8 @@ import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import dcmjs from 'dcmjs';
 import { DicomError } from './errors.js';
-import { EXPLICIT_LE } from './transfer-syntax.js';
 import { newUid } from './uid.js';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION, toStoredRange } from './write.js';
+import { fileMeta, toStoredRange } from './write.js';
 
 const { DicomDict } = dcmjs.data;
 const SOP_CLASS = { CT: '1.2.840.10008.5.1.4.1.1.2', MR: '1.2.840.10008.5.1.4.1.1.4' } as const;
@@ -87,15 +86,7 @@ export async function writeSyntheticSeries(count: number, slice: (index: number)
         '7FE00010': set('OW', pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength)),
       };
       if (options.modality === 'CT') dict['00281054'] = set('LO', 'HU');
-      const meta = {
-        '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
-        '00020002': { vr: 'UI', Value: [SOP_CLASS[options.modality]] },
-        '00020003': { vr: 'UI', Value: [sop] },
-        '00020010': { vr: 'UI', Value: [EXPLICIT_LE] },
-        '00020012': { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] },
-        '00020013': { vr: 'SH', Value: [IMPLEMENTATION_VERSION] },
-      };
-      const out = new DicomDict(meta);
+      const out = new DicomDict(fileMeta(SOP_CLASS[options.modality], sop));
       out.dict = dict;
       const name = `IM${String(i + 1).padStart(6, '0')}.dcm`;
       await writeFile(path.join(staging, name), new Uint8Array(out.write()), { flag: 'wx' });

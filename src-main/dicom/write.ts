@@ -181,15 +181,7 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
   set('00281053', 'DS', formatDS(h.rescaleSlope));
   set('7FE00010', h.bitsAllocated > 8 ? 'OW' : 'OB', pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength));
 
-  const meta = {
-    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
-    '00020002': { vr: 'UI', Value: [h.sopClassUid] },
-    '00020003': { vr: 'UI', Value: [sopInstanceUid] },
-    '00020010': { vr: 'UI', Value: [EXPLICIT_LE] },
-    '00020012': { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] },
-    '00020013': { vr: 'SH', Value: [IMPLEMENTATION_VERSION] },
-  };
-  const out = new DicomDict(meta);
+  const out = new DicomDict(fileMeta(h.sopClassUid, sopInstanceUid));
   out.dict = dict;
   return { bytes: new Uint8Array(out.write()), clipped };
 }
@@ -206,6 +198,18 @@ function copyElement(ds: DataSet, tag: string, encoding: string): { vr: string; 
   if (vr === 'PN') return { vr, Value: [{ Alphabetic: value }] };
   if (['LT', 'ST', 'UT'].includes(vr)) return { vr, Value: [value] };
   return { vr, Value: value.split('\\').map((v) => v.trim()) };
+}
+
+/** File Meta Information of every file we write: Explicit VR Little Endian, our implementation UID. */
+export function fileMeta(sopClassUid: string, sopInstanceUid: string): Record<string, { vr: string; Value: unknown[] }> {
+  return {
+    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    '00020002': { vr: 'UI', Value: [sopClassUid] },
+    '00020003': { vr: 'UI', Value: [sopInstanceUid] },
+    '00020010': { vr: 'UI', Value: [EXPLICIT_LE] },
+    '00020012': { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] },
+    '00020013': { vr: 'SH', Value: [IMPLEMENTATION_VERSION] },
+  };
 }
 
 /** Round to integers and clip into the range Bits Stored and Pixel Representation allow. */
