@@ -62,9 +62,12 @@ function crop(s: Slice, size: number): Slice {
   return { values, width: size, height: size };
 }
 
-/** The flattest 24×24 window of soft tissue (CT 0–150 HU; MR > 30 % of max) in the clean slice. */
+/**
+ * The flattest 48×48 window of soft tissue (CT 0–150 HU; MR > 30 % of max) in the clean slice:
+ * large enough that the noise's own mean over it (σ/48) stays well below the 2 HU target.
+ */
 function tissueRoi(s: Slice, modality: 'CT' | 'MR'): Roi {
-  const n = 24, step = 8;
+  const n = 48, step = 8;
   let best: Roi = { x: s.width / 2 - n / 2, y: s.height / 2 - n / 2, width: n, height: n };
   let bestStd = Infinity;
   let max = -Infinity;
