@@ -32,7 +32,7 @@ export function floatsOf(imageId: string): Slice | undefined {
   return floats.get(imageId);
 }
 
-/** Signed difference denoised − original, shown with its own blue–white–red colour map. */
+/** Signed difference denoised − original, shown with its own blue–black–red colour map. */
 export function differenceSlice(a: Slice, b: Slice): Slice {
   const values = new Float32Array(a.values.length);
   for (let i = 0; i < values.length; i++) values[i] = b.values[i]! - a.values[i]!;
@@ -44,9 +44,9 @@ export function differenceColormap(): unknown {
   if (!diffMap) {
     const colors: number[][] = [];
     for (let i = 0; i < 256; i++) {
-      const t = i / 255 * 2 - 1; // −1 … 1
-      const r = t > 0 ? 255 : Math.round(255 * (1 + t)), b = t < 0 ? 255 : Math.round(255 * (1 - t)), g = Math.round(255 * (1 - Math.abs(t)));
-      colors.push([r, g, b, 255]);
+      const t = i / 255 * 2 - 1; // −1 … 1: zero is black (dark theme), removed signal blue, added red
+      const r = t > 0 ? Math.round(255 * Math.sqrt(t)) : 0, b = t < 0 ? Math.round(255 * Math.sqrt(-t)) : 0;
+      colors.push([r, Math.round(60 * Math.abs(t)), b, 255]);
     }
     diffMap = cornerstone.colors.getColormap('denoise-difference', { name: 'Difference', numColors: 256, colors });
   }
