@@ -72,6 +72,18 @@ test('folders outside the session roots are refused; inside, a series is indexed
   assert.equal(values.length, 256 * 256);
   assert.ok(values.some((v) => v > 100));
   assert.equal((await fetch(`${server.url}/api/series/${series.seriesInstanceUid}/slices/99`, { headers: auth() })).status, 400);
+  // The Settings preview: normalised values and the imputation mask, as one binary body.
+  const preview = await post('/api/preview', { seriesInstanceUid: series.seriesInstanceUid, index: 3, normalisation: { kind: 'window', center: 300, width: 600 }, imputation: { method: 'nearest' } });
+  assert.equal(preview.status, 200);
+  const pinfo = JSON.parse(preview.headers.get('x-preview')!);
+  const body = new Uint8Array(await preview.arrayBuffer());
+  assert.equal(body.length, 256 * 256 * 5);
+  const normalised = new Float32Array(body.buffer, 0, 256 * 256);
+  assert.ok(normalised.every((v) => v >= 0 && v <= 1), 'window normalisation lies in [0, 1]');
+  assert.equal(pinfo.params.clipLow, 0);
+  const badPreview = await post('/api/preview', { seriesInstanceUid: series.seriesInstanceUid, index: 3, normalisation: { kind: 'window', width: -1 }, imputation: { method: 'nearest' } });
+  assert.equal(badPreview.status, 400);
+  assert.match((await badPreview.json() as { error: string }).error, /field 'normalisation/);
 });
 
 test('a denoise job streams progress over SSE and its output joins the catalogue', async () => {

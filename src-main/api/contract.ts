@@ -10,11 +10,11 @@ export type { CatalogPatient, CatalogStudy, CatalogSeries } from '../catalog/que
 export type { ProcessedSeries as DenoisedSeries } from '../jobs/process-series.js';
 export type { EvaluateResult, Quality } from '../jobs/evaluate-job.js';
 export type { TrainSummary as TrainResult } from '../jobs/train-worker.js';
-export type { SliceData } from '../jobs/slices.js';
+export type { SliceData, PreviewResult } from '../jobs/slices.js';
 import type { ProcessedSeries as DenoisedSeries } from '../jobs/process-series.js';
 import type { EvaluateResult } from '../jobs/evaluate-job.js';
 import type { TrainSummary as TrainResult } from '../jobs/train-worker.js';
-import type { SliceData } from '../jobs/slices.js';
+import type { PreviewResult, SliceData } from '../jobs/slices.js';
 
 export interface IndexRequest {
   /** A folder (indexed recursively) or a DICOMDIR file */
@@ -182,6 +182,17 @@ export interface DenoiseStudioApi {
   deleteModel(request: { id: string }): Promise<void>;
   /** Copies a catalogued series (e.g. a denoised result) into a new folder; never over files */
   exportSeries(request: ExportRequest): Promise<ExportResult>;
+  /** One slice after a normalisation + imputation choice, with the mask of imputed pixels */
+  preview(request: PreviewRequest): Promise<PreviewResult>;
+}
+
+export interface PreviewRequest {
+  seriesInstanceUid: string;
+  index: number;
+  /** e.g. { kind: 'window', center: 40, width: 400 } or { kind: 'percentile', low: 0.5, high: 99.5 } */
+  normalisation: unknown;
+  /** e.g. { method: 'nearest' } or { method: 'constant', value: -1000 } */
+  imputation: unknown;
 }
 
 export interface ExportRequest { seriesInstanceUid: string; out: string }

@@ -15,15 +15,15 @@ import { defaultModelFor } from '../jobs/shipped-models.js';
 import { runSweep } from '../jobs/sweep-job.js';
 import { runTrainJob } from '../jobs/train-job.js';
 import { deleteModel, importModel, listModels, type ModelEntry } from '../jobs/model-library.js';
-import { forgetSeriesOrder, readCatalogSlice } from '../jobs/slices.js';
+import { forgetSeriesOrder, previewPreprocessing, readCatalogSlice, type PreviewResult } from '../jobs/slices.js';
 import type {
   AddNoiseRequest, BackendInfo, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest, EvaluateResult,
   IndexRequest, IndexResult, JobControl, ModelSummary, ProgressEvent, SliceData, SliceRequest, SweepRequest, SweepResult,
-  TrainRequest, TrainResult, CatalogPatient, ExportRequest, ExportResult,
+  TrainRequest, TrainResult, CatalogPatient, ExportRequest, ExportResult, PreviewRequest,
 } from './contract.js';
 import {
   AddNoiseRequestSchema, BackendRequestSchema, DenoiseRequestSchema, EvaluateRequestSchema, IndexRequestSchema,
-  SweepRequestSchema, TrainRequestSchema, validate, SliceRequestSchema, ImportModelSchema, DeleteModelSchema, ExportRequestSchema,
+  SweepRequestSchema, TrainRequestSchema, validate, SliceRequestSchema, ImportModelSchema, DeleteModelSchema, ExportRequestSchema, PreviewRequestSchema,
 } from './validate.js';
 
 /** Where the catalogue and user models live: $DENOISE_STUDIO_HOME, else the platform's data folder. */
@@ -173,6 +173,11 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   async deleteModel(request: { id: string }): Promise<void> {
     const r = validate(DeleteModelSchema, request, 'deleteModel');
     await deleteModel(r.id, this.userModelsDir);
+  }
+
+  async preview(request: PreviewRequest): Promise<PreviewResult> {
+    const r = validate(PreviewRequestSchema, request, 'preview');
+    return previewPreprocessing(this.database(), r.seriesInstanceUid, r.index, r.normalisation, r.imputation);
   }
 
   async exportSeries(request: ExportRequest): Promise<ExportResult> {

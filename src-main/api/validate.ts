@@ -3,6 +3,8 @@
  * before it touches a file, and errors name the field.
  */
 import { z } from 'zod';
+import { PixelImputation } from '../preprocess/impute.js';
+import { NormalisationSpec } from '../preprocess/normalise.js';
 
 const pathString = z.string().min(1, 'must not be empty').max(4096).refine((s) => !s.includes('\0'), 'must not contain NUL');
 const backendName = z.enum(['node-gpu', 'node', 'wasm', 'cpu']);
@@ -74,4 +76,10 @@ export const DeleteModelSchema = z.object({ id: z.string().regex(/^user:[\w.-]{1
 export const ExportRequestSchema = z.object({
   seriesInstanceUid: z.string().regex(/^[0-9.]{1,64}$/, 'must be a DICOM UID'),
   out: pathString,
+});
+export const PreviewRequestSchema = z.object({
+  seriesInstanceUid: z.string().regex(/^[0-9.]{1,64}$/, 'must be a DICOM UID'),
+  index: z.number().int().min(0).max(100000),
+  normalisation: NormalisationSpec,
+  imputation: PixelImputation,
 });

@@ -56,6 +56,7 @@ export function createIpcHandlers(ctx: IpcContext): Record<string, (...args: unk
       return service.slice({ seriesInstanceUid: uid, index: index as number });
     },
     'ds:backend': async () => service.backend(),
+    'ds:preview': async (request) => service.preview(requireRecord(request, 'ds:preview') as never),
     'ds:models': async () => service.models(),
     'ds:importModel': async (folder) => {
       if (typeof folder !== 'string') throw new Error('ds:importModel: folder must be a path');

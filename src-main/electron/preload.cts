@@ -22,6 +22,7 @@ contextBridge.exposeInMainWorld('denoiseStudio', {
   catalog: () => ipcRenderer.invoke('ds:catalog'),
   slice: (uid: string, index: number) => ipcRenderer.invoke('ds:slice', uid, index),
   backend: () => ipcRenderer.invoke('ds:backend'),
+  preview: (request: unknown) => ipcRenderer.invoke('ds:preview', request),
   models: () => ipcRenderer.invoke('ds:models'),
   importModel: (folder: string) => ipcRenderer.invoke('ds:importModel', folder),
   deleteModel: (id: string) => ipcRenderer.invoke('ds:deleteModel', id),

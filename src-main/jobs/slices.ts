@@ -9,6 +9,8 @@ import type { ImageHeader } from '../dicom/header.js';
 import { physicalFrame } from '../dicom/physical.js';
 import { readDicomImage, type DicomImage } from '../dicom/read.js';
 import { assembleSeries, type AssembledSeries } from '../dicom/series.js';
+import { imputePixels, invalidMask, type PixelImputation } from '../preprocess/impute.js';
+import { fitNormalisation, normalisationScope, normalise, valueStats, type NormalisationSpec } from '../preprocess/normalise.js';
 
 export interface SliceData {
   seriesInstanceUid: string;
@@ -64,5 +66,31 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
     values: slice.values, padding: slice.padding, modality: series.modality, pixelSpacing: series.pixelSpacing,
     window: h.windowCenter !== undefined && h.windowWidth !== undefined ? { center: h.windowCenter, width: h.windowWidth } : undefined,
     location: ref.location,
+  };
+}
+
+export interface PreviewResult {
+  width: number;
+  height: number;
+  /** The slice after imputation and normalisation, as the model would see it */
+  normalised: Float32Array;
+  /** 1 where a pixel was imputed (padding, NaN, invalid) */
+  mask: Uint8Array;
+  filled: number;
+  params: { offset: number; scale: number; clipLow: number | null; clipHigh: number | null };
+}
+
+/** What a normalisation + imputation choice does to one slice (the Settings preview). */
+export async function previewPreprocessing(db: Database, seriesInstanceUid: string, index: number,
+  normalisation: NormalisationSpec, imputation: PixelImputation): Promise<PreviewResult> {
+  const slice = await readCatalogSlice(db, seriesInstanceUid, index);
+  const mask = invalidMask(slice.values, slice.padding);
+  const imputed = imputePixels(slice.values, slice.width, slice.height, mask, imputation);
+  const params = fitNormalisation(normalisation, normalisationScope(normalisation) === 'dataset' && normalisation.kind === 'window'
+    ? undefined : valueStats([{ values: imputed.values, mask }]));
+  const finite = (v: number) => (Number.isFinite(v) ? v : null);
+  return {
+    width: slice.width, height: slice.height, normalised: normalise(imputed.values, params), mask, filled: imputed.filled,
+    params: { offset: params.offset, scale: params.scale, clipLow: finite(params.clipLow), clipHigh: finite(params.clipHigh) },
   };
 }

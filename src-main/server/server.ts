@@ -132,6 +132,12 @@ export async function startLoopbackServer(options: LoopbackOptions): Promise<Loo
       const folder = guard.check(String(body.path ?? ''), 'path');
       return json(res, 200, await service.index({ path: folder }));
     }
+    if (route === 'POST /api/preview') {
+      const p = await service.preview(body as never);
+      const { normalised, mask, ...info } = p;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-preview': JSON.stringify(info), 'cache-control': 'no-store' });
+      return res.end(Buffer.concat([Buffer.from(normalised.buffer, normalised.byteOffset, normalised.byteLength), Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength)]));
+    }
     if (route === 'POST /api/index') { guard.checkRequest(body, ['path']); return json(res, 200, await service.index(body as never)); }
     if (route === 'POST /api/models/import') { guard.checkRequest(body, ['folder']); return json(res, 200, await service.importModel(body as never)); }
     if (route === 'POST /api/models/delete') { await service.deleteModel(body as never); return json(res, 200, { deleted: body.id }); }

@@ -115,6 +115,14 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   expect(exportedSeries[0]!.slices).toBe(20);
   await shot(page, '06-exported');
 
+  // Settings: normalisation and imputation previewed live on the current slice.
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await expect(page.getByTestId('settings-stats')).toContainText('pixels imputed');
+  const windowed = await page.getByTestId('settings-stats').textContent();
+  await page.getByLabel('Normalisation').selectOption('zscore');
+  await expect(page.getByTestId('settings-stats')).not.toHaveText(windowed!);
+  await shot(page, '065-settings');
+
   // Training: 2 epochs, a curve, a new model in the list.
   await page.getByRole('tab', { name: 'Train' }).click();
   await page.getByLabel('Epochs').fill('2');

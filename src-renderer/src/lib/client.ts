@@ -2,7 +2,7 @@
  * The renderer's one way to the API: the Electron preload bridge when present, else the loopback
  * server (same-origin fetch with the session cookie; job progress over Server-Sent Events).
  */
-import type { BackendInfo, CatalogPatient, IndexResult, ModelSummary, ProgressEvent, Slice } from './types';
+import type { BackendInfo, CatalogPatient, IndexResult, ModelSummary, PreviewResult, ProgressEvent, Slice } from './types';
 
 export type JobEvent =
   | { type: 'progress'; event: ProgressEvent }
@@ -19,6 +19,7 @@ export interface Client {
   catalog(): Promise<CatalogPatient[]>;
   slice(seriesInstanceUid: string, index: number): Promise<Slice>;
   backend(): Promise<BackendInfo>;
+  preview(request: { seriesInstanceUid: string; index: number; normalisation: unknown; imputation: unknown }): Promise<PreviewResult>;
   models(): Promise<ModelSummary[]>;
   importModel(folder: string): Promise<ModelSummary>;
   deleteModel(id: string): Promise<void>;
@@ -54,6 +55,14 @@ const httpClient: Client = {
     return { ...info, values: new Float32Array(await response.arrayBuffer()) };
   },
   backend: () => get<BackendInfo>('api/backend'),
+  async preview(request) {
+    const response = await fetch('api/preview', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    if (!response.ok) throw new Error((await response.json() as { error: string }).error);
+    const info = JSON.parse(response.headers.get('x-preview')!) as Omit<PreviewResult, 'normalised' | 'mask'>;
+    const bytes = await response.arrayBuffer();
+    const n = info.width * info.height;
+    return { ...info, normalised: new Float32Array(bytes, 0, n), mask: new Uint8Array(bytes, 4 * n, n) };
+  },
   models: () => get<ModelSummary[]>('api/models'),
   importModel: (folder) => post<ModelSummary>('api/models/import', { folder }),
   deleteModel: async (id) => { await post('api/models/delete', { id }); },
