@@ -63,6 +63,13 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await page.getByRole('button', { name: 'Open', exact: true }).click();
   await expect(page.getByTestId('series-item').first()).toBeVisible();
   await expect(page.getByTestId('slice-indicator')).toContainText('/ 20');
+  // Each series in the browser gets a thumbnail of its middle slice.
+  await expect.poll(() => page.evaluate(() => {
+    const c = document.querySelector('[data-testid="thumbnail"]') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let hi = 0; for (let i = 0; i < d.length; i += 4) hi = Math.max(hi, d[i]!);
+    return hi;
+  })).toBeGreaterThan(100);
   await shot(page, '02-opened');
 
   // The default model for the modality, unless E2E_METHOD names another (e.g. a classical filter).
