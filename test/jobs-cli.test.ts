@@ -133,6 +133,10 @@ test('CLI errors are one line with exit 1; sweeps validate every grid point befo
   const train = await cli('train', '--data', SERIES, '--config', badConfig, '--out', path.join(work.dir, 'm2'));
   assert.equal(train.code, 1);
   assert.match(train.err, /field 'architecture.levels'/);
+  // An existing model folder is refused before any training starts.
+  const existing = await cli('train', '--data', SERIES, '--config', badConfig, '--out', work.dir);
+  assert.equal(existing.code, 1);
+  assert.match(existing.err, /already exists; choose a new model folder/);
   const runs = expandGrid({ base: { epochs: 1 }, grid: { 'architecture.width': [8, 16], 'optimizer.learningRate': [1e-3, 1e-4, 3e-4] } });
   assert.equal(runs.length, 6);
   assert.deepEqual(runs[5]!.params, { 'architecture.width': 16, 'optimizer.learningRate': 3e-4 });

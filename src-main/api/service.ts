@@ -116,6 +116,10 @@ export class DenoiseStudioService implements DenoiseStudioApi {
 
   async train(request: TrainRequest, control: JobControl = {}): Promise<TrainResult> {
     const r = validate(TrainRequestSchema, request, 'train');
+    // Refuse an existing model folder now, not after the training run has finished.
+    if (!r.resume && await stat(path.resolve(r.out)).then(() => true, () => false)) {
+      throw new Error(`out: ${path.resolve(r.out)} already exists; choose a new model folder`);
+    }
     return runTrainJob({
       data: r.data.map((d) => path.resolve(d)), config: r.config, outDir: path.resolve(r.out),
       checkpointDir: r.checkpoint && path.resolve(r.checkpoint), resume: r.resume, backend: r.backend,

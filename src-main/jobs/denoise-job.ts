@@ -10,7 +10,7 @@ import { applyStrength } from '../model/denoiser.js';
 import { readModelCard } from '../model/model-io.js';
 import { fitNormalisation, normalisationScope, valueStats, type NormalisationParams } from '../preprocess/normalise.js';
 import { invalidMask } from '../preprocess/impute.js';
-import { DenoisePool } from './denoise-pool.js';
+import { defaultWorkerCount, DenoisePool } from './denoise-pool.js';
 import { methodLabel, type MethodSpec } from './methods.js';
 import { processSeriesFolder, type ProcessedFolder, type SeriesProgress } from './process-series.js';
 import { readSeriesSlices } from './series-source.js';
@@ -59,7 +59,7 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
   };
   try {
     const result = await processSeriesFolder({
-      input: options.input, outDir: options.outDir, inFlight: 2 * (options.workers ?? 2),
+      input: options.input, outDir: options.outDir, inFlight: 2 * (options.workers ?? defaultWorkerCount()), // keeps every worker busy
       derivationDescription: '', seriesDescriptionSuffix: ' [denoised]',
       onProgress: options.onProgress, signal: options.signal, seriesUids: options.seriesUids,
       describe: () => {

@@ -13,7 +13,7 @@ import {
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { cropTransformed, samplePatch, splitBySeries, type TrainingSlice } from '../preprocess/patches.js';
-import { buildModel, kernelWeights, parseArchitecture } from './architectures.js';
+import { buildModel, kernelWeights } from './architectures.js';
 import { psnr, ssim } from './metrics.js';
 import type { EpochRecord, ModelCardInput } from './model-card.js';
 import { loadModelFolder, saveModelFolder } from './model-io.js';
@@ -205,7 +205,7 @@ function weightedSquaredError(model: tf.LayersModel, batch: { x: tf.Tensor4D; y:
 
 /** L1/L2 penalties on convolution and dense kernels, as the architecture asks. */
 function regularisation(model: tf.LayersModel, config: TrainConfig): tf.Scalar | undefined {
-  const arch = parseArchitecture(config.architecture);
+  const arch = config.architecture; // parsed once with the config: this runs every step
   if (arch.l1 <= 0 && arch.l2 <= 0) return undefined;
   let total: tf.Scalar = tf.scalar(0);
   for (const k of kernelWeights(model)) {
@@ -377,7 +377,7 @@ function cardFor(config: TrainConfig, history: EpochRecord[], datasetParams: Nor
 
 export async function trainModel(configInput: TrainConfigInput | TrainConfig, volumes: TrainingVolume[], options: TrainOptions = {}): Promise<TrainResult> {
   const config = parseTrainConfig(configInput);
-  const arch = parseArchitecture(config.architecture);
+  const arch = config.architecture;
   const P = arch.kind === 'dense' ? arch.patchSize : config.patchSize;
   const emit = options.onProgress ?? (() => {});
   if (volumes.length === 0 || volumes.every((v) => v.slices.length === 0)) throw new Error('training: no slices given');

@@ -1,12 +1,10 @@
 /**
  * Slices as cornerstone images. cornerstone-core draws integer pixel data through a lookup
  * table, so physical values are rounded into Int32 for display; readouts (HU under the cursor,
- * ROI statistics) use the float values we keep beside them.
+ * ROI statistics) use the float slices the viewer keeps.
  */
 import * as cornerstone from 'cornerstone-core';
 import type { Slice } from './types';
-
-const floats = new Map<string, Slice>();
 
 export function toImage(imageId: string, slice: Slice, defaultWindow: { center: number; width: number }): cornerstone.Image {
   const pixels = new Int32Array(slice.values.length);
@@ -17,8 +15,6 @@ export function toImage(imageId: string, slice: Slice, defaultWindow: { center: 
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  if (floats.size > 64) floats.delete(floats.keys().next().value!);
-  floats.set(imageId, slice);
   const w = slice.window ?? defaultWindow;
   return {
     imageId, minPixelValue: min, maxPixelValue: max === min ? min + 1 : max, slope: 1, intercept: 0,
@@ -26,10 +22,6 @@ export function toImage(imageId: string, slice: Slice, defaultWindow: { center: 
     rows: slice.height, columns: slice.width, height: slice.height, width: slice.width, color: false,
     columnPixelSpacing: slice.pixelSpacing?.[1] ?? 1, rowPixelSpacing: slice.pixelSpacing?.[0] ?? 1, sizeInBytes: pixels.byteLength,
   };
-}
-
-export function floatsOf(imageId: string): Slice | undefined {
-  return floats.get(imageId);
 }
 
 /** Signed difference denoised − original, shown with its own blue–black–red colour map. */
