@@ -27,7 +27,7 @@ const layerRules = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-renderer/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', 'bench/results/**', 'release/**', 'src-renderer/**/*.svelte'] },
+  { ignores: ['dist/**', 'dist-renderer/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', 'bench/results/**', 'release/**', '.tmp/**', 'src-renderer/**/*.svelte'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -97,4 +97,15 @@ test('every IPC handler validates its input and touches only folders chosen in a
   const id = await handlers['ds:startJob']!('denoise', { input: dialogAnswer, out: path.join(work.dir, 'out'), method: 'median' });
   assert.equal(typeof id, 'string');
   assert.equal(await handlers['ds:cancel']!('no-such-job'), false);
+  // Export / import destinations also come from a native dialog, which allows them.
+  await assert.rejects(handlers['ds:chooseFolder']!('anything'), /purpose must be/);
+  const exportTo = path.join(FIXTURES, '..', 'chosen-export');
+  await assert.rejects(handlers['ds:startJob']!('export', { seriesInstanceUid: '1.2', out: exportTo }), /out: .* outside the folders opened/);
+  dialogAnswer = exportTo;
+  assert.equal(await handlers['ds:chooseFolder']!('export'), exportTo);
+  assert.ok((await handlers['ds:info']!() as { roots: string[] }).roots.includes(path.resolve(exportTo)));
+  // The training form's live check goes through the engine's schema.
+  const check = await handlers['ds:checkTrainConfig']!({ architecture: { kind: 'dncnn', depth: 2 } }) as { ok: boolean; error?: string };
+  assert.equal(check.ok, false);
+  assert.match(check.error!, /architecture\.depth/);
 });

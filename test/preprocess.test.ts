@@ -34,6 +34,12 @@ test('every normalisation is inverted exactly inside its clip range', async () =
       assert.ok(Math.abs(z.mean) < 1e-3 && Math.abs(z.std - 1) < 1e-3);
     }
   }
+  // Unclipped window: the same scale, nothing clipped or restored, air and bone outside 0…1.
+  const open = fitNormalisation({ kind: 'window', center: 40, width: 500, clip: false });
+  const n = normalise(s.values, open);
+  assert.equal(restoreClipped(s.values, denormalise(n, open), open), 0);
+  assert.ok(Math.abs(n[s.values.indexOf(stats.min)]! - (stats.min + 210) / 500) < 1e-5);
+  assert.ok(n.some((v) => v < -1) && n.some((v) => v > 1.5), 'air and bone stay in');
   assert.throws(() => fitNormalisation({ kind: 'zscore' }), /needs pixel statistics/);
   assert.throws(() => fitNormalisation({ kind: 'window', center: 0, width: -1 } as never), /width/);
 });

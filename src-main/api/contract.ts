@@ -123,6 +123,11 @@ export interface TrainRequest {
 }
 
 
+/** The training form's live check: the first bad field, or what the run will do. */
+export type TrainConfigCheck =
+  | { ok: true; summary: string; patches: number; receptiveField: number }
+  | { ok: false; error: string };
+
 export interface SweepRequest {
   /** { data?, base, grid: { "dotted.path": [values] }, parallel? } */
   spec: unknown;
@@ -172,6 +177,8 @@ export interface DenoiseStudioApi {
   denoise(request: DenoiseRequest, control?: JobControl): Promise<DenoiseResult>;
   evaluate(request: EvaluateRequest, control?: JobControl): Promise<EvaluateResult>;
   train(request: TrainRequest, control?: JobControl): Promise<TrainResult>;
+  /** Validates a training config without running it (the form's live check) */
+  checkTrainConfig(config: unknown): Promise<TrainConfigCheck>;
   sweep(request: SweepRequest, control?: JobControl): Promise<SweepResult>;
   addNoise(request: AddNoiseRequest, control?: JobControl): Promise<DenoiseResult>;
   /** Everything indexed so far: patients → studies → series */

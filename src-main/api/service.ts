@@ -14,12 +14,14 @@ import { runNoiseJob } from '../jobs/noise-job.js';
 import { defaultModelFor } from '../jobs/shipped-models.js';
 import { runSweep } from '../jobs/sweep-job.js';
 import { runTrainJob } from '../jobs/train-job.js';
+import { tilingNeeds } from '../model/architectures.js';
+import { parseTrainConfig } from '../model/train-config.js';
 import { deleteModel, importModel, listModels, type ModelEntry } from '../jobs/model-library.js';
 import { forgetSeriesOrder, previewPreprocessing, readCatalogSlice, type PreviewResult } from '../jobs/slices.js';
 import type {
   AddNoiseRequest, BackendInfo, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest, EvaluateResult,
   IndexRequest, IndexResult, JobControl, ModelSummary, ProgressEvent, SliceData, SliceRequest, SweepRequest, SweepResult,
-  TrainRequest, TrainResult, CatalogPatient, ExportRequest, ExportResult, PreviewRequest,
+  TrainConfigCheck, TrainRequest, TrainResult, CatalogPatient, ExportRequest, ExportResult, PreviewRequest,
 } from './contract.js';
 import {
   AddNoiseRequestSchema, BackendRequestSchema, DenoiseRequestSchema, EvaluateRequestSchema, IndexRequestSchema,
@@ -132,6 +134,24 @@ export class DenoiseStudioService implements DenoiseStudioApi {
         else control.onProgress?.({ task: 'train', done: 0, total: 0, message: e.text });
       },
     });
+  }
+
+  async checkTrainConfig(config: unknown): Promise<TrainConfigCheck> {
+    try {
+      const c = parseTrainConfig(config);
+      const receptiveField = 2 * tilingNeeds(c.architecture).margin + 1;
+      const patches = c.epochs * c.stepsPerEpoch * c.batchSize;
+      const arch = c.architecture;
+      const shape = arch.kind === 'dncnn' ? `DnCNN ${arch.depth}×${arch.width}` : arch.kind === 'unet' ? `U-Net ${arch.levels} levels × ${arch.baseFilters}`
+        : arch.kind === 'conv-ae' ? `conv autoencoder ${arch.filters.join('-')}, bottleneck ${arch.bottleneck}` : `dense ${arch.patchSize ** 2}-${arch.hidden.join('-')}`;
+      return {
+        ok: true, patches, receptiveField,
+        summary: `${shape}, ${c.mode}; ${c.epochs} epochs × ${c.stepsPerEpoch} steps × ${c.batchSize} patches = ${patches.toLocaleString('en')} patches`
+          + (arch.kind === 'dense' ? '' : `; receptive field ${receptiveField} px`),
+      };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
   }
 
   async sweep(request: SweepRequest, control: JobControl = {}): Promise<SweepResult> {

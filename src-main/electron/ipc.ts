@@ -49,6 +49,14 @@ export function createIpcHandlers(ctx: IpcContext): Record<string, (...args: unk
       if (typeof what !== 'string') throw new Error('ds:openFolder: expected a path');
       return service.index({ path: guard.check(what, 'path') });
     },
+    'ds:chooseFolder': async (purpose) => {
+      // A native dialog for an export destination or a model folder to import; what the user
+      // picks becomes an allowed folder for the request that follows.
+      if (purpose !== 'export' && purpose !== 'import') throw new Error("ds:chooseFolder: purpose must be 'export' or 'import'");
+      const chosen = await ctx.chooseFolder('folder');
+      if (chosen) guard.allow(chosen);
+      return chosen;
+    },
     'ds:catalog': async () => service.catalog(),
     'ds:slice': async (uid, index) => {
       if (typeof uid !== 'string' || !UID.test(uid)) throw new Error('ds:slice: series UID must be a DICOM UID');
@@ -58,6 +66,7 @@ export function createIpcHandlers(ctx: IpcContext): Record<string, (...args: unk
     'ds:backend': async () => service.backend(),
     'ds:preview': async (request) => service.preview(requireRecord(request, 'ds:preview') as never),
     'ds:models': async () => service.models(),
+    'ds:checkTrainConfig': async (config) => service.checkTrainConfig(config), // the schema validates it
     'ds:importModel': async (folder) => {
       if (typeof folder !== 'string') throw new Error('ds:importModel: folder must be a path');
       return service.importModel({ folder: guard.check(folder, 'folder') });

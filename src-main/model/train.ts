@@ -25,6 +25,8 @@ export interface TrainingVolume {
   modality: string;
   slices: { values: Float32Array; width: number; height: number; padding?: Uint8Array; imputed?: boolean }[];
   source?: string;
+  /** Relative sampling weight of this series' slices (default 1), e.g. to favour scarce real data. */
+  weight?: number;
 }
 
 export type TrainProgress =
@@ -57,6 +59,16 @@ interface PreparedSlice extends TrainingSlice {
   range: number;
   /** Excluded from training targets: a slice that was itself imputed. */
   imputedSlice: boolean;
+  weight: number;
+}
+
+/**
+ * Air, in a slice's normalised units: below −900 HU for CT, else the bottom 2 % of the slice's
+ * range — fixed in physical terms, so the same patches count as empty whatever the normalisation.
+ */
+function airLevelOf(modality: string, params: NormalisationParams, lo: number, hi: number): number {
+  const physical = modality === 'CT' ? -900 : lo + 0.02 * (hi - lo);
+  return (physical - params.offset) / params.scale;
 }
 
 interface Batch { x: Float32Array; y: Float32Array; w: Float32Array; n: number }
@@ -83,6 +95,7 @@ function prepare(volumes: TrainingVolume[], config: TrainConfig) {
       slices.push({
         values: normalise(s.values, params), physical: s.values, width: s.width, height: s.height, mask: s.mask,
         seriesId: volume.seriesId, sliceIndex: si, params, range: hi > lo ? hi - lo : 1, imputedSlice: Boolean(s.imputed),
+        airLevel: airLevelOf(volume.modality, params, lo, hi), weight: Math.max(1, Math.round(volume.weight ?? 1)),
       });
     });
   });
@@ -112,7 +125,8 @@ class PatchFactory {
     const P = this.size, area = P * P;
     const batch: Batch = { x: new Float32Array(count * area), y: new Float32Array(count * area), w: new Float32Array(count * area), n: count };
     const usable = pool.filter((s) => !s.imputedSlice);
-    const candidates = this.config.mode === 'noise2noise' ? usable.filter((s) => this.neighbour(s, rng, true)) : usable;
+    const eligible = this.config.mode === 'noise2noise' ? usable.filter((s) => this.neighbour(s, rng, true)) : usable;
+    const candidates = eligible.flatMap((s) => (s.weight > 1 ? Array<PreparedSlice>(s.weight).fill(s) : [s]));
     if (candidates.length === 0) {
       throw new Error(this.config.mode === 'noise2noise'
         ? 'noise2noise needs series with at least two neighbouring slices'

@@ -12,7 +12,12 @@ const Scope = z.enum(['slice', 'volume', 'dataset']).default('slice');
 
 export const NormalisationSpec = z.discriminatedUnion('kind', [
   /** Clip to a display window and scale it to [0, 1]: the usual choice for CT in HU. */
-  z.object({ kind: z.literal('window'), center: z.number(), width: z.number().positive() }),
+  /**
+   * `clip: false` keeps the linear map but not the clipping: everything from air to metal stays
+   * in, while the width still sets the scale the network works at (CT noise of 25 HU is 0.05 at
+   * width 500 but only 0.006 at width 4000, too small a signal for training to resolve well).
+   */
+  z.object({ kind: z.literal('window'), center: z.number(), width: z.number().positive(), clip: z.boolean().default(true) }),
   z.object({ kind: z.literal('minmax'), scope: Scope }),
   z.object({ kind: z.literal('zscore'), scope: Scope }),
   /** Clip to the given percentiles, then scale that range to [0, 1] (robust min–max). */
@@ -80,7 +85,9 @@ export function fitNormalisation(spec: NormalisationSpec, stats?: ValueStats): N
   const parsed: ParsedSpec = NormalisationSpec.parse(spec);
   if (parsed.kind === 'window') {
     const low = parsed.center - parsed.width / 2;
-    return { offset: low, scale: parsed.width, clipLow: low, clipHigh: low + parsed.width };
+    return parsed.clip
+      ? { offset: low, scale: parsed.width, clipLow: low, clipHigh: low + parsed.width }
+      : { offset: low, scale: parsed.width, clipLow: -Infinity, clipHigh: Infinity };
   }
   if (!stats) throw new Error(`normalisation '${parsed.kind}' needs pixel statistics`);
   const safe = (s: number) => (s > 1e-12 ? s : 1);

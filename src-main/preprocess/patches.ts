@@ -21,6 +21,8 @@ export interface TrainingSlice {
   seriesId: string;
   /** Position in its series, for neighbouring-slice pairs. */
   sliceIndex: number;
+  /** This slice's own air level in its normalised units (else `PatchOptions.airLevel`). */
+  airLevel?: number;
 }
 
 export interface PatchOptions {
@@ -81,7 +83,7 @@ export function samplePatch(slices: TrainingSlice[], options: PatchOptions, rng:
     const values = cropTransformed(slice.values, slice.width, x, y, size, transform, new Float32Array(size * size));
     const mask = cropTransformed(slice.mask, slice.width, x, y, size, transform, new Uint8Array(size * size));
     patch = { values, mask, x, y, transform, slice };
-    if (emptyFraction(values, mask, options.airLevel) <= options.maxEmptyFraction) return patch;
+    if (emptyFraction(values, mask, slice.airLevel ?? options.airLevel) <= options.maxEmptyFraction) return patch;
   }
   return patch!;
 }

@@ -140,6 +140,7 @@ export async function startLoopbackServer(options: LoopbackOptions): Promise<Loo
     }
     if (route === 'POST /api/index') { guard.checkRequest(body, ['path']); return json(res, 200, await service.index(body as never)); }
     if (route === 'POST /api/models/import') { guard.checkRequest(body, ['folder']); return json(res, 200, await service.importModel(body as never)); }
+    if (route === 'POST /api/train/check') return json(res, 200, await service.checkTrainConfig(body.config));
     if (route === 'POST /api/models/delete') { await service.deleteModel(body as never); return json(res, 200, { deleted: body.id }); }
     if ((m = /^POST \/api\/jobs\/([\w-]{1,64})\/cancel$/.exec(route))) return json(res, 200, { cancelled: jobs.cancel(m[1]!) });
     if ((m = /^POST \/api\/jobs\/(denoise|train|evaluate|sweep|add-noise|export)$/.exec(route))) {

