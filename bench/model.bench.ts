@@ -104,6 +104,38 @@ async function pipelinePatchesPerSecond(spec: ArchitectureSpec, backend: string)
   }
 }
 
+/**
+ * Where one raw training step of DnCNN 8×32 (batch 16 of 64²) spends its time, by kernel, and
+ * what a forward 32→32 convolution achieves: the convolutions are the floor on this backend.
+ */
+async function stepBreakdown(): Promise<string[]> {
+  const spec = ARCHITECTURE_PRESETS['dncnn-8x32']!;
+  const model = buildModel(spec, { seed: 1 });
+  const opt = tf.train.adam(1e-3);
+  const x = tf.randomUniform([16, 64, 64, 1]), y = tf.randomUniform([16, 64, 64, 1]);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const step = () => { const l = opt.minimize(() => tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, true, vars)!; l.dataSync(); l.dispose(); };
+  step();
+  const info = await tf.profile(step);
+  const byKernel = new Map<string, number>();
+  for (const k of info.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+  const conv = (name: string) => byKernel.get(name) ?? 0;
+  const total = [...byKernel.entries()].filter(([n]) => !n.endsWith('__op')).reduce((a, [, v]) => a + v, 0);
+  const xi = tf.randomUniform([1, 512, 512, 32]) as tf.Tensor4D, w = tf.randomUniform([3, 3, 32, 32]) as tf.Tensor4D;
+  tf.conv2d(xi, w, 1, 'same').dispose();
+  const t = performance.now();
+  for (let i = 0; i < 3; i++) tf.conv2d(xi, w, 1, 'same').dispose();
+  const convMs = (performance.now() - t) / 3;
+  const gmacs = (512 * 512 * 9 * 32 * 32) / (convMs / 1000) / 1e9;
+  tf.dispose([x, y, xi, w]);
+  opt.dispose();
+  model.dispose();
+  return [
+    `one step ${fmt(total, 0)} ms: forward convolutions ${fmt(conv('FusedConv2D'), 0)} ms, input gradients ${fmt(conv('Conv2DBackpropInput'), 0)} ms, filter gradients ${fmt(conv('Conv2DBackpropFilter'), 0)} ms, everything else ${fmt(total - conv('FusedConv2D') - conv('Conv2DBackpropInput') - conv('Conv2DBackpropFilter'), 0)} ms`,
+    `a 512×512 32→32 3×3 convolution: ${fmt(convMs, 0)} ms = ${fmt(gmacs, 1)} GMAC/s on one thread (XNNPACK, WASM SIMD)`,
+  ];
+}
+
 const fmt = (v: number | undefined, d = 2) => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(d));
 
 async function main() {
@@ -129,6 +161,8 @@ async function main() {
     if (name === 'dncnn-8x32') torch832 = ref;
     console.log(`${name.padEnd(12)} ${String(params).padStart(7)}  ${fmt(infer, 3).padStart(13)}  ${fmt(train, 1).padStart(13)}  ${fmt(pipeline.oneThread, 1).padStart(14)}  ${fmt(pipeline.allCores, 1).padStart(12)} | ${fmt(ref?.infer_s_per_slice, 3).padStart(13)}  ${fmt(ref?.train_patches_per_s, 1).padStart(15)} | ${ref ? (infer / ref.infer_s_per_slice).toFixed(2).padStart(11) : '—'.padStart(11)}  ${ref && !heavy ? (ref.train_patches_per_s / pipeline.allCores).toFixed(2).padStart(11) : '—'}`);
   }
+  console.log('\nWhere a DnCNN 8×32 training step goes (one thread, tf.profile):');
+  for (const line of await stepBreakdown()) console.log(`  ${line}`);
   if (torch832) console.log(`\nratios = our time / PyTorch time (1.0 = as fast). PyTorch ${torch832.framework}, ${torch832.threads} thread(s), best of 2 runs.\ninfer ratio: one slice, our single thread; train ratio: our full pipeline on all cores vs PyTorch's raw step.`);
 
   console.log(`\nVolume inference, DnCNN 8×32, ${WORKERS} workers (synthetic CT, 512×512):`);

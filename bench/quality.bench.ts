@@ -7,7 +7,7 @@
  * soft-tissue ROI, checks the targets (`npm run bench:quality -- ct` or `mr` for one), and writes PNG grids (noisy | best classical | model |
  * clean | difference) and quality.json to bench/results/.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyClassical, type ClassicalSpec } from '../src-main/model/classical.js';
@@ -204,7 +204,10 @@ async function main() {
   }
   console.log('\nTargets:');
   for (const v of verdicts) console.log(`  ${v}`);
-  writeFileSync(path.join(RESULTS, 'quality.json'), JSON.stringify(json, null, 1) + '\n');
+  // A run of one modality keeps the other's last results.
+  const file = path.join(RESULTS, 'quality.json');
+  const previous = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> : {};
+  writeFileSync(file, JSON.stringify({ ...previous, ...json }, null, 1) + '\n');
 }
 
 await main();

@@ -38,7 +38,7 @@ async function realVolumes(recipe: DefaultRecipe): Promise<TrainingVolume[]> {
     const file = path.join(FIXTURES, source.file);
     if (!existsSync(file)) throw new Error(`training file missing: ${file}`);
     const data = await loadTrainingData([file], 'linear');
-    for (const v of data.volumes) volumes.push({ ...v, source: `${source.file} (${source.licence})` });
+    for (const v of data.volumes) volumes.push({ ...v, source: `${source.file} (${source.licence})`, weight: recipe.realWeight });
   }
   return volumes;
 }
@@ -68,7 +68,7 @@ async function trainOne(recipe: DefaultRecipe): Promise<void> {
   rmSync(staging, { recursive: true, force: true });
   await saveModelFolder(result.model, {
     ...result.card,
-    description: `Default ${recipe.modality} denoiser shipped with Denoise Studio: a residual CNN (DnCNN-style, 8 layers × 32 filters) trained blind over the noise levels below on project-generated phantoms and permissively licensed real images. Held-out real series (never seen in training) are used by npm run bench:quality.`,
+    description: `Default ${recipe.modality} denoiser shipped with Denoise Studio: a residual CNN (DnCNN-style, 8 layers × 32 filters) trained blind over the noise levels below on project-generated phantoms and permissively licensed real images (each real slice sampled ${recipe.realWeight}× as often as a phantom slice). Held-out real series (never seen in training) are used by npm run bench:quality.`,
     data: {
       ...result.card.data!,
       sources: [
