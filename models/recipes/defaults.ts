@@ -56,9 +56,9 @@ export const CT_DEFAULT: DefaultRecipe = {
     // −1100…2900 HU: air with its noise stays inside; only padding-like values are clipped (and kept as they were).
     preprocessing: { normalisation: { kind: 'window', center: 900, width: 4000 }, imputation: { method: 'nearest' }, sliceImputation: 'linear' },
     noise: [
-      { kind: 'gaussian', sigma: { min: 5, max: 55 }, units: 'absolute' },
-      { kind: 'correlated', sigma: { min: 5, max: 55 }, units: 'absolute', correlation: 1 },
-      { kind: 'correlated', sigma: { min: 5, max: 40 }, units: 'absolute', correlation: 1.6 },
+      { kind: 'gaussian', sigma: { min: 5, max: 50 }, units: 'absolute' },
+      { kind: 'gaussian', sigma: { min: 5, max: 50 }, units: 'absolute' },
+      { kind: 'correlated', sigma: { min: 5, max: 50 }, units: 'absolute', correlation: 1 },
     ],
   },
   phantoms: [
@@ -66,7 +66,7 @@ export const CT_DEFAULT: DefaultRecipe = {
     { kind: 'chest', series: 3, slices: 8, size: 512 },
     { kind: 'head', series: 2, slices: 8, size: 512 },
   ],
-  realWeight: 20,
+  realWeight: 40,
   real: [
     { file: 'pydicom/J2K_pixelrep_mismatch.dcm', licence: 'Expat/MIT (python3-pydicom test files)', what: 'head CT 512×512, J2K lossless' },
     { file: 'pydicom/CT_small.dcm', licence: 'Expat/MIT (python3-pydicom test files)', what: 'NEMA WG04 CT, 128×128' },

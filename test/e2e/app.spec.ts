@@ -97,6 +97,17 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   expect(afterScroll.spreads.every((s) => s > 20)).toBe(true);
   await shot(page, '04-scrolled');
 
+  // Keyboard only: Tab reaches a view (a focusable slice slider), arrow keys move all three.
+  const slider = page.getByRole('slider', { name: /Original image/ });
+  await slider.focus();
+  const now = Number(await slider.getAttribute('aria-valuenow'));
+  await page.keyboard.press('ArrowDown');
+  await expect(slider).toHaveAttribute('aria-valuenow', String(now + 1));
+  await expect(page.getByTestId('slice-indicator')).toContainText(`slice ${now + 1} / 20`);
+  await expect(page.getByRole('slider', { name: /Denoised image/ })).toHaveAttribute('aria-valuenow', String(now + 1));
+  // At 1366×768 nothing overflows sideways.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+
   // A W/L change changes the pixels.
   await page.getByRole('button', { name: 'Auto W/L' }).click();
   const w1 = await canvasStats(page);
