@@ -84,6 +84,12 @@ test('folders outside the session roots are refused; inside, a series is indexed
   const badPreview = await post('/api/preview', { seriesInstanceUid: series.seriesInstanceUid, index: 3, normalisation: { kind: 'window', width: -1 }, imputation: { method: 'nearest' } });
   assert.equal(badPreview.status, 400);
   assert.match((await badPreview.json() as { error: string }).error, /field 'normalisation/);
+  // Volume scope fits over the series: the same map on every slice, unlike slice scope.
+  const paramsOf = async (index: number, scope: string) => JSON.parse((await post('/api/preview', { seriesInstanceUid: series.seriesInstanceUid, index, normalisation: { kind: 'zscore', scope }, imputation: { method: 'nearest' } })).headers.get('x-preview')!).params as { offset: number; scale: number };
+  const [v3, v15, s3, s15] = [await paramsOf(3, 'volume'), await paramsOf(15, 'volume'), await paramsOf(3, 'slice'), await paramsOf(15, 'slice')];
+  assert.deepEqual(v3, v15);
+  assert.notEqual(s3.offset, s15.offset);
+  assert.ok(Math.abs(v3.offset - s3.offset) > 1e-3);
 });
 
 test('a denoise job streams progress over SSE and its output joins the catalogue', async () => {

@@ -10,7 +10,7 @@ import { physicalFrame } from '../dicom/physical.js';
 import { readDicomImage, type DicomImage } from '../dicom/read.js';
 import { assembleSeries, type AssembledSeries } from '../dicom/series.js';
 import { imputePixels, invalidMask, type PixelImputation } from '../preprocess/impute.js';
-import { fitNormalisation, normalisationScope, normalise, valueStats, type NormalisationSpec } from '../preprocess/normalise.js';
+import { fitNormalisation, normalisationScope, normalise, valueStats, type NormalisationSpec, type ValueStats } from '../preprocess/normalise.js';
 
 export interface SliceData {
   seriesInstanceUid: string;
@@ -81,13 +81,39 @@ export interface PreviewResult {
 }
 
 /** What a normalisation + imputation choice does to one slice (the Settings preview). */
+/** Slices a volume-scope preview fits its statistics over (evenly spaced; memory stays small). */
+const PREVIEW_VOLUME_SLICES = 24;
+const volumeStats = new Map<string, ValueStats>();
+
+async function seriesStats(db: Database, seriesInstanceUid: string, count: number, imputation: PixelImputation): Promise<ValueStats> {
+  const key = `${seriesInstanceUid}|${count}|${JSON.stringify(imputation)}`;
+  const cached = volumeStats.get(key);
+  if (cached) return cached;
+  const picks = [...new Set(Array.from({ length: Math.min(count, PREVIEW_VOLUME_SLICES) }, (_, i) => Math.floor((i * count) / Math.min(count, PREVIEW_VOLUME_SLICES))))];
+  const slices: { values: Float32Array; mask: Uint8Array }[] = [];
+  for (const i of picks) {
+    const s = await readCatalogSlice(db, seriesInstanceUid, i);
+    const mask = invalidMask(s.values, s.padding);
+    slices.push({ values: imputePixels(s.values, s.width, s.height, mask, imputation).values, mask });
+  }
+  const stats = valueStats(slices);
+  volumeStats.clear(); // one series at a time is what a preview needs
+  volumeStats.set(key, stats);
+  return stats;
+}
+
 export async function previewPreprocessing(db: Database, seriesInstanceUid: string, index: number,
   normalisation: NormalisationSpec, imputation: PixelImputation): Promise<PreviewResult> {
   const slice = await readCatalogSlice(db, seriesInstanceUid, index);
   const mask = invalidMask(slice.values, slice.padding);
   const imputed = imputePixels(slice.values, slice.width, slice.height, mask, imputation);
-  const params = fitNormalisation(normalisation, normalisationScope(normalisation) === 'dataset' && normalisation.kind === 'window'
-    ? undefined : valueStats([{ values: imputed.values, mask }]));
+  // A window needs no statistics; 'volume' (and 'dataset', whose dataset here is the series) fit
+  // over the series, as training and inference do; 'slice' over this slice.
+  const scope = normalisationScope(normalisation);
+  const stats = normalisation.kind === 'window' ? undefined
+    : scope === 'slice' ? valueStats([{ values: imputed.values, mask }])
+      : await seriesStats(db, seriesInstanceUid, slice.count, imputation);
+  const params = fitNormalisation(normalisation, stats);
   const finite = (v: number) => (Number.isFinite(v) ? v : null);
   return {
     width: slice.width, height: slice.height, normalised: normalise(imputed.values, params), mask, filled: imputed.filled,
