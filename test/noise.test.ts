@@ -73,3 +73,18 @@ test('Rician noise is biased upward in the background; speckle scales with signa
   assert.ok(Math.abs(stats(water).mean) < 3, `water mean ${stats(water).mean}`);
   assert.ok(stats(bone).std > 1.5 * stats(water).std, `bone σ ${stats(bone).std} vs water σ ${stats(water).std}`);
 });
+
+test('a log-uniform level range gives low levels as much weight as high ones', () => {
+  const flat = new Float32Array(64 * 64);
+  const draw = (distribution?: 'log-uniform') => {
+    const rng = new Rng(3);
+    return Array.from({ length: 2000 }, () => addNoise(flat, 64, 64, { kind: 'gaussian', sigma: { min: 5, max: 50, distribution } }, rng).level);
+  };
+  const share = (levels: number[], below: number) => levels.filter((l) => l < below).length / levels.length;
+  const uniform = draw(), log = draw('log-uniform');
+  assert.ok(log.every((l) => l >= 5 && l <= 50));
+  // P(σ < 10): uniform (10−5)/45 ≈ 0.11; log-uniform ln2/ln10 ≈ 0.30.
+  assert.ok(Math.abs(share(uniform, 10) - 0.111) < 0.03, `uniform ${share(uniform, 10)}`);
+  assert.ok(Math.abs(share(log, 10) - 0.301) < 0.03, `log-uniform ${share(log, 10)}`);
+  assert.throws(() => addNoise(flat, 64, 64, { kind: 'gaussian', sigma: { min: 0, max: 5, distribution: 'log-uniform' } }, 1), /min > 0/);
+});

@@ -105,7 +105,7 @@ function prepare(volumes: TrainingVolume[], config: TrainConfig) {
 /** Percent-of-range noise is relative to the whole slice, not to the patch. */
 function absoluteNoise(spec: NoiseSpec, range: number): NoiseSpec {
   if (!('units' in spec) || spec.units !== 'percent') return spec;
-  const scale = (l: typeof spec.sigma) => typeof l === 'number' ? (l / 100) * range : { min: (l.min / 100) * range, max: (l.max / 100) * range };
+  const scale = (l: typeof spec.sigma) => typeof l === 'number' ? (l / 100) * range : { ...l, min: (l.min / 100) * range, max: (l.max / 100) * range };
   return { ...spec, units: 'absolute', sigma: scale(spec.sigma) } as NoiseSpec;
 }
 

@@ -5,11 +5,15 @@
 import { z } from 'zod';
 import { Rng } from './rng.js';
 
-/** A fixed level, or a range sampled uniformly per slice (for blind models). */
+/**
+ * A fixed level, or a range sampled per slice (for blind models): uniformly, or log-uniformly so
+ * that low levels — where over-smoothing costs most — get as much training as high ones.
+ */
 export const NoiseLevel = z.union([
   z.number().nonnegative(),
-  z.object({ min: z.number().nonnegative(), max: z.number().nonnegative() })
-    .refine((r) => r.max >= r.min, 'max must be ≥ min'),
+  z.object({ min: z.number().nonnegative(), max: z.number().nonnegative(), distribution: z.enum(['uniform', 'log-uniform']).optional() })
+    .refine((r) => r.max >= r.min, 'max must be ≥ min')
+    .refine((r) => r.distribution !== 'log-uniform' || r.min > 0, 'a log-uniform range needs min > 0'),
 ]);
 export type NoiseLevel = z.infer<typeof NoiseLevel>;
 
@@ -47,7 +51,9 @@ export interface NoiseResult {
 }
 
 function sampleLevel(level: NoiseLevel, rng: Rng): number {
-  return typeof level === 'number' ? level : rng.uniform(level.min, level.max);
+  if (typeof level === 'number') return level;
+  if (level.distribution === 'log-uniform') return Math.exp(rng.uniform(Math.log(level.min), Math.log(level.max)));
+  return rng.uniform(level.min, level.max);
 }
 
 function valueRange(values: Float32Array): number {
