@@ -33,10 +33,12 @@ test('form fields map onto the engine config: schedules, noise kinds, early stop
   assert.deepEqual(exp.schedule, { kind: 'exponential', startEpoch: 50, rate: 0.01 });
   assert.equal(exp.earlyStopping, null);
   const mr = parseTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, ...noiseDefaults('MR') }, 'MR', CT_PRE));
-  assert.deepEqual(mr.noise[0], { kind: 'rician', sigma: { min: 1, max: 10 }, units: 'percent' });
+  assert.deepEqual(mr.noise[0], { kind: 'rician', sigma: { min: 1, max: 10, distribution: 'log-uniform' }, units: 'percent' });
+  const linear = parseTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, noiseLog: false }, 'CT', CT_PRE));
+  assert.deepEqual(linear.noise[0], { kind: 'gaussian', sigma: { min: 5, max: 50 }, units: 'absolute' });
   assert.equal(mr.modality, 'MR');
   const poisson = parseTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, noiseKind: 'poisson', noiseMin: 1e4, noiseMax: 1e5 }, 'CT', CT_PRE));
-  assert.deepEqual(poisson.noise[0], { kind: 'poisson', photons: { min: 1e4, max: 1e5 }, waterPathAttenuation: 3.8 });
+  assert.deepEqual(poisson.noise[0], { kind: 'poisson', photons: { min: 1e4, max: 1e5, distribution: 'log-uniform' }, waterPathAttenuation: 3.8 });
   const ae = parseTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, arch: 'conv-ae', filters: '16, 32,64', bottleneck: 8 }, 'CT', CT_PRE));
   assert.deepEqual((ae.architecture as { filters: number[] }).filters, [16, 32, 64]);
   assert.deepEqual(parseList('8, x'), [8, NaN]);

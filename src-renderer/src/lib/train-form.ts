@@ -48,6 +48,8 @@ export interface TrainForm {
   noiseMin: number;
   noiseMax: number;
   noiseUnits: 'absolute' | 'percent';
+  /** Sample levels log-uniformly (low levels as often as high ones). */
+  noiseLog: boolean;
 }
 
 export const DEFAULT_FORM: TrainForm = {
@@ -55,7 +57,7 @@ export const DEFAULT_FORM: TrainForm = {
   hidden: '128, 64, 32', densePatch: 28, kernelSize: 3, activation: 'relu', batchNorm: false, dropout: 0, l2: 0,
   mode: 'supervised', optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine', scheduleEpochs: 10, scheduleValue: 2e-5,
   epochs: 20, stepsPerEpoch: 40, batchSize: 16, patchSize: 64, patience: 8, validationFraction: 0.15, seed: 1,
-  noiseKind: 'gaussian', noiseMin: 5, noiseMax: 50, noiseUnits: 'absolute',
+  noiseKind: 'gaussian', noiseMin: 5, noiseMax: 50, noiseUnits: 'absolute', noiseLog: true,
 };
 
 export interface FormPreset { label: string; values: Partial<TrainForm> }
@@ -109,7 +111,7 @@ function schedule(f: TrainForm): Record<string, unknown> {
 }
 
 function noise(f: TrainForm): Record<string, unknown> {
-  const level = { min: f.noiseMin, max: f.noiseMax };
+  const level = { min: f.noiseMin, max: f.noiseMax, ...(f.noiseLog ? { distribution: 'log-uniform' } : {}) };
   switch (f.noiseKind) {
     case 'poisson': return { kind: 'poisson', photons: level };
     case 'speckle': return { kind: 'speckle', sigma: level };
