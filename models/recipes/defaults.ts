@@ -55,10 +55,11 @@ export const CT_DEFAULT: DefaultRecipe = {
     epochs: 30, stepsPerEpoch: 40,
     // −1100…2900 HU: air with its noise stays inside; only padding-like values are clipped (and kept as they were).
     preprocessing: { normalisation: { kind: 'window', center: 900, width: 4000 }, imputation: { method: 'nearest' }, sliceImputation: 'linear' },
+    // Log-uniform levels: as many patches at 5–10 HU as at 25–50 HU, so low noise is not over-smoothed.
     noise: [
-      { kind: 'gaussian', sigma: { min: 5, max: 50 }, units: 'absolute' },
-      { kind: 'gaussian', sigma: { min: 5, max: 50 }, units: 'absolute' },
-      { kind: 'correlated', sigma: { min: 5, max: 50 }, units: 'absolute', correlation: 1 },
+      { kind: 'gaussian', sigma: { min: 4, max: 55, distribution: 'log-uniform' }, units: 'absolute' },
+      { kind: 'gaussian', sigma: { min: 4, max: 55, distribution: 'log-uniform' }, units: 'absolute' },
+      { kind: 'correlated', sigma: { min: 4, max: 55, distribution: 'log-uniform' }, units: 'absolute', correlation: 1 },
     ],
   },
   phantoms: [
@@ -86,7 +87,7 @@ export const MR_DEFAULT: DefaultRecipe = {
     name: 'mr-default', version: '1.0.0', modality: 'MR',
     epochs: 24, stepsPerEpoch: 40,
     preprocessing: { normalisation: { kind: 'percentile', scope: 'volume', low: 0, high: 99.9 }, imputation: { method: 'nearest' }, sliceImputation: 'linear' },
-    noise: [{ kind: 'rician', sigma: { min: 1, max: 12 }, units: 'percent' }],
+    noise: [{ kind: 'rician', sigma: { min: 1, max: 12, distribution: 'log-uniform' }, units: 'percent' }],
   },
   phantoms: [{ kind: 'brain', series: 8, slices: 8, size: 256 }],
   realWeight: 4,
