@@ -56,27 +56,33 @@ async function inferSeconds(spec: ArchitectureSpec): Promise<number> {
   return (performance.now() - t) / 1000 / reps;
 }
 
-/** Raw optimiser steps on random data, as the PyTorch script measures. */
-async function trainPatchesPerSecond(spec: ArchitectureSpec): Promise<number> {
-  const arch = parseArchitecture(spec);
-  const P = arch.kind === 'dense' ? arch.patchSize : 64, B = 16;
+/** One raw optimiser step on random data (Adam, MSE), as the PyTorch script measures it. */
+function rawTrainingStep(spec: ArchitectureSpec, P: number, B: number): { step: () => void; dispose: () => void; params: number } {
   const model = buildModel(spec, { seed: 1 });
   const opt = tf.train.adam(1e-3);
   const x = tf.randomUniform([B, P, P, 1]), y = tf.randomUniform([B, P, P, 1]);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const step = async () => {
-    const loss = opt.minimize(() => tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, true, vars)!;
-    await loss.data();
-    loss.dispose();
+  return {
+    params: model.countParams(),
+    step: () => {
+      const loss = opt.minimize(() => tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, true, vars)!;
+      loss.dataSync();
+      loss.dispose();
+    },
+    dispose: () => { tf.dispose([x, y]); opt.dispose(); model.dispose(); },
   };
-  await step();
-  const steps = model.countParams() > 300_000 ? 2 : 4;
+}
+
+async function trainPatchesPerSecond(spec: ArchitectureSpec): Promise<number> {
+  const arch = parseArchitecture(spec);
+  const P = arch.kind === 'dense' ? arch.patchSize : 64, B = 16;
+  const raw = rawTrainingStep(spec, P, B);
+  raw.step();
+  const steps = raw.params > 300_000 ? 2 : 4;
   const t = performance.now();
-  for (let i = 0; i < steps; i++) await step();
+  for (let i = 0; i < steps; i++) raw.step();
   const seconds = (performance.now() - t) / 1000;
-  tf.dispose([x, y]);
-  opt.dispose();
-  model.dispose();
+  raw.dispose();
   return (B * steps) / seconds;
 }
 
@@ -109,14 +115,9 @@ async function pipelinePatchesPerSecond(spec: ArchitectureSpec, backend: string)
  * what a forward 32→32 convolution achieves: the convolutions are the floor on this backend.
  */
 async function stepBreakdown(): Promise<string[]> {
-  const spec = ARCHITECTURE_PRESETS['dncnn-8x32']!;
-  const model = buildModel(spec, { seed: 1 });
-  const opt = tf.train.adam(1e-3);
-  const x = tf.randomUniform([16, 64, 64, 1]), y = tf.randomUniform([16, 64, 64, 1]);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const step = () => { const l = opt.minimize(() => tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, true, vars)!; l.dataSync(); l.dispose(); };
-  step();
-  const info = await tf.profile(step);
+  const raw = rawTrainingStep(ARCHITECTURE_PRESETS['dncnn-8x32']!, 64, 16);
+  raw.step();
+  const info = await tf.profile(raw.step);
   const byKernel = new Map<string, number>();
   for (const k of info.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
   const conv = (name: string) => byKernel.get(name) ?? 0;
@@ -127,9 +128,8 @@ async function stepBreakdown(): Promise<string[]> {
   for (let i = 0; i < 3; i++) tf.conv2d(xi, w, 1, 'same').dispose();
   const convMs = (performance.now() - t) / 3;
   const gmacs = (512 * 512 * 9 * 32 * 32) / (convMs / 1000) / 1e9;
-  tf.dispose([x, y, xi, w]);
-  opt.dispose();
-  model.dispose();
+  tf.dispose([xi, w]);
+  raw.dispose();
   return [
     `one step ${fmt(total, 0)} ms: forward convolutions ${fmt(conv('FusedConv2D'), 0)} ms, input gradients ${fmt(conv('Conv2DBackpropInput'), 0)} ms, filter gradients ${fmt(conv('Conv2DBackpropFilter'), 0)} ms, everything else ${fmt(total - conv('FusedConv2D') - conv('Conv2DBackpropInput') - conv('Conv2DBackpropFilter'), 0)} ms`,
     `a 512×512 32→32 3×3 convolution: ${fmt(convMs, 0)} ms = ${fmt(gmacs, 1)} GMAC/s on one thread (XNNPACK, WASM SIMD)`,

@@ -46,6 +46,9 @@ const common = {
   seed: 20261126,
 } as const;
 
+// Log-uniform levels: as many patches at 4–10 HU as at 25–55 HU, so low noise is not over-smoothed.
+const CT_LEVELS = { min: 4, max: 55, distribution: 'log-uniform' } as const;
+
 export const CT_DEFAULT: DefaultRecipe = {
   folder: 'ct-default',
   modality: 'CT',
@@ -55,14 +58,12 @@ export const CT_DEFAULT: DefaultRecipe = {
     epochs: 30, stepsPerEpoch: 40,
     // −1100…2900 HU: air with its noise stays inside; only padding-like values are clipped (and kept as they were).
     preprocessing: { normalisation: { kind: 'window', center: 900, width: 4000 }, imputation: { method: 'nearest' }, sliceImputation: 'linear' },
-    // Log-uniform levels: as many patches at 5–10 HU as at 25–50 HU, so low noise is not over-smoothed.
-    // Log-uniform levels: as many patches at 4–10 HU as at 25–55 HU, so low noise is not
-    // over-smoothed. Two white to one correlated: a half-and-half mix (tried) did no better on
-    // correlated noise and worse on white noise of the held-out head CT.
+    // Two white to one correlated: a half-and-half mix (tried) did no better on correlated noise
+    // and worse on white noise of the held-out head CT.
     noise: [
-      { kind: 'gaussian', sigma: { min: 4, max: 55, distribution: 'log-uniform' }, units: 'absolute' },
-      { kind: 'gaussian', sigma: { min: 4, max: 55, distribution: 'log-uniform' }, units: 'absolute' },
-      { kind: 'correlated', sigma: { min: 4, max: 55, distribution: 'log-uniform' }, units: 'absolute', correlation: 1 },
+      { kind: 'gaussian', sigma: CT_LEVELS, units: 'absolute' },
+      { kind: 'gaussian', sigma: CT_LEVELS, units: 'absolute' },
+      { kind: 'correlated', sigma: CT_LEVELS, units: 'absolute', correlation: 1 },
     ],
   },
   phantoms: [
