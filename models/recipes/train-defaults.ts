@@ -11,7 +11,7 @@ import { saveModelFolder } from '../../src-main/model/model-io.js';
 import { trainModel, type TrainingVolume } from '../../src-main/model/train.js';
 import { ctPhantomSlice, mrPhantomSlice } from '../../src-main/noise/phantom.js';
 import { gradientHelpersFor } from '../../src-main/jobs/gradient-helpers.js';
-import { loadTrainingData } from '../../src-main/jobs/training-data.js';
+import { datasetOfFiles, loadTrainingData } from '../../src-main/jobs/training-data.js';
 import { DEFAULT_RECIPES, type DefaultRecipe } from './defaults.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -37,7 +37,7 @@ async function realVolumes(recipe: DefaultRecipe): Promise<TrainingVolume[]> {
   for (const source of recipe.real) {
     const file = path.join(FIXTURES, source.file);
     if (!existsSync(file)) throw new Error(`training file missing: ${file}`);
-    const data = await loadTrainingData([file], 'linear');
+    const data = await loadTrainingData(await datasetOfFiles([file]), 'linear');
     for (const v of data.volumes) volumes.push({ ...v, source: `${source.file} (${source.licence})`, weight: recipe.realWeight });
   }
   return volumes;

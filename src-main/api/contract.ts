@@ -1,30 +1,66 @@
 /**
- * The one typed API of Denoise Studio. The Electron IPC bridge, the loopback server and the CLI
- * are transports over it; the renderer imports only these types. Keep it serialisable (plain
- * JSON: no class instances, no typed arrays outside pixel payloads).
+ * The one typed API of Denoise Studio: every request, result and event, and the list of methods.
+ * This module imports nothing, so the renderer and every layer can import it; the schemas, path
+ * marks and bindings to the service live beside it in `methods.ts`, and the transports (HTTP,
+ * IPC, preload, renderer client) are derived from that table. Keep it serialisable: plain JSON,
+ * typed arrays only in pixel payloads.
  */
-import type { CatalogPatient } from '../catalog/query.js';
 
-export type { CatalogPatient, CatalogStudy, CatalogSeries } from '../catalog/query.js';
-// Results defined where they are produced, re-exported here so every transport sees one type.
-export type { ProcessedSeries as DenoisedSeries } from '../jobs/process-series.js';
-export type { EvaluateResult, Quality } from '../jobs/evaluate-job.js';
-export type { TrainSummary as TrainResult } from '../jobs/train-worker.js';
-export type { SliceData, PreviewResult } from '../jobs/slices.js';
-import type { ProcessedSeries as DenoisedSeries } from '../jobs/process-series.js';
-import type { EvaluateResult } from '../jobs/evaluate-job.js';
-import type { TrainSummary as TrainResult } from '../jobs/train-worker.js';
-import type { PreviewResult, SliceData } from '../jobs/slices.js';
+// ---- Catalogue ----------------------------------------------------------------------------
+
+export interface SeriesProblemInfo { kind: string; message: string }
+
+export interface CatalogSeries {
+  seriesInstanceUid: string;
+  modality: string | null;
+  description: string | null;
+  seriesNumber: number | null;
+  bodyPart: string | null;
+  manufacturer: string | null;
+  model: string | null;
+  derived: boolean;
+  /** For a result of this app: the series it was derived from, and how (model/filter, strength, time). */
+  derivedFrom: string | null;
+  derivation: string | null;
+  /** Distinct SOP instances (a copy of an instance elsewhere counts once) */
+  instances: number;
+  /** Extra locations of instances that are already in the series (re-opened exports, CD copies) */
+  copies: number;
+  slices: number;
+  rows: number | null;
+  columns: number | null;
+  pixelSpacing: number[] | null;
+  sliceSpacing: number | null;
+  sliceThickness: number | null;
+  kvp: number | null;
+  orderedBy: string | null;
+  stacks: number;
+  problems: SeriesProblemInfo[];
+  folder: string;
+}
+
+export interface CatalogStudy {
+  studyInstanceUid: string;
+  date: string | null;
+  time: string | null;
+  description: string | null;
+  accession: string | null;
+  series: CatalogSeries[];
+}
+
+export interface CatalogPatient {
+  patientId: string | null;
+  name: string | null;
+  birthDate: string | null;
+  sex: string | null;
+  studies: CatalogStudy[];
+}
+
+export interface UnreadableFile { file: string; code: string; reason: string }
 
 export interface IndexRequest {
   /** A folder (indexed recursively) or a DICOMDIR file */
   path: string;
-}
-
-export interface UnreadableFile {
-  file: string;
-  code: string;
-  reason: string;
 }
 
 export interface IndexResult {
@@ -36,8 +72,218 @@ export interface IndexResult {
   seconds: number;
 }
 
+// ---- Viewing ------------------------------------------------------------------------------
+
+export interface SliceRequest { seriesInstanceUid: string; index: number }
+
+export interface SliceData {
+  seriesInstanceUid: string;
+  index: number;
+  count: number;
+  width: number;
+  height: number;
+  /** Physical values (HU for CT), row-major */
+  values: Float32Array;
+  /** 1 where the pixel is Pixel Padding */
+  padding?: Uint8Array;
+  modality: string;
+  pixelSpacing?: [number, number];
+  /** The file's own window, when it has one */
+  window?: { center: number; width: number };
+  location?: number;
+}
+
+export interface PreviewRequest {
+  seriesInstanceUid: string;
+  index: number;
+  /** e.g. { kind: 'window', center: 40, width: 400 } or { kind: 'percentile', low: 0.5, high: 99.5 } */
+  normalisation: unknown;
+  /** e.g. { method: 'nearest' } or { method: 'constant', value: -1000 } */
+  imputation: unknown;
+}
+
+export interface PreviewResult {
+  width: number;
+  height: number;
+  /** The slice after imputation and normalisation, as the model would see it */
+  normalised: Float32Array;
+  /** 1 where a pixel was imputed (padding, NaN, invalid) */
+  mask: Uint8Array;
+  filled: number;
+  params: { offset: number; scale: number; clipLow: number | null; clipHigh: number | null };
+}
+
+// ---- Denoising, evaluation, noise ---------------------------------------------------------
+
+export interface DenoiseRequest {
+  /** Folder or DICOMDIR with one or more series */
+  input: string;
+  /** Parent folder for the derived series (one new sub-folder per series); never inside a source */
+  out: string;
+  /** Model folder; default: the shipped default for each series' modality */
+  model?: string;
+  /** 'model' (default) or a classical filter: gaussian, median, bilateral, nlm, diffusion */
+  method?: string;
+  /** 0 keeps the input, 1 (default) takes the denoised image */
+  strength?: number;
+  workers?: number;
+  backend?: string;
+  seriesUids?: string[];
+}
+
+export interface DenoisedSeries {
+  /** Folder of the input series' first file, and its Series Instance UID */
+  input: string;
+  seriesInstanceUid: string;
+  output: string;
+  outputSeriesInstanceUid: string;
+  /** What the derived series says it is: method, strength and time */
+  description: string;
+  slices: number;
+  seconds: number;
+  clippedPixels: number;
+  problems: string[];
+}
+
+export interface DenoiseResult {
+  backend: string;
+  model: string;
+  series: DenoisedSeries[];
+  failed: { input: string; seriesInstanceUid: string; error: string }[];
+  unreadable: UnreadableFile[];
+  seconds: number;
+}
+
+export interface EvaluateRequest {
+  reference: string;
+  input: string;
+  /** Evaluate only these input series (by Series Instance UID) */
+  series?: string[];
+  model?: string;
+  method?: string;
+  strength?: number;
+  /** PSNR/SSIM data range in the image's units; default: each reference series' max − min */
+  dataRange?: number;
+  workers?: number;
+  backend?: string;
+}
+
+export interface Quality { psnr: number; ssim: number; mse: number; mae: number }
+
+export interface EvaluateResult {
+  dataRange: number | 'per-series reference range';
+  pairs: { reference: string; input: string; slices: number; dataRange: number; inputQuality: Quality; denoisedQuality?: Quality }[];
+  backend?: string;
+  method?: string;
+}
+
+export interface AddNoiseRequest {
+  input: string;
+  out: string;
+  /** A noise model (see noise/models.ts), e.g. { kind: 'gaussian', sigma: 25 } */
+  noise: unknown;
+  seed?: number;
+}
+
+// ---- Training -----------------------------------------------------------------------------
+
+/** A dataset: catalogued series by UID, plus folders that are indexed first (all their series). */
+export interface DatasetRequest {
+  series?: string[];
+  data?: string[];
+}
+
+export interface TrainRequest extends DatasetRequest {
+  /** A training configuration (see model/train-config.ts); validated */
+  config: unknown;
+  /** The new model folder (must not exist) */
+  out: string;
+  /** Per-epoch checkpoints; with resume, continue from them */
+  checkpoint?: string;
+  resume?: boolean;
+  backend?: string;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number | null;
+  valPsnr: number | null;
+  valSsim: number | null;
+  learningRate: number;
+  seconds: number;
+}
+
+/** One series a run trained or validated on. */
+export interface DatasetSeries { seriesInstanceUid: string; modality: string; slices: number; role: 'train' | 'validation' }
+
+export interface TrainResult {
+  outDir: string;
+  stoppedBy: 'completed' | 'early-stopping' | 'cancelled';
+  epochs: number;
+  /** The epoch whose weights were saved, and its validation metrics (data units, range stated) */
+  savedEpoch: number | null;
+  savedValLoss: number | null;
+  savedValPsnr: number | null;
+  savedValSsim: number | null;
+  bestValLoss: number | null;
+  seconds: number;
+  parameters: number;
+  backend: string;
+  series: DatasetSeries[];
+  slices: number;
+  skipped: string[];
+  unreadable: number;
+}
+
+/** The training form's live check: the first bad field, or what the run will do. */
+export type TrainConfigCheck =
+  | { ok: true; summary: string; patches: number; receptiveField: number }
+  | { ok: false; error: string };
+
+export interface SweepRequest extends DatasetRequest {
+  /** { series?, data?, base, grid: { "dotted.path": [values] }, parallel? } */
+  spec: unknown;
+  out: string;
+  backend?: string;
+}
+
+export interface SweepResult {
+  outDir: string;
+  runs: { run: string; params: Record<string, unknown>; summary?: TrainResult; error?: string }[];
+  ranking: string[];
+}
+
+// ---- Models, export, backend --------------------------------------------------------------
+
+export interface ModelSummary {
+  id: string;
+  folder: string;
+  shipped: boolean;
+  name: string;
+  version: string;
+  modality: string;
+  architecture: string;
+  /** The full model card (see DESIGN.md "Model folder") */
+  card: Record<string, unknown>;
+}
+
+export interface ExportRequest { seriesInstanceUid: string; out: string }
+export interface ExportResult { folder: string; files: number }
+
+export interface BackendInfo {
+  /** 'node-gpu' | 'node' | 'wasm' | 'cpu' */
+  name: string;
+  skipped: { name: string; reason: string }[];
+  forced: boolean;
+}
+
+export interface AppInfo { dataDir: string; roots: string[]; sampleStudy: string; mode: 'electron' | 'browser' }
+
+// ---- Progress and jobs --------------------------------------------------------------------
+
 export interface ProgressEvent {
-  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep';
+  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep' | 'export' | 'addNoise';
   done: number;
   total: number;
   etaSeconds?: number;
@@ -54,153 +300,92 @@ export interface ProgressEvent {
   run?: string;
 }
 
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  valLoss: number | null;
-  valPsnr: number | null;
-  valSsim: number | null;
-  learningRate: number;
-  seconds: number;
-}
-
-export interface BackendInfo {
-  /** 'node-gpu' | 'node' | 'wasm' | 'cpu' */
-  name: string;
-  skipped: { name: string; reason: string }[];
-  forced: boolean;
-}
-
-export interface DenoiseRequest {
-  /** Folder or DICOMDIR with one or more series */
-  input: string;
-  /** Parent folder for the derived series (one new sub-folder per series); never inside the input */
-  out: string;
-  /** Model folder; default: the shipped default for each series' modality */
-  model?: string;
-  /** 'model' (default) or a classical filter: gaussian, median, bilateral, nlm, diffusion */
-  method?: string;
-  /** 0 keeps the input, 1 (default) takes the denoised image */
-  strength?: number;
-  workers?: number;
-  backend?: string;
-  seriesUids?: string[];
-}
-
-
-export interface DenoiseResult {
-  backend: string;
-  model: string;
-  series: DenoisedSeries[];
-  failed: { input: string; seriesInstanceUid: string; error: string }[];
-  unreadable: UnreadableFile[];
-  seconds: number;
-}
-
-export interface EvaluateRequest {
-  reference: string;
-  input: string;
-  model?: string;
-  method?: string;
-  strength?: number;
-  /** PSNR/SSIM data range in the image's units; default: each reference series' max − min */
-  dataRange?: number;
-  workers?: number;
-  backend?: string;
-}
-
-
-export interface TrainRequest {
-  data: string[];
-  /** A training configuration (see model/train-config.ts); validated */
-  config: unknown;
-  /** The new model folder (must not exist) */
-  out: string;
-  /** Per-epoch checkpoints; with resume, continue from them */
-  checkpoint?: string;
-  resume?: boolean;
-  backend?: string;
-}
-
-
-/** The training form's live check: the first bad field, or what the run will do. */
-export type TrainConfigCheck =
-  | { ok: true; summary: string; patches: number; receptiveField: number }
-  | { ok: false; error: string };
-
-export interface SweepRequest {
-  /** { data?, base, grid: { "dotted.path": [values] }, parallel? } */
-  spec: unknown;
-  out: string;
-  data?: string[];
-  backend?: string;
-}
-
-export interface SweepResult {
-  outDir: string;
-  runs: { run: string; params: Record<string, unknown>; summary?: TrainResult; error?: string }[];
-  ranking: string[];
-}
-
-export interface AddNoiseRequest {
-  input: string;
-  out: string;
-  /** A noise model (see noise/models.ts), e.g. { kind: 'gaussian', sigma: 25 } */
-  noise: unknown;
-  seed?: number;
-}
-
-export interface SliceRequest { seriesInstanceUid: string; index: number }
-
-
-export interface ModelSummary {
-  id: string;
-  folder: string;
-  shipped: boolean;
-  name: string;
-  version: string;
-  modality: string;
-  architecture: string;
-  /** The full model card (see DESIGN.md "Model folder") */
-  card: Record<string, unknown>;
-}
-
 /** Long jobs accept an AbortSignal; a cancelled job rejects with an error named 'CancelledError'. */
 export interface JobControl {
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
 }
 
-export interface DenoiseStudioApi {
-  index(request: IndexRequest, onProgress?: (event: ProgressEvent) => void): Promise<IndexResult>;
-  backend(request?: { backend?: string }): Promise<BackendInfo>;
-  denoise(request: DenoiseRequest, control?: JobControl): Promise<DenoiseResult>;
-  evaluate(request: EvaluateRequest, control?: JobControl): Promise<EvaluateResult>;
-  train(request: TrainRequest, control?: JobControl): Promise<TrainResult>;
-  /** Validates a training config without running it (the form's live check) */
-  checkTrainConfig(config: unknown): Promise<TrainConfigCheck>;
-  sweep(request: SweepRequest, control?: JobControl): Promise<SweepResult>;
-  addNoise(request: AddNoiseRequest, control?: JobControl): Promise<DenoiseResult>;
-  /** Everything indexed so far: patients → studies → series */
-  catalog(): Promise<CatalogPatient[]>;
-  slice(request: SliceRequest): Promise<SliceData>;
-  models(): Promise<ModelSummary[]>;
-  importModel(request: { folder: string }): Promise<ModelSummary>;
-  deleteModel(request: { id: string }): Promise<void>;
-  /** Copies a catalogued series (e.g. a denoised result) into a new folder; never over files */
-  exportSeries(request: ExportRequest): Promise<ExportResult>;
-  /** One slice after a normalisation + imputation choice, with the mask of imputed pixels */
-  preview(request: PreviewRequest): Promise<PreviewResult>;
+export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+
+/** What a job emits; `seq` numbers them from 0 so a listener that re-attaches skips what it has. */
+export type JobEvent = { seq: number } & (
+  | { type: 'progress'; event: ProgressEvent }
+  | { type: 'done'; result: unknown }
+  | { type: 'failed'; error: string }
+  | { type: 'cancelled' });
+
+export interface JobInfo {
+  id: string;
+  kind: JobMethod;
+  state: JobState;
+  started: string;
+  /** The request as the service accepted it, so a re-attached page can show what runs */
+  request: unknown;
+  /** The newest progress event, for a page that re-attaches */
+  last?: ProgressEvent;
 }
 
-export interface PreviewRequest {
-  seriesInstanceUid: string;
-  index: number;
-  /** e.g. { kind: 'window', center: 40, width: 400 } or { kind: 'percentile', low: 0.5, high: 99.5 } */
-  normalisation: unknown;
-  /** e.g. { method: 'nearest' } or { method: 'constant', value: -1000 } */
-  imputation: unknown;
+// ---- The method list ----------------------------------------------------------------------
+
+/**
+ * Every API method: its request and result, and whether it is a call (answers at once) or a job
+ * (runs in the service with progress, cancel and re-attach). `methods.ts` adds a schema and path
+ * marks for each; the transports are generated from both.
+ */
+export interface ApiMethods {
+  index: { kind: 'call'; request: IndexRequest; result: IndexResult };
+  catalog: { kind: 'call'; request: Record<string, never>; result: CatalogPatient[] };
+  slice: { kind: 'call'; request: SliceRequest; result: SliceData };
+  preview: { kind: 'call'; request: PreviewRequest; result: PreviewResult };
+  backend: { kind: 'call'; request: { backend?: string }; result: BackendInfo };
+  models: { kind: 'call'; request: Record<string, never>; result: ModelSummary[] };
+  importModel: { kind: 'call'; request: { folder: string }; result: ModelSummary };
+  deleteModel: { kind: 'call'; request: { id: string }; result: { deleted: string } };
+  checkTrainConfig: { kind: 'call'; request: { config: unknown }; result: TrainConfigCheck };
+  denoise: { kind: 'job'; request: DenoiseRequest; result: DenoiseResult };
+  evaluate: { kind: 'job'; request: EvaluateRequest; result: EvaluateResult };
+  train: { kind: 'job'; request: TrainRequest; result: TrainResult };
+  sweep: { kind: 'job'; request: SweepRequest; result: SweepResult };
+  addNoise: { kind: 'job'; request: AddNoiseRequest; result: DenoiseResult };
+  exportSeries: { kind: 'job'; request: ExportRequest; result: ExportResult };
 }
 
-export interface ExportRequest { seriesInstanceUid: string; out: string }
-export interface ExportResult { folder: string; files: number }
+export type ApiMethod = keyof ApiMethods;
+export type CallMethod = { [K in ApiMethod]: ApiMethods[K]['kind'] extends 'call' ? K : never }[ApiMethod];
+export type JobMethod = { [K in ApiMethod]: ApiMethods[K]['kind'] extends 'job' ? K : never }[ApiMethod];
+export type RequestOf<K extends ApiMethod> = ApiMethods[K]['request'];
+export type ResultOf<K extends ApiMethod> = ApiMethods[K]['result'];
+
+/** The method names and kinds at run time (the client and the transports enumerate these). */
+export const API_METHODS: { [K in ApiMethod]: ApiMethods[K]['kind'] } = {
+  index: 'call', catalog: 'call', slice: 'call', preview: 'call', backend: 'call', models: 'call',
+  importModel: 'call', deleteModel: 'call', checkTrainConfig: 'call',
+  denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job',
+};
+
+/** The service: one method per table entry; jobs take a JobControl. */
+export type DenoiseStudioApi = {
+  [K in ApiMethod]: ApiMethods[K]['kind'] extends 'job'
+    ? (request: RequestOf<K>, control?: JobControl) => Promise<ResultOf<K>>
+    : (request: RequestOf<K>) => Promise<ResultOf<K>>;
+};
+
+/**
+ * What a transport talks to: the service behind the method table, with path confinement and the
+ * job registry (in-process for the loopback server, another process for Electron).
+ */
+export interface ApiEndpoint {
+  call<K extends CallMethod>(method: K, request: unknown): Promise<ResultOf<K>>;
+  startJob(method: JobMethod, request: unknown): Promise<JobInfo>;
+  jobs(): Promise<JobInfo[]>;
+  /** The job's events so far (from `afterSeq` + 1) */
+  history(jobId: string, afterSeq?: number): Promise<JobEvent[]>;
+  cancel(jobId: string): Promise<boolean>;
+  /** Lets requests name this folder from now on (a native dialog's choice). */
+  allow(folder: string): Promise<void>;
+  roots(): Promise<string[]>;
+}
+
+/** An error a transport maps to a status: 400 bad request, 403 path refused, 404 unknown. */
+export interface ApiErrorShape { message: string; status: number }

@@ -1,35 +1,21 @@
 /**
  * The folders a transport may touch: those the user chose (a native dialog in Electron, the
- * command line for `serve`) and the app's own data folder. Every path in a request is checked.
+ * command line for `serve`), the app's own data folder, and what jobs created there. Every path
+ * a request's schema marks, at any depth, is checked once after parsing.
  */
-import { realpathSync } from 'node:fs';
-import path from 'node:path';
+import type { z } from 'zod';
+import { isInside, realPath } from '../shared/fs-paths.js';
+import { ApiError, pathsIn } from './methods.js';
 
 export class PathGuard {
   private readonly roots: string[];
 
   constructor(roots: string[]) {
-    this.roots = roots.map((r) => PathGuard.real(path.resolve(r)));
-  }
-
-  /** The real path of the longest existing prefix, so symlinks cannot lead outside a root. */
-  private static real(p: string): string {
-    const rest: string[] = [];
-    let current = p;
-    for (;;) {
-      try {
-        return path.join(realpathSync(current), ...rest.reverse());
-      } catch {
-        const up = path.dirname(current);
-        if (up === current) return p;
-        rest.push(path.basename(current));
-        current = up;
-      }
-    }
+    this.roots = [...new Set(roots.map(realPath))];
   }
 
   allow(root: string): void {
-    const r = PathGuard.real(path.resolve(root));
+    const r = realPath(root);
     if (!this.roots.includes(r)) this.roots.push(r);
   }
 
@@ -37,23 +23,15 @@ export class PathGuard {
     return [...this.roots];
   }
 
-  /** Throws unless `p` lies inside an allowed root. */
+  /** Throws (status 403) unless `p` lies inside an allowed root; returns its real path. */
   check(p: string, field: string): string {
-    const resolved = PathGuard.real(path.resolve(p));
-    const inside = this.roots.some((root) => {
-      const rel = path.relative(root, resolved);
-      return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-    });
-    if (!inside) throw Object.assign(new Error(`${field}: ${p} is outside the folders opened in this session`), { status: 403 });
+    const resolved = realPath(p);
+    if (!this.roots.some((root) => isInside(root, resolved))) throw new ApiError(403, `${field}: ${p} is outside the folders opened in this session`);
     return resolved;
   }
 
-  /** Checks every path-like field of a request object. */
-  checkRequest(request: Record<string, unknown>, fields: string[]): void {
-    for (const field of fields) {
-      const value = request[field];
-      if (typeof value === 'string') this.check(value, field);
-      else if (Array.isArray(value)) value.forEach((v, i) => typeof v === 'string' && this.check(v, `${field}[${i}]`));
-    }
+  /** Checks every path the schema marks in a parsed request. */
+  checkRequest(schema: z.ZodType, request: unknown): void {
+    for (const { field, path } of pathsIn(schema, request)) this.check(path, field);
   }
 }

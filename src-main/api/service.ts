@@ -1,11 +1,12 @@
 /** The API's one implementation; every transport (IPC, loopback HTTP, CLI) calls this. */
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { openCatalog } from '../catalog/db.js';
 import { indexPath } from '../catalog/indexer.js';
-import { catalogTree, seriesFiles } from '../catalog/query.js';
+import {
+  catalogTree, maxSeriesNumber, recordDerivation, seriesFiles, seriesSummary, seriesUnder, sourceContaining,
+} from '../catalog/query.js';
 import { probeBackend } from '../jobs/backend-probe.js';
 import { runDenoiseJob } from '../jobs/denoise-job.js';
 import { runEvaluateJob } from '../jobs/evaluate-job.js';
@@ -14,27 +15,20 @@ import { runNoiseJob } from '../jobs/noise-job.js';
 import { defaultModelFor } from '../jobs/shipped-models.js';
 import { runSweep } from '../jobs/sweep-job.js';
 import { runTrainJob } from '../jobs/train-job.js';
+import type { DatasetSource } from '../jobs/training-data.js';
 import { tilingNeeds } from '../model/architectures.js';
 import { parseTrainConfig } from '../model/train-config.js';
 import { deleteModel, importModel, listModels, type ModelEntry } from '../jobs/model-library.js';
-import { forgetSeriesOrder, previewPreprocessing, readCatalogSlice, type PreviewResult } from '../jobs/slices.js';
+import { forgetSeriesOrder, previewPreprocessing, readCatalogSlice } from '../jobs/slices.js';
 import type {
-  AddNoiseRequest, BackendInfo, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest, EvaluateResult,
-  IndexRequest, IndexResult, JobControl, ModelSummary, ProgressEvent, SliceData, SliceRequest, SweepRequest, SweepResult,
-  TrainConfigCheck, TrainRequest, TrainResult, CatalogPatient, ExportRequest, ExportResult, PreviewRequest,
+  AddNoiseRequest, BackendInfo, CatalogPatient, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest,
+  EvaluateResult, ExportRequest, ExportResult, IndexRequest, IndexResult, JobControl, ModelSummary, PreviewRequest,
+  PreviewResult, SliceData, SliceRequest, SweepRequest, SweepResult, TrainConfigCheck, TrainRequest, TrainResult,
 } from './contract.js';
-import {
-  AddNoiseRequestSchema, BackendRequestSchema, DenoiseRequestSchema, EvaluateRequestSchema, IndexRequestSchema,
-  SweepRequestSchema, TrainRequestSchema, validate, SliceRequestSchema, ImportModelSchema, DeleteModelSchema, ExportRequestSchema, PreviewRequestSchema,
-} from './validate.js';
+import { ApiError, parseRequest } from './methods.js';
+import { defaultDataDir } from './data-dir.js';
 
-/** Where the catalogue and user models live: $DENOISE_STUDIO_HOME, else the platform's data folder. */
-export function defaultDataDir(): string {
-  if (process.env.DENOISE_STUDIO_HOME) return path.resolve(process.env.DENOISE_STUDIO_HOME);
-  if (process.platform === 'win32') return path.join(process.env.APPDATA ?? path.join(os.homedir(), 'AppData', 'Roaming'), 'Denoise Studio');
-  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', 'Denoise Studio');
-  return path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'denoise-studio');
-}
+export { defaultDataDir } from './data-dir.js';
 
 export interface ServiceOptions {
   /** SQLite file; defaults to <data dir>/catalog.sqlite */
@@ -57,10 +51,17 @@ function methodOf(request: { model?: string; method?: string }, fallbackModality
   return request.method === 'model' ? { kind: 'model', folder: defaultModelFor(fallbackModality) } : undefined;
 }
 
+/** Cancels a job before it starts writing (checked between steps that take long). */
+function throwIfCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'CancelledError' });
+}
+
 export class DenoiseStudioService implements DenoiseStudioApi {
   readonly databasePath: string;
   readonly userModelsDir: string;
   private db: Database | undefined;
+  /** Series Numbers handed out in this process, so concurrent runs never share one. */
+  private readonly issuedNumbers = new Map<string, number>();
 
   constructor(options: ServiceOptions = {}) {
     this.databasePath = options.database ?? path.join(defaultDataDir(), 'catalog.sqlite');
@@ -72,8 +73,19 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     return this.db;
   }
 
-  async index(request: IndexRequest, onProgress?: (event: ProgressEvent) => void): Promise<IndexResult> {
-    const { path: requested } = validate(IndexRequestSchema, request, 'index');
+  /**
+   * Never write into a source: an output folder inside a folder the catalogue knows as the source
+   * of indexed series is refused (status 403), for every job that writes (CLI and app alike).
+   */
+  private refuseSourceFolder(out: string, field: string): string {
+    const target = path.resolve(out);
+    const source = sourceContaining(this.database(), target);
+    if (source) throw new ApiError(403, `${field}: ${target} is inside ${source}, a folder of indexed source series; results are never written into a source — choose another folder`);
+    return target;
+  }
+
+  async index(request: IndexRequest, onProgress?: JobControl['onProgress']): Promise<IndexResult> {
+    const { path: requested } = parseRequest('index', request);
     const started = performance.now();
     const target = path.resolve(requested);
     const stats = await indexPath(this.database(), target, {
@@ -91,41 +103,82 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   }
 
   async backend(request: { backend?: string } = {}): Promise<BackendInfo> {
-    const { backend } = validate(BackendRequestSchema, request, 'backend');
+    const { backend } = parseRequest('backend', request);
     return probeBackend(backend);
   }
 
   async denoise(request: DenoiseRequest, control: JobControl = {}): Promise<DenoiseResult> {
-    const r = validate(DenoiseRequestSchema, request, 'denoise');
+    const r = parseRequest('denoise', request);
+    const out = this.refuseSourceFolder(r.out, 'out');
+    const db = this.database();
     const result = await runDenoiseJob({
-      input: r.input, outDir: r.out, method: methodOf(r), strength: r.strength, workers: r.workers, backend: r.backend,
+      input: r.input, outDir: out, method: methodOf(r), strength: r.strength, workers: r.workers, backend: r.backend,
       seriesUids: r.seriesUids, signal: control.signal,
+      seriesNumber: (series) => this.nextSeriesNumber(series.studyInstanceUid),
       onProgress: (p) => control.onProgress?.({ task: 'denoise', ...p }),
     });
-    // The derived series join the catalogue, so they can be browsed and compared at once.
-    if (this.db) for (const s of result.series) await indexPath(this.db, s.output);
+    // Each result is its own series: catalogued at once, linked to its source, saying how it was made.
+    for (const s of result.series) {
+      await indexPath(db, s.output);
+      recordDerivation(db, s.outputSeriesInstanceUid, s.seriesInstanceUid, s.description);
+    }
     forgetSeriesOrder();
     return { backend: result.backend, model: result.model, series: result.series, failed: result.failed, unreadable: result.unreadable, seconds: result.seconds };
   }
 
+  private nextSeriesNumber(studyInstanceUid: string): number {
+    const next = Math.max(maxSeriesNumber(this.database(), studyInstanceUid), this.issuedNumbers.get(studyInstanceUid) ?? 0, 999) + 1;
+    this.issuedNumbers.set(studyInstanceUid, next);
+    return next;
+  }
+
   async evaluate(request: EvaluateRequest, control: JobControl = {}): Promise<EvaluateResult> {
-    const r = validate(EvaluateRequestSchema, request, 'evaluate');
+    const r = parseRequest('evaluate', request);
     return runEvaluateJob({
-      reference: r.reference, input: r.input, method: methodOf(r), strength: r.strength, dataRange: r.dataRange,
+      reference: r.reference, input: r.input, seriesUids: r.series, method: methodOf(r), strength: r.strength, dataRange: r.dataRange,
       workers: r.workers, backend: r.backend, onProgress: (done, total) => control.onProgress?.({ task: 'evaluate', done, total }),
     });
   }
 
-  async train(request: TrainRequest, control: JobControl = {}): Promise<TrainResult> {
-    const r = validate(TrainRequestSchema, request, 'train');
-    // Refuse an existing model folder now, not after the training run has finished.
-    if (!r.resume && await stat(path.resolve(r.out)).then(() => true, () => false)) {
-      throw new Error(`out: ${path.resolve(r.out)} already exists; choose a new model folder`);
+  /**
+   * A dataset is a list of catalogued series: UIDs as given, plus every series under each data
+   * folder (indexed first). Each series is read from its own files only, one location per instance.
+   */
+  private async dataset(r: { series?: string[]; data?: string[] }, signal?: AbortSignal): Promise<DatasetSource[]> {
+    const db = this.database();
+    const uids = [...(r.series ?? [])];
+    for (const folder of r.data ?? []) {
+      throwIfCancelled(signal);
+      await indexPath(db, path.resolve(folder));
+      const found = seriesUnder(db, path.resolve(folder));
+      if (found.length === 0) throw new ApiError(400, `data: no image series in ${path.resolve(folder)}`);
+      uids.push(...found);
     }
+    forgetSeriesOrder();
+    const sources: DatasetSource[] = [];
+    for (const uid of new Set(uids)) {
+      const files = seriesFiles(db, uid).map((f) => f.path);
+      const summary = seriesSummary(db, uid);
+      if (!files.length || !summary) throw new ApiError(400, `series: ${uid} is not in the catalogue (open its folder first)`);
+      sources.push({ seriesInstanceUid: uid, modality: summary.modality ?? '', files });
+    }
+    if (sources.length === 0) throw new ApiError(400, 'series: give at least one series or data folder');
+    return sources;
+  }
+
+  async train(request: TrainRequest, control: JobControl = {}): Promise<TrainResult> {
+    const r = parseRequest('train', request);
+    const out = this.refuseSourceFolder(r.out, 'out');
+    if (r.checkpoint) this.refuseSourceFolder(r.checkpoint, 'checkpoint');
+    // Refuse an existing model folder now, not after the training run has finished.
+    if (!r.resume && await stat(out).then(() => true, () => false)) {
+      throw new ApiError(400, `out: ${out} already exists; choose a new model folder`);
+    }
+    const sources = await this.dataset(r, control.signal);
     return runTrainJob({
-      data: r.data.map((d) => path.resolve(d)), config: r.config, outDir: path.resolve(r.out),
+      sources, config: r.config, outDir: out,
       checkpointDir: r.checkpoint && path.resolve(r.checkpoint), resume: r.resume, backend: r.backend,
-      command: `denoise-studio train --data ${r.data.join(' ')} --config <config> --out ${r.out}`,
+      command: `denoise-studio train ${sources.map((s) => `--series ${s.seriesInstanceUid}`).join(' ')} --config <config> --out ${r.out}`,
     }, {
       signal: control.signal,
       onProgress: (e) => {
@@ -136,7 +189,8 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     });
   }
 
-  async checkTrainConfig(config: unknown): Promise<TrainConfigCheck> {
+  async checkTrainConfig(request: { config: unknown }): Promise<TrainConfigCheck> {
+    const { config } = parseRequest('checkTrainConfig', request);
     try {
       const c = parseTrainConfig(config);
       const receptiveField = 2 * tilingNeeds(c.architecture).margin + 1;
@@ -155,9 +209,15 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   }
 
   async sweep(request: SweepRequest, control: JobControl = {}): Promise<SweepResult> {
-    const r = validate(SweepRequestSchema, request, 'sweep');
+    const r = parseRequest('sweep', request);
+    const out = this.refuseSourceFolder(r.out, 'out');
+    const spec = r.spec as { series?: string[]; data?: string[] };
+    // The request's dataset wins over the spec's; either is series and/or folders.
+    const wanted = r.series?.length || r.data?.length ? r : spec;
+    if (!wanted.series?.length && !wanted.data?.length) throw new ApiError(400, 'sweep: no training data (give --series/--data or "series"/"data" in the spec)');
+    const sources = await this.dataset(wanted, control.signal);
     return runSweep(r.spec as never, {
-      outDir: r.out, data: r.data?.map((d) => path.resolve(d)), backend: r.backend, signal: control.signal,
+      outDir: out, sources, backend: r.backend, signal: control.signal,
       onProgress: (run, e) => {
         if (e.type === 'epoch') control.onProgress?.({ task: 'sweep', run, done: e.record.epoch, total: e.epochs, record: e.record, etaSeconds: e.etaSeconds });
         else if (e.type === 'finished') control.onProgress?.({ task: 'sweep', run, done: 1, total: 1, message: e.error ? `${run} failed: ${e.error}` : `${run} finished` });
@@ -167,10 +227,11 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   }
 
   async addNoise(request: AddNoiseRequest, control: JobControl = {}): Promise<DenoiseResult> {
-    const r = validate(AddNoiseRequestSchema, request, 'add-noise');
+    const r = parseRequest('addNoise', request);
+    const out = this.refuseSourceFolder(r.out, 'out');
     const result = await runNoiseJob({
-      input: r.input, outDir: r.out, noise: r.noise, seed: r.seed, signal: control.signal,
-      onProgress: (p) => control.onProgress?.({ task: 'denoise', ...p }),
+      input: r.input, outDir: out, noise: r.noise, seed: r.seed, signal: control.signal,
+      onProgress: (p) => control.onProgress?.({ task: 'addNoise', ...p }),
     });
     return { backend: 'js', model: 'noise simulation', series: result.series, failed: result.failed, unreadable: result.unreadable, seconds: result.seconds };
   }
@@ -180,7 +241,7 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   }
 
   async slice(request: SliceRequest): Promise<SliceData> {
-    const r = validate(SliceRequestSchema, request, 'slice');
+    const r = parseRequest('slice', request);
     const { padding: _padding, ...data } = await readCatalogSlice(this.database(), r.seriesInstanceUid, r.index);
     return data;
   }
@@ -190,33 +251,34 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   }
 
   async importModel(request: { folder: string }): Promise<ModelSummary> {
-    const r = validate(ImportModelSchema, request, 'importModel');
+    const r = parseRequest('importModel', request);
     return summary(await importModel(r.folder, this.userModelsDir));
   }
 
-  async deleteModel(request: { id: string }): Promise<void> {
-    const r = validate(DeleteModelSchema, request, 'deleteModel');
+  async deleteModel(request: { id: string }): Promise<{ deleted: string }> {
+    const r = parseRequest('deleteModel', request);
     await deleteModel(r.id, this.userModelsDir);
+    return { deleted: r.id };
   }
 
   async preview(request: PreviewRequest): Promise<PreviewResult> {
-    const r = validate(PreviewRequestSchema, request, 'preview');
+    const r = parseRequest('preview', request);
     return previewPreprocessing(this.database(), r.seriesInstanceUid, r.index, r.normalisation, r.imputation);
   }
 
-  async exportSeries(request: ExportRequest): Promise<ExportResult> {
-    const r = validate(ExportRequestSchema, request, 'export');
+  async exportSeries(request: ExportRequest, control: JobControl = {}): Promise<ExportResult> {
+    const r = parseRequest('exportSeries', request);
     const files = seriesFiles(this.database(), r.seriesInstanceUid);
-    if (files.length === 0) throw new Error(`series ${r.seriesInstanceUid} is not in the catalogue`);
-    const folder = path.resolve(r.out);
-    const sources = new Set(files.map((f) => path.dirname(f.path)));
-    for (const s of sources) {
-      const rel = path.relative(s, folder);
-      if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) throw new Error(`out: ${folder} is inside the series' own folder`);
-    }
-    if (await stat(folder).then(() => true, () => false)) throw new Error(`out: ${folder} already exists; choose a new folder`);
+    if (files.length === 0) throw new ApiError(400, `series ${r.seriesInstanceUid} is not in the catalogue`);
+    const folder = this.refuseSourceFolder(r.out, 'out');
+    if (await stat(folder).then(() => true, () => false)) throw new ApiError(400, `out: ${folder} already exists; choose a new folder`);
     await mkdir(folder, { recursive: true });
-    for (const f of files) await copyFile(f.path, path.join(folder, path.basename(f.path)), 1 /* COPYFILE_EXCL */);
+    for (const [i, f] of files.entries()) {
+      throwIfCancelled(control.signal);
+      // Numbered names: instances from several folders may share a file name.
+      await copyFile(f.path, path.join(folder, `IM${String(i + 1).padStart(6, '0')}.dcm`), 1 /* COPYFILE_EXCL */);
+      control.onProgress?.({ task: 'export', done: i + 1, total: files.length });
+    }
     return { folder, files: files.length };
   }
 

@@ -47,6 +47,14 @@ const MIGRATIONS: string[] = [
   CREATE INDEX studies_patient ON studies(patient_ref);
   CREATE INDEX series_study ON series(study_ref);
   `,
+  // 2: results know their source; the folders the user indexed are sources nothing is written into;
+  //    an instance seen in two places is one instance (indexed by SOP Instance UID)
+  `
+  ALTER TABLE series ADD COLUMN derived_from TEXT;
+  ALTER TABLE series ADD COLUMN derivation TEXT;
+  CREATE TABLE sources (path TEXT PRIMARY KEY, indexed_at TEXT NOT NULL);
+  CREATE INDEX files_sop ON files(series_ref, sop_uid);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

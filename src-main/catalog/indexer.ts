@@ -12,6 +12,7 @@ import type { ImageHeader } from '../dicom/header.js';
 import { readDicomHeader, type DicomHeader } from '../dicom/read.js';
 import { readDicomdir } from '../dicom/dicomdir.js';
 import { assembleSeries } from '../dicom/series.js';
+import { recordSource } from './query.js';
 
 export interface IndexProgress {
   done: number;
@@ -42,6 +43,8 @@ export async function indexPath(db: Database, target: string, options: IndexOpti
   const info = await stat(resolved).catch((e: unknown) => {
     throw new DicomError('unreadable', resolved, `cannot open: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : describeThrown(e)}`);
   });
+  // What the user indexes is a source: the service never writes into it.
+  recordSource(db, info.isDirectory() ? resolved : path.dirname(resolved));
   if (info.isDirectory()) return indexFiles(db, resolved, await walk(resolved), true, options);
   const entries = await readDicomdir(resolved);
   const files = [...new Set(entries.map((e) => e.file))];
@@ -194,7 +197,8 @@ function prepareWriters(db: Database) {
 
 /** Re-run series assembly for the given series from the stored headers; drop emptied series. */
 function refreshSeries(db: Database, seriesRefs: Set<number>): number {
-  const filesOf = db.prepare("SELECT path, header FROM files WHERE series_ref = ? AND status = 'image'");
+  // One row per SOP instance: copies of an instance elsewhere never lengthen the series.
+  const filesOf = db.prepare("SELECT min(path) AS path, header FROM files WHERE series_ref = ? AND status = 'image' GROUP BY coalesce(sop_uid, path)");
   const update = db.prepare(`UPDATE series SET instance_count = @instances, slice_count = @slices, rows = @rows, columns = @columns, pixel_spacing = @pixel_spacing,
     slice_spacing = @slice_spacing, slice_thickness = @thickness, ordered_by = @ordered_by, stacks = @stacks, problems = @problems WHERE id = @id`);
   let updated = 0;

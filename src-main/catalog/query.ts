@@ -1,47 +1,11 @@
 /** Read side of the catalogue: the patient → study → series tree the browser and CLI show. */
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import type { SeriesProblem } from '../dicom/series.js';
+import type { CatalogPatient, CatalogStudy, SeriesProblemInfo } from '../api/contract.js';
+import { isInside } from '../shared/fs-paths.js';
 
-export interface CatalogSeries {
-  seriesInstanceUid: string;
-  modality: string | null;
-  description: string | null;
-  seriesNumber: number | null;
-  bodyPart: string | null;
-  manufacturer: string | null;
-  model: string | null;
-  derived: boolean;
-  instances: number;
-  slices: number;
-  rows: number | null;
-  columns: number | null;
-  pixelSpacing: number[] | null;
-  sliceSpacing: number | null;
-  sliceThickness: number | null;
-  kvp: number | null;
-  orderedBy: string | null;
-  stacks: number;
-  problems: SeriesProblem[];
-  folder: string;
-}
+export type { CatalogPatient, CatalogSeries, CatalogStudy } from '../api/contract.js';
 
-export interface CatalogStudy {
-  studyInstanceUid: string;
-  date: string | null;
-  time: string | null;
-  description: string | null;
-  accession: string | null;
-  series: CatalogSeries[];
-}
-
-export interface CatalogPatient {
-  patientId: string | null;
-  name: string | null;
-  birthDate: string | null;
-  sex: string | null;
-  studies: CatalogStudy[];
-}
 
 /** The tree, limited to series with at least one file under `folder` when given. */
 export function catalogTree(db: Database, folder?: string): CatalogPatient[] {
@@ -50,7 +14,8 @@ export function catalogTree(db: Database, folder?: string): CatalogPatient[] {
     .prepare(
       `SELECT p.id AS pid, p.patient_id, p.name, p.birth_date, p.sex,
               st.id AS stid, st.study_uid, st.study_date, st.study_time, st.description AS study_description, st.accession,
-              se.*, (SELECT min(f.path) FROM files f WHERE f.series_ref = se.id) AS first_path
+              se.*, (SELECT min(f.path) FROM files f WHERE f.series_ref = se.id) AS first_path,
+              (SELECT count(*) FROM files f WHERE f.series_ref = se.id AND f.status = 'image') AS file_count
        FROM series se JOIN studies st ON st.id = se.study_ref JOIN patients p ON p.id = st.patient_ref
        WHERE (@prefix = '' OR EXISTS (SELECT 1 FROM files f WHERE f.series_ref = se.id AND f.path >= @prefix AND f.path < @prefix || char(65535)))
        ORDER BY p.name, p.patient_id, st.study_date, st.study_uid, se.series_number, se.series_uid`,
@@ -79,7 +44,10 @@ export function catalogTree(db: Database, folder?: string): CatalogPatient[] {
       manufacturer: r.manufacturer as string,
       model: r.model as string,
       derived: r.derived === 1,
+      derivedFrom: (r.derived_from as string) ?? null,
+      derivation: (r.derivation as string) ?? null,
       instances: r.instance_count as number,
+      copies: Math.max(0, (r.file_count as number) - (r.instance_count as number)),
       slices: r.slice_count as number,
       rows: r.rows as number,
       columns: r.columns as number,
@@ -89,16 +57,55 @@ export function catalogTree(db: Database, folder?: string): CatalogPatient[] {
       kvp: r.kvp as number,
       orderedBy: r.ordered_by as string,
       stacks: r.stacks as number,
-      problems: JSON.parse(r.problems as string) as SeriesProblem[],
+      problems: JSON.parse(r.problems as string) as SeriesProblemInfo[],
       folder: r.first_path ? path.dirname(r.first_path as string) : '',
     });
   }
   return [...patients.values()];
 }
 
-/** Files of a series, for loading it. */
+/**
+ * The files of a series, one per SOP instance: the same instance seen in two places (an export
+ * re-opened, a CD copied to disk) is one instance; its first location (by path) is the one read.
+ */
 export function seriesFiles(db: Database, seriesInstanceUid: string): { path: string; header: string }[] {
   return db
-    .prepare("SELECT f.path, f.header FROM files f JOIN series s ON s.id = f.series_ref WHERE s.series_uid = ? AND f.status = 'image' ORDER BY f.path")
+    .prepare(`SELECT min(f.path) AS path, f.header FROM files f JOIN series s ON s.id = f.series_ref
+      WHERE s.series_uid = ? AND f.status = 'image' GROUP BY coalesce(f.sop_uid, f.path) ORDER BY path`)
     .all(seriesInstanceUid) as { path: string; header: string }[];
+}
+
+/** Series Instance UIDs catalogued with a file under `folder`. */
+export function seriesUnder(db: Database, folder: string): string[] {
+  return catalogTree(db, folder).flatMap((p) => p.studies.flatMap((s) => s.series.map((x) => x.seriesInstanceUid)));
+}
+
+/** One catalogued series' summary, or undefined. */
+export function seriesSummary(db: Database, seriesInstanceUid: string): { modality: string | null; studyUid: string; slices: number; seriesNumber: number | null } | undefined {
+  return db.prepare(`SELECT se.modality, st.study_uid AS studyUid, se.slice_count AS slices, se.series_number AS seriesNumber
+    FROM series se JOIN studies st ON st.id = se.study_ref WHERE se.series_uid = ?`).get(seriesInstanceUid) as never;
+}
+
+/** The highest Series Number in a study (a new derived series takes the next one). */
+export function maxSeriesNumber(db: Database, studyInstanceUid: string): number {
+  const row = db.prepare(`SELECT max(se.series_number) AS n FROM series se JOIN studies st ON st.id = se.study_ref WHERE st.study_uid = ?`)
+    .get(studyInstanceUid) as { n: number | null };
+  return row.n ?? 0;
+}
+
+/** Records a folder the user indexed: a source, never written into. */
+export function recordSource(db: Database, folder: string): void {
+  db.prepare('INSERT INTO sources (path, indexed_at) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET indexed_at = excluded.indexed_at')
+    .run(folder, new Date().toISOString());
+}
+
+/** The source folder (one the user indexed) that contains `target`, if any. */
+export function sourceContaining(db: Database, target: string): string | undefined {
+  const rows = db.prepare('SELECT path FROM sources').all() as { path: string }[];
+  return rows.map((r) => r.path).find((source) => isInside(source, target));
+}
+
+/** Links a result series to its source and says how it was made. */
+export function recordDerivation(db: Database, seriesInstanceUid: string, derivedFrom: string, derivation: string): void {
+  db.prepare('UPDATE series SET derived_from = ?, derivation = ? WHERE series_uid = ?').run(derivedFrom, derivation, seriesInstanceUid);
 }

@@ -76,8 +76,8 @@ export function formatEvaluate(r: EvaluateResult): string {
 export function formatTrain(r: TrainResult): string {
   return [
     `${r.stoppedBy === 'cancelled' ? 'cancelled' : `model saved to ${r.outDir}`} after ${r.epochs} epochs (${r.stoppedBy}) in ${duration(r.seconds)} on ${r.backend}`,
-    `  ${r.series} series, ${r.slices} slices, ${r.parameters} parameters`,
-    `  validation: loss ${r.bestValLoss ?? '-'}, PSNR ${r.finalValPsnr?.toFixed(2) ?? '-'} dB, SSIM ${r.finalValSsim?.toFixed(4) ?? '-'}`,
+    `  ${r.series.length} series (${r.series.map((s) => `${s.modality} …${s.seriesInstanceUid.slice(-8)} ${s.slices} slices${s.role === 'validation' ? ', validation' : ''}`).join('; ')}), ${r.slices} slices, ${r.parameters} parameters`,
+    `  saved weights: epoch ${r.savedEpoch ?? '-'}, validation loss ${r.savedValLoss ?? '-'}, PSNR ${r.savedValPsnr?.toFixed(2) ?? '-'} dB, SSIM ${r.savedValSsim?.toFixed(4) ?? '-'} (data units)`,
     ...r.skipped.map((s) => `  skipped ${s}`),
   ].join('\n') + '\n';
 }
@@ -88,7 +88,7 @@ export function formatSweep(r: SweepResult): string {
   for (const name of [...r.ranking, ...r.runs.filter((x) => !x.summary).map((x) => x.run)]) {
     const x = byName.get(name)!;
     const s = x.summary;
-    lines.push(`  ${name}  ${JSON.stringify(x.params)}  ${s ? `val PSNR ${s.finalValPsnr?.toFixed(2) ?? '-'} dB, SSIM ${s.finalValSsim?.toFixed(4) ?? '-'}, ${s.epochs} epochs, ${duration(s.seconds)}` : `FAILED: ${x.error}`}`);
+    lines.push(`  ${name}  ${JSON.stringify(x.params)}  ${s ? `val PSNR ${s.savedValPsnr?.toFixed(2) ?? '-'} dB, SSIM ${s.savedValSsim?.toFixed(4) ?? '-'} (epoch ${s.savedEpoch ?? '-'}), ${s.epochs} epochs, ${duration(s.seconds)}` : `FAILED: ${x.error}`}`);
   }
   return lines.join('\n') + '\n';
 }

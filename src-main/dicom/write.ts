@@ -18,6 +18,7 @@ import { parseDicomBytes } from './parse.js';
 import type { StoredArray } from './pixels.js';
 import { EXPLICIT_LE } from './transfer-syntax.js';
 import { DEFAULT_UID_ROOT, newUid } from './uid.js';
+import { isInside } from '../shared/fs-paths.js';
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
@@ -54,12 +55,16 @@ export interface DerivedSeriesOptions {
   /** e.g. "Denoised by ct-default 1.0.0 (DnCNN), strength 0.80" (≤ 1024 characters) */
   derivationDescription: string;
   seriesDescriptionSuffix?: string;
+  /** The derived series' own Series Number (default: the source's + 1000) */
+  seriesNumber?: number;
   uidRoot?: string;
 }
 
 export interface DerivedSeriesResult {
   outDir: string;
   seriesInstanceUid: string;
+  /** The derived series' Series Description */
+  description: string;
   files: string[];
   /** Values that fell outside the stored range and were clipped to it */
   clippedPixels: number;
@@ -78,20 +83,22 @@ export async function writeDerivedSeries(images: DerivedImage[], options: Derive
   await mkdir(staging);
   const files: string[] = [];
   let clippedPixels = 0;
+  let description = '';
   try {
     for (let i = 0; i < images.length; i++) {
-      const { bytes, clipped } = await encodeDerived(images[i], { seriesInstanceUid, uidRoot, suffix, derivation: options.derivationDescription });
+      const { bytes, clipped, description: d } = await encodeDerived(images[i], { seriesInstanceUid, uidRoot, suffix, derivation: options.derivationDescription, seriesNumber: options.seriesNumber });
       const name = `IM${String(i + 1).padStart(6, '0')}.dcm`;
       await writeFile(path.join(staging, name), bytes, { flag: 'wx' });
       files.push(path.join(outDir, name));
       clippedPixels += clipped;
+      description ||= d;
     }
     await rename(staging, outDir);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
-  return { outDir, seriesInstanceUid, files, clippedPixels };
+  return { outDir, seriesInstanceUid, description, files, clippedPixels };
 }
 
 async function refuseUnsafeTarget(outDir: string, sourceFolders: string[]): Promise<void> {
@@ -100,7 +107,7 @@ async function refuseUnsafeTarget(outDir: string, sourceFolders: string[]): Prom
   const target = await realParent(outDir);
   for (const folder of sourceFolders) {
     const source = await realpath(path.resolve(folder)).catch(() => path.resolve(folder));
-    if (target === source || target.startsWith(source + path.sep)) {
+    if (isInside(source, target)) {
       throw new DicomError('write-refused', outDir, `output folder is inside the source folder ${folder}; derived series are never written next to the originals`);
     }
   }
@@ -127,9 +134,10 @@ interface EncodeContext {
   uidRoot: string;
   suffix: string;
   derivation: string;
+  seriesNumber?: number;
 }
 
-async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{ bytes: Uint8Array; clipped: number }> {
+async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{ bytes: Uint8Array; clipped: number; description: string }> {
   const source = image.source;
   const parsed = parseDicomBytes(new Uint8Array(await readFile(source)), source, { headerOnly: true });
   const ds = parsed.dataSet;
@@ -163,10 +171,14 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
   set('00080013', 'TM', time);
   set('00080016', 'UI', h.sopClassUid);
   set('00080018', 'UI', sopInstanceUid);
-  set('0008103E', 'LO', truncate(`${sourceDescription}${ctx.suffix}`.trim(), 64));
+  // The suffix (what made this series) always fits; the source's description gives way.
+  const description = `${truncate(sourceDescription, Math.max(0, 64 - ctx.suffix.length))}${ctx.suffix}`.trim().slice(0, 64);
+  set('0008103E', 'LO', description);
   set('00082111', 'ST', truncate(ctx.derivation, 1024));
   set('00082112', 'SQ', { '00081150': { vr: 'UI', Value: [h.sopClassUid] }, '00081155': { vr: 'UI', Value: [h.sopInstanceUid] } });
   set('0020000E', 'UI', ctx.seriesInstanceUid);
+  // A result is its own series: its own number (never the source's), told apart in every viewer.
+  set('00200011', 'IS', String(ctx.seriesNumber ?? (Number(decodeText(ds, 'x00200011', encoding)) || 0) + 1000));
   if (h.frameOfReferenceUid) set('00200052', 'UI', h.frameOfReferenceUid);
   set('00280002', 'US', 1);
   set('00280004', 'CS', h.photometric);
@@ -183,7 +195,7 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
 
   const out = new DicomDict(fileMeta(h.sopClassUid, sopInstanceUid));
   out.dict = dict;
-  return { bytes: new Uint8Array(out.write()), clipped };
+  return { bytes: new Uint8Array(out.write()), clipped, description };
 }
 
 /** One source element in dcmjs's form, text decoded from the source's character set. */

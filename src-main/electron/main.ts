@@ -1,16 +1,16 @@
 /**
  * Electron main process: one secure window on the app:// scheme, the menu, native dialogs, and
- * the IPC wiring of the API. Compute runs in worker threads started by the service, never here.
- * Everything decided here is configured in security.ts and ipc.ts, which are tested in Node.
+ * the IPC relay of the API. The service runs in its own utility process (api/process-host.ts):
+ * no indexing, decoding, SQLite or compute ever runs on this thread. Everything decided here is
+ * configured in security.ts and ipc.ts, which are tested in Node.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session, shell, type MenuItemConstructorOptions } from 'electron';
-import { JobRegistry } from '../api/jobs.js';
-import { PathGuard } from '../api/path-guard.js';
-import { DenoiseStudioService, defaultDataDir } from '../api/service.js';
-import { createIpcHandlers } from './ipc.js';
+import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
+import { RemoteEndpoint } from '../api/remote.js';
+import { defaultDataDir } from '../api/data-dir.js';
+import { createIpcHandlers, type DialogPurpose } from './ipc.js';
 import {
   APP_ORIGIN, APP_SCHEME, CONTENT_SECURITY_POLICY, isAllowedNavigation, isAllowedRequest, permissionDecision,
   sanitiseWindowState, secureWebPreferences,
@@ -29,10 +29,21 @@ const dataDir = defaultDataDir();
 mkdirSync(dataDir, { recursive: true });
 const stateFile = path.join(dataDir, 'window.json');
 const recentFile = path.join(dataDir, 'recent.json');
-const service = new DenoiseStudioService();
-const guard = new PathGuard([dataDir, path.join(modelsDir, 'sample-study')]);
-const jobs = new JobRegistry();
+const sampleStudy = path.join(modelsDir, 'sample-study');
 let window: BrowserWindow | undefined;
+
+/** The service process; the window's main process only relays to it. */
+function startService(): RemoteEndpoint {
+  const child = utilityProcess.fork(path.join(here, '..', 'api', 'process-host.js'), [JSON.stringify({ roots: [dataDir, sampleStudy] })], {
+    serviceName: 'Denoise Studio service', env: { ...process.env, DENOISE_STUDIO_MODELS: modelsDir },
+  });
+  return new RemoteEndpoint({
+    postMessage: (m) => child.postMessage(m),
+    onMessage: (l) => child.on('message', l),
+    onExit: (l) => child.once('exit', (code) => l(`exit code ${code}`)),
+  });
+}
+const service = startService();
 
 function readJson(file: string): unknown {
   try { return JSON.parse(readFileSync(file, 'utf8')); } catch { return undefined; }
@@ -48,12 +59,16 @@ function remember(folder: string): void {
   buildMenu();
 }
 
-async function chooseFolder(kind: 'folder' | 'dicomdir'): Promise<string | undefined> {
-  const result = await dialog.showOpenDialog(window!, kind === 'dicomdir'
-    ? { title: 'Open DICOMDIR', properties: ['openFile'], filters: [{ name: 'DICOMDIR', extensions: ['*'] }] }
-    : { title: 'Open folder', properties: ['openDirectory'] });
+const DIALOG_TITLES: Record<DialogPurpose, string> = {
+  open: 'Open folder', dicomdir: 'Open DICOMDIR', export: 'Export to a new folder', import: 'Import a tfjs model folder',
+};
+
+async function chooseFolder(purpose: DialogPurpose): Promise<string | undefined> {
+  const result = await dialog.showOpenDialog(window!, purpose === 'dicomdir'
+    ? { title: DIALOG_TITLES.dicomdir, properties: ['openFile'], filters: [{ name: 'DICOMDIR', extensions: ['*'] }] }
+    : { title: DIALOG_TITLES[purpose], properties: ['openDirectory', 'createDirectory'] });
   const chosen = result.canceled ? undefined : result.filePaths[0];
-  if (chosen) remember(chosen);
+  if (chosen && (purpose === 'open' || purpose === 'dicomdir')) remember(chosen);
   return chosen;
 }
 
@@ -64,7 +79,7 @@ function buildMenu(): void {
       label: 'File', submenu: [
         { label: 'Open Folder…', accelerator: 'CmdOrCtrl+O', click: () => send('open-folder') },
         { label: 'Open DICOMDIR…', click: () => send('open-dicomdir') },
-        { label: 'Open Recent', submenu: recentFolders().map((f) => ({ label: f, click: () => { guard.allow(f); send(`open:${f}`); } })) },
+        { label: 'Open Recent', submenu: recentFolders().map((f) => ({ label: f, click: () => { void service.allow(f).then(() => send(`open:${f}`)); } })) },
         { type: 'separator' },
         { label: 'Export Denoised Series…', accelerator: 'CmdOrCtrl+E', click: () => send('export') },
         { type: 'separator' },
@@ -111,10 +126,8 @@ app.whenReady().then(() => {
     headers.set('X-Content-Type-Options', 'nosniff');
     return new Response(response.body, { status: response.status, headers });
   });
-  const handlers = createIpcHandlers({
-    service, guard, jobs, dataDir, sampleStudy: path.join(modelsDir, 'sample-study'), chooseFolder,
-    sendJobEvent: (id, event) => window?.webContents.send('ds:job', id, event),
-  });
+  const handlers = createIpcHandlers({ endpoint: service, dataDir, sampleStudy, chooseFolder });
+  service.onJobEvent((id, event) => window?.webContents.send('ds:job', id, event));
   for (const [channel, handler] of Object.entries(handlers)) {
     ipcMain.handle(channel, (event, ...args) => {
       // Only our own page may call in.
@@ -129,7 +142,4 @@ app.whenReady().then(() => {
   app.quit();
 });
 
-app.on('window-all-closed', () => {
-  service.close();
-  app.quit();
-});
+app.on('window-all-closed', () => app.quit());

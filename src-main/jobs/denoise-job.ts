@@ -15,6 +15,7 @@ import { methodLabel, type MethodSpec } from './methods.js';
 import { processSeriesFolder, type ProcessedFolder, type SeriesProgress } from './process-series.js';
 import { readSeriesSlices } from './series-source.js';
 import { defaultModelFor } from './shipped-models.js';
+import type { AssembledSeries } from '../dicom/series.js';
 
 export interface DenoiseJobOptions {
   input: string;
@@ -25,6 +26,8 @@ export interface DenoiseJobOptions {
   workers?: number;
   backend?: BackendName;
   seriesUids?: string[];
+  /** The Series Number of each derived series (default: the source's + 1000) */
+  seriesNumber?: (series: AssembledSeries) => number;
   onProgress?: (p: SeriesProgress) => void;
   signal?: AbortSignal;
 }
@@ -60,7 +63,10 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
   try {
     const result = await processSeriesFolder({
       input: options.input, outDir: options.outDir, inFlight: 2 * (options.workers ?? defaultWorkerCount()), // keeps every worker busy
-      derivationDescription: '', seriesDescriptionSuffix: ' [denoised]',
+      derivationDescription: '',
+      // Every run is its own series, told apart by what made it: method, strength and time.
+      seriesDescriptionSuffix: () => ` [${current!.pool.name}, strength ${strength.toFixed(2)}, ${new Date().toTimeString().slice(0, 5)}]`,
+      seriesNumber: options.seriesNumber,
       onProgress: options.onProgress, signal: options.signal, seriesUids: options.seriesUids,
       describe: () => {
         const m = current!.method;

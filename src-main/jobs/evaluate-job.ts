@@ -6,19 +6,13 @@ import type { BackendName } from '../model/backend.js';
 import { applyStrength } from '../model/denoiser.js';
 import { mae, mse, psnr, ssim } from '../model/metrics.js';
 import type { AssembledSeries } from '../dicom/series.js';
+import type { EvaluateResult, Quality } from '../api/contract.js';
+
+export type { EvaluateResult, Quality } from '../api/contract.js';
 import { DenoisePool } from './denoise-pool.js';
 import type { MethodSpec } from './methods.js';
 import { findSeries, readSeriesSlices, seriesLabel } from './series-source.js';
 
-export interface Quality { psnr: number; ssim: number; mse: number; mae: number }
-
-
-export interface EvaluateResult {
-  dataRange: number | 'per-series reference range';
-  pairs: { reference: string; input: string; slices: number; dataRange: number; inputQuality: Quality; denoisedQuality?: Quality }[];
-  backend?: string;
-  method?: string;
-}
 
 function pairSeries(reference: AssembledSeries[], input: AssembledSeries[]): [AssembledSeries, AssembledSeries][] {
   const key = (s: AssembledSeries) => `${s.rows}x${s.columns}x${s.slices.length}`;
@@ -48,11 +42,13 @@ function quality(ref: Float32Array, test: Float32Array, w: number, h: number, ra
 }
 
 export async function runEvaluateJob(options: {
-  reference: string; input: string; method?: MethodSpec; strength?: number; dataRange?: number;
+  reference: string; input: string; seriesUids?: string[]; method?: MethodSpec; strength?: number; dataRange?: number;
   workers?: number; backend?: BackendName; onProgress?: (done: number, total: number) => void;
 }): Promise<EvaluateResult> {
   const [ref, inp] = await Promise.all([findSeries(options.reference), findSeries(options.input)]);
-  const pairs = pairSeries(ref.series, inp.series);
+  const chosen = options.seriesUids ? inp.series.filter((s) => options.seriesUids!.includes(s.seriesInstanceUid)) : inp.series;
+  if (chosen.length === 0) throw new Error(`series: none of ${options.seriesUids!.join(', ')} is in ${options.input}`);
+  const pairs = pairSeries(ref.series, chosen);
   const pool = options.method ? await DenoisePool.start(options.method, { workers: options.workers, backend: options.backend }) : undefined;
   const total = pairs.reduce((a, [r]) => a + r.slices.length, 0);
   let done = 0;

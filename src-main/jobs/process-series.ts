@@ -9,6 +9,8 @@ import { storedFromPhysical } from '../dicom/physical.js';
 import type { StoredArray } from '../dicom/pixels.js';
 import type { AssembledSeries } from '../dicom/series.js';
 import { writeDerivedSeries } from '../dicom/write.js';
+import type { DenoisedSeries } from '../api/contract.js';
+import { isInside } from '../shared/fs-paths.js';
 import { findSeries, readSeriesSlices, seriesLabel, type SeriesSlice, type UnreadableFile } from './series-source.js';
 
 export class CancelledError extends Error {
@@ -25,17 +27,7 @@ export interface SeriesProgress {
   message: string;
 }
 
-export interface ProcessedSeries {
-  /** Folder of the input series' first file, and its Series Instance UID */
-  input: string;
-  seriesInstanceUid: string;
-  output: string;
-  outputSeriesInstanceUid: string;
-  slices: number;
-  seconds: number;
-  clippedPixels: number;
-  problems: string[];
-}
+export type ProcessedSeries = DenoisedSeries;
 
 export interface ProcessOptions {
   input: string;
@@ -45,7 +37,10 @@ export interface ProcessOptions {
   derivationDescription: string;
   /** Called after `prepare` for each series, when the description depends on the series. */
   describe?: (series: AssembledSeries) => string;
-  seriesDescriptionSuffix: string;
+  /** Appended to the source's Series Description: fixed, or per series (method, strength, time). */
+  seriesDescriptionSuffix: string | ((series: AssembledSeries) => string);
+  /** The derived series' Series Number (default: the source's + 1000). */
+  seriesNumber?: (series: AssembledSeries) => number;
   onProgress?: (p: SeriesProgress) => void;
   signal?: AbortSignal;
   /** Only these series (Series Instance UIDs); all when absent. */
@@ -65,11 +60,6 @@ export interface ProcessedFolder {
 
 export type SliceTransform = (slice: SeriesSlice, series: AssembledSeries) => Promise<Float32Array>;
 
-function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 function folderName(s: AssembledSeries, index: number): string {
   return `${String(index + 1).padStart(2, '0')}-${s.modality || 'OT'}-${s.seriesInstanceUid.slice(-12).replace(/\W/g, '')}${s.stack ? `-stack${s.stack}` : ''}`;
 }
@@ -78,7 +68,7 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
   prepare?: (series: AssembledSeries) => Promise<void>): Promise<ProcessedFolder> {
   const found = await findSeries(options.input);
   const outDir = path.resolve(options.outDir);
-  if (isInside(outDir, found.root)) throw new Error(`--out ${outDir} lies inside the input folder ${found.root}; choose a folder outside it`);
+  if (isInside(found.root, outDir)) throw new Error(`--out ${outDir} lies inside the input folder ${found.root}; choose a folder outside it`);
   const chosen = found.series.filter((s) => !options.seriesUids || options.seriesUids.includes(s.seriesInstanceUid));
   if (chosen.length === 0) {
     throw new Error(`${found.root}: no image series found${found.unreadable.length ? ` (${found.unreadable.length} unreadable files)` : ''}`);
@@ -136,14 +126,15 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
       frames.forEach((f, k) => all.set(f.pixels, k * n));
       return { source, values: all };
     });
+    const suffix = typeof options.seriesDescriptionSuffix === 'string' ? options.seriesDescriptionSuffix : options.seriesDescriptionSuffix(series);
     const written = await writeDerivedSeries(images, {
       outDir: path.join(outDir, folderName(series, index)), sourceFolders: [found.root],
-      derivationDescription: options.describe?.(series) ?? options.derivationDescription, seriesDescriptionSuffix: options.seriesDescriptionSuffix,
-      uidRoot: options.uidRoot,
+      derivationDescription: options.describe?.(series) ?? options.derivationDescription, seriesDescriptionSuffix: suffix,
+      seriesNumber: options.seriesNumber?.(series), uidRoot: options.uidRoot,
     });
     return {
       input: path.dirname(series.slices[0]!.file), seriesInstanceUid: series.seriesInstanceUid,
-      output: written.outDir, outputSeriesInstanceUid: written.seriesInstanceUid, slices: series.slices.length,
+      output: written.outDir, outputSeriesInstanceUid: written.seriesInstanceUid, description: written.description, slices: series.slices.length,
       seconds: (performance.now() - seriesStart) / 1000, clippedPixels: written.clippedPixels + clipped,
       problems: series.problems.map((p) => p.message),
     };

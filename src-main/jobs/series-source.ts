@@ -12,7 +12,9 @@ import { readDicomHeader, readDicomImage, type DicomImage } from '../dicom/read.
 import { assembleSeries, type AssembledSeries, type SeriesInput, type SliceRef } from '../dicom/series.js';
 import type { ImageHeader } from '../dicom/header.js';
 
-export interface UnreadableFile { file: string; code: string; reason: string }
+import type { UnreadableFile } from '../api/contract.js';
+
+export type { UnreadableFile } from '../api/contract.js';
 
 export interface FoundSeries {
   root: string;
@@ -55,6 +57,13 @@ export async function findSeries(target: string): Promise<FoundSeries> {
       files = [resolved];
     }
   }
+  const assembled = await seriesOfFiles(files);
+  return { root, series: assembled.series, unreadable: [...unreadable, ...assembled.unreadable] };
+}
+
+/** Assembles the image series of a list of files (headers only); unreadable files are listed. */
+export async function seriesOfFiles(files: string[]): Promise<{ series: AssembledSeries[]; unreadable: UnreadableFile[] }> {
+  const unreadable: UnreadableFile[] = [];
   const inputs: SeriesInput[] = [];
   await mapPool(files, 8, async (file) => {
     try {
@@ -68,7 +77,7 @@ export async function findSeries(target: string): Promise<FoundSeries> {
     }
   });
   const series = assembleSeries(inputs).filter((s) => s.slices.length > 0);
-  return { root, series, unreadable };
+  return { series, unreadable };
 }
 
 export interface SeriesSlice extends PhysicalSlice {

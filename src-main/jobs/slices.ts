@@ -4,6 +4,9 @@
  * the last slice asked for is kept, so scrolling a multi-frame object decodes it once.
  */
 import type { Database } from 'better-sqlite3';
+import type { PreviewResult, SliceData } from '../api/contract.js';
+
+export type { PreviewResult, SliceData } from '../api/contract.js';
 import { seriesFiles } from '../catalog/query.js';
 import type { ImageHeader } from '../dicom/header.js';
 import { physicalFrame } from '../dicom/physical.js';
@@ -12,22 +15,6 @@ import { assembleSeries, type AssembledSeries } from '../dicom/series.js';
 import { imputePixels, invalidMask, type PixelImputation } from '../preprocess/impute.js';
 import { fitNormalisation, normalisationScope, normalise, valueStats, type NormalisationSpec, type ValueStats } from '../preprocess/normalise.js';
 
-export interface SliceData {
-  seriesInstanceUid: string;
-  index: number;
-  count: number;
-  width: number;
-  height: number;
-  /** Physical values (HU for CT), row-major */
-  values: Float32Array;
-  /** 1 where the pixel is Pixel Padding */
-  padding?: Uint8Array;
-  modality: string;
-  pixelSpacing?: [number, number];
-  /** The file's own window, when it has one */
-  window?: { center: number; width: number };
-  location?: number;
-}
 
 const order = new Map<string, AssembledSeries>();
 let lastImage: { file: string; image: DicomImage } | undefined;
@@ -69,16 +56,6 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
   };
 }
 
-export interface PreviewResult {
-  width: number;
-  height: number;
-  /** The slice after imputation and normalisation, as the model would see it */
-  normalised: Float32Array;
-  /** 1 where a pixel was imputed (padding, NaN, invalid) */
-  mask: Uint8Array;
-  filled: number;
-  params: { offset: number; scale: number; clipLow: number | null; clipHigh: number | null };
-}
 
 /** What a normalisation + imputation choice does to one slice (the Settings preview). */
 /** Slices a volume-scope preview fits its statistics over (evenly spaced; memory stays small). */

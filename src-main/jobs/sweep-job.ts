@@ -9,9 +9,13 @@ import { z } from 'zod';
 import type { BackendName } from '../model/backend.js';
 import { parseTrainConfig } from '../model/train-config.js';
 import type { TrainProgress } from '../model/train.js';
-import { runTrainJob, type TrainSummary } from './train-job.js';
+import type { SweepResult, TrainResult as TrainSummary } from '../api/contract.js';
+import { runTrainJob } from './train-job.js';
+import type { DatasetSource } from './training-data.js';
 
 export const SweepSpec = z.object({
+  /** The dataset: catalogued series and/or folders (the service resolves both to series) */
+  series: z.array(z.string().regex(/^[0-9.]{1,64}$/, 'must be a DICOM UID')).optional(),
   data: z.array(z.string().min(1)).optional(),
   base: z.record(z.string(), z.unknown()).default({}),
   grid: z.record(z.string().regex(/^[A-Za-z0-9_.]+$/, 'grid keys are dotted paths like optimizer.learningRate'), z.array(z.unknown()).min(1)),
@@ -19,19 +23,7 @@ export const SweepSpec = z.object({
 });
 export type SweepSpec = z.input<typeof SweepSpec>;
 
-export interface SweepRun {
-  run: string;
-  params: Record<string, unknown>;
-  summary?: TrainSummary;
-  error?: string;
-}
-
-export interface SweepResult {
-  outDir: string;
-  runs: SweepRun[];
-  /** Run names, best first (highest final validation PSNR, else lowest validation loss). */
-  ranking: string[];
-}
+export type SweepRun = SweepResult['runs'][number];
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const keys = dotted.split('.');
@@ -69,13 +61,13 @@ function csvCell(v: unknown): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** Trains every grid point on exactly the given series; ranking by the saved weights' metrics. */
 export async function runSweep(spec: SweepSpec, options: {
-  outDir: string; data?: string[]; backend?: BackendName; signal?: AbortSignal;
+  outDir: string; sources: DatasetSource[]; backend?: BackendName; signal?: AbortSignal;
   onProgress?: (run: string, event: TrainProgress | { type: 'finished'; summary?: TrainSummary; error?: string }) => void;
 }): Promise<SweepResult> {
   const parsed = SweepSpec.parse(spec);
-  const data = options.data?.length ? options.data : parsed.data;
-  if (!data?.length) throw new Error('sweep: no training data (give --data or "data" in the spec)');
+  if (!options.sources.length) throw new Error('sweep: no training series');
   const runs = expandGrid(spec);
   const outDir = path.resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
@@ -86,7 +78,7 @@ export async function runSweep(spec: SweepSpec, options: {
       const i = next++;
       const r = runs[i]!;
       try {
-        results[i]!.summary = await runTrainJob({ data, config: r.config, outDir: path.join(outDir, r.run), backend: options.backend,
+        results[i]!.summary = await runTrainJob({ sources: options.sources, config: r.config, outDir: path.join(outDir, r.run), backend: options.backend,
           // Runs in parallel already fill the cores: no data-parallel helpers on top.
           helpers: parsed.parallel > 1 ? 0 : undefined, command: `denoise-studio sweep (run ${r.run} of ${outDir})` },
           { onProgress: (e) => options.onProgress?.(r.run, e), signal: options.signal });
@@ -97,12 +89,13 @@ export async function runSweep(spec: SweepSpec, options: {
     }
   };
   await Promise.all(Array.from({ length: Math.min(parsed.parallel, runs.length) }, worker));
-  const score = (r: SweepRun) => r.summary?.finalValPsnr ?? (r.summary?.bestValLoss != null ? -r.summary.bestValLoss : -Infinity);
+  // Ranked by what each saved model actually scores (its restored best epoch, else its last).
+  const score = (r: SweepRun) => r.summary?.savedValPsnr ?? (r.summary?.savedValLoss != null ? -r.summary.savedValLoss : -Infinity);
   const ranking = results.filter((r) => r.summary).sort((a, b) => score(b) - score(a)).map((r) => r.run);
   const keys = Object.keys(parsed.grid);
-  const header = ['run', ...keys, 'val_psnr', 'val_ssim', 'best_val_loss', 'epochs', 'stopped_by', 'seconds', 'parameters', 'error'];
-  const rows = results.map((r) => [r.run, ...keys.map((k) => r.params[k]), r.summary?.finalValPsnr, r.summary?.finalValSsim,
-    r.summary?.bestValLoss, r.summary?.epochs, r.summary?.stoppedBy, r.summary?.seconds, r.summary?.parameters, r.error]);
+  const header = ['run', ...keys, 'saved_epoch', 'val_psnr', 'val_ssim', 'val_loss', 'epochs', 'stopped_by', 'seconds', 'parameters', 'error'];
+  const rows = results.map((r) => [r.run, ...keys.map((k) => r.params[k]), r.summary?.savedEpoch, r.summary?.savedValPsnr, r.summary?.savedValSsim,
+    r.summary?.savedValLoss, r.summary?.epochs, r.summary?.stoppedBy, r.summary?.seconds, r.summary?.parameters, r.error]);
   await writeFile(path.join(outDir, 'results.csv'), [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\n') + '\n');
   const result: SweepResult = { outDir, runs: results, ranking };
   await writeFile(path.join(outDir, 'results.json'), JSON.stringify(result, null, 2) + '\n');

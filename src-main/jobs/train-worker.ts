@@ -5,35 +5,24 @@ import { saveModelFolder } from '../model/model-io.js';
 import { trainModel, type TrainProgress } from '../model/train.js';
 import { parseTrainConfig } from '../model/train-config.js';
 import { gradientHelpersFor } from './gradient-helpers.js';
-import { loadTrainingData } from './training-data.js';
+import { loadTrainingData, type DatasetSource } from './training-data.js';
+import type { TrainResult } from '../api/contract.js';
+import { usesBatchNorm } from '../model/architectures.js';
 
 export interface TrainWorkerInput {
-  data: string[];
+  /** Exactly the series to train and validate on, as the catalogue resolved them */
+  sources: DatasetSource[];
   config: unknown;
   outDir: string;
   checkpointDir?: string;
   resume?: boolean;
   backend?: BackendName;
   command?: string;
-  /** Data-parallel helper threads (default: one per spare core on CPU backends). */
+  /** Data-parallel helper threads (default: one per spare core on CPU backends; none for batch norm). */
   helpers?: number;
 }
 
-export interface TrainSummary {
-  outDir: string;
-  stoppedBy: 'completed' | 'early-stopping' | 'cancelled';
-  epochs: number;
-  bestValLoss: number | null;
-  finalValPsnr: number | null;
-  finalValSsim: number | null;
-  seconds: number;
-  parameters: number;
-  backend: string;
-  series: number;
-  slices: number;
-  skipped: string[];
-  unreadable: number;
-}
+export type TrainSummary = TrainResult;
 
 export type TrainWorkerMessage =
   | { type: 'progress'; event: TrainProgress }
@@ -51,9 +40,14 @@ async function main() {
   const config = parseTrainConfig(input.config);
   const backend = await initBackend({ force: input.backend });
   const onProgress = (event: TrainProgress) => send({ type: 'progress', event });
-  const data = await loadTrainingData(input.data, config.preprocessing.sliceImputation, (text) => onProgress({ type: 'message', text }));
-  onProgress({ type: 'message', text: `training on ${data.volumes.length} series, ${data.volumes.reduce((a, v) => a + v.slices.length, 0)} slices, backend ${backend.name}` });
-  const gradientHelpers = gradientHelpersFor(backend.name, input.helpers);
+  const data = await loadTrainingData(input.sources, config.preprocessing.sliceImputation, (text) => onProgress({ type: 'message', text }));
+  const sliceCount = data.volumes.reduce((a, v) => a + v.slices.length, 0);
+  const modalities = [...new Set(data.volumes.map((v) => v.modality))].join(', ');
+  onProgress({ type: 'message', text: `training on ${data.volumes.length} series, ${sliceCount} slices, ${modalities}; backend ${backend.name}` });
+  // Batch norm needs whole-batch statistics: such a model trains on one thread.
+  const batchNorm = usesBatchNorm(config.architecture);
+  if (batchNorm && input.helpers !== 0) onProgress({ type: 'message', text: 'batch normalisation: training on one thread (data-parallel shards would see different statistics)' });
+  const gradientHelpers = batchNorm ? [] : gradientHelpersFor(backend.name, input.helpers);
   const result = await trainModel(config, data.volumes, {
     onProgress, signal: controller.signal, checkpointDir: input.checkpointDir, resume: input.resume, backend: backend.name, gradientHelpers,
   }).finally(() => Promise.all(gradientHelpers.map((h) => h.dispose())));
@@ -61,15 +55,16 @@ async function main() {
     await saveModelFolder(result.model, { ...result.card, command: input.command }, input.outDir);
   }
   const withVal = result.history.filter((h) => h.valLoss !== null);
-  const last = result.history.at(-1);
+  const saved = result.history.find((h) => h.epoch === result.savedEpoch);
+  const validation = new Set(result.validationSeries);
   send({
     type: 'done', summary: {
       outDir: input.outDir, stoppedBy: result.stoppedBy, epochs: result.history.length,
+      savedEpoch: saved ? saved.epoch : null, savedValLoss: saved?.valLoss ?? null, savedValPsnr: saved?.valPsnr ?? null, savedValSsim: saved?.valSsim ?? null,
       bestValLoss: withVal.length ? Math.min(...withVal.map((h) => h.valLoss!)) : null,
-      finalValPsnr: last?.valPsnr ?? null, finalValSsim: last?.valSsim ?? null,
       seconds: (performance.now() - started) / 1000, parameters: result.model.countParams(), backend: backend.name,
-      series: data.volumes.length, slices: data.volumes.reduce((a, v) => a + v.slices.length, 0),
-      skipped: data.skipped, unreadable: data.unreadable.length,
+      series: data.volumes.map((v) => ({ seriesInstanceUid: v.seriesId, modality: v.modality, slices: v.slices.length, role: validation.has(v.seriesId) ? 'validation' : 'train' })),
+      slices: sliceCount, skipped: data.skipped, unreadable: data.unreadable.length,
     },
   });
   result.model.dispose();

@@ -3,15 +3,31 @@
  * from a series (gaps along the normal) are imputed as the card asks, and flagged so the trainer
  * never uses an invented slice as a target.
  */
+import path from 'node:path';
 import { imputeMissingSlices, type SliceImputation } from '../preprocess/impute.js';
 import type { TrainingVolume } from '../model/train.js';
 import type { AssembledSeries } from '../dicom/series.js';
-import { findSeries, readSeriesSlices, seriesLabel, type UnreadableFile } from './series-source.js';
+import { readSeriesSlices, seriesLabel, seriesOfFiles, type UnreadableFile } from './series-source.js';
+
+/** One series of a dataset, as the catalogue resolved it: its UID and one file per instance. */
+export interface DatasetSource { seriesInstanceUid: string; modality: string; files: string[] }
 
 export interface LoadedTrainingData {
   volumes: TrainingVolume[];
   unreadable: UnreadableFile[];
   skipped: string[];
+}
+
+/** Every series in a list of files as a dataset (recipes and tests that train on fixture files). */
+export async function datasetOfFiles(files: string[]): Promise<DatasetSource[]> {
+  const { series } = await seriesOfFiles(files);
+  const byUid = new Map<string, DatasetSource>();
+  for (const s of series) {
+    const entry = byUid.get(s.seriesInstanceUid) ?? { seriesInstanceUid: s.seriesInstanceUid, modality: s.modality, files: [] };
+    entry.files.push(...new Set(s.slices.map((x) => x.file)));
+    byUid.set(s.seriesInstanceUid, entry);
+  }
+  return [...byUid.values()];
 }
 
 /** Where slices are missing: for each gap after slice i, how many are missing. */
@@ -28,15 +44,18 @@ function missingAfter(series: AssembledSeries): number[] {
   return gaps;
 }
 
-export async function loadTrainingData(folders: string[], sliceImputation: SliceImputation,
+/** Exactly the given series (never their neighbours in the same folder) as training volumes. */
+export async function loadTrainingData(sources: DatasetSource[], sliceImputation: SliceImputation,
   onMessage?: (text: string) => void): Promise<LoadedTrainingData> {
   const volumes: TrainingVolume[] = [];
   const unreadable: UnreadableFile[] = [];
   const skipped: string[] = [];
-  for (const folder of folders) {
-    const found = await findSeries(folder);
+  for (const source of sources) {
+    const found = await seriesOfFiles(source.files);
     unreadable.push(...found.unreadable);
-    for (const series of found.series) {
+    const stacks = found.series.filter((s) => s.seriesInstanceUid === source.seriesInstanceUid);
+    if (stacks.length === 0) { skipped.push(`series …${source.seriesInstanceUid.slice(-8)}: no readable slices`); continue; }
+    for (const series of stacks) {
       if (series.multiFrame && series.slices.length === 1) { skipped.push(`${seriesLabel(series)}: single frame`); continue; }
       const physical = [];
       try {
@@ -58,11 +77,11 @@ export async function loadTrainingData(folders: string[], sliceImputation: Slice
       if (missing) onMessage?.(`${seriesLabel(series)}: ${missing} missing slice(s) ${sliceImputation === 'skip' ? 'left out' : `imputed (${sliceImputation})`}`);
       const { width, height } = physical[0]!;
       volumes.push({
-        seriesId: series.seriesInstanceUid, modality: series.modality, source: folder,
+        seriesId: series.seriesInstanceUid, modality: series.modality, source: path.dirname(series.slices[0]!.file),
         slices: filled.map((f) => ({ values: f.values, width, height, padding: padding[f.index], imputed: f.imputed })),
       });
     }
   }
-  if (volumes.length === 0) throw new Error(`no usable image series in ${folders.join(', ')}`);
+  if (volumes.length === 0) throw new Error(`none of the ${sources.length} series has usable slices (${skipped.join('; ')})`);
   return { volumes, unreadable, skipped };
 }

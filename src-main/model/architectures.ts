@@ -84,6 +84,11 @@ export interface TilingNeeds {
   fixedSize?: number;
 }
 
+/** Whether the network has batch-normalisation layers (their statistics depend on the whole batch). */
+export function usesBatchNorm(a: Architecture): boolean {
+  return a.kind !== 'dense' && a.batchNorm;
+}
+
 export function tilingNeeds(a: Architecture): TilingNeeds {
   const half = (a.kernelSize - 1) / 2;
   switch (a.kind) {

@@ -24,7 +24,6 @@ const EpochRecord = z.object({
   epoch: z.number().int(), trainLoss: z.number(), valLoss: z.number().nullable(),
   valPsnr: z.number().nullable(), valSsim: z.number().nullable(), learningRate: z.number(), seconds: z.number(),
 });
-export type EpochRecord = z.infer<typeof EpochRecord>;
 
 export const ModelCard = z.object({
   name: z.string().min(1).max(200),

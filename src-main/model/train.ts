@@ -3,6 +3,7 @@
  * schedules, validation PSNR/SSIM, early stopping, a checkpoint each epoch and resume.
  * It only emits progress events; whoever listens (CLI, worker, UI) never drives the loop.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -13,9 +14,10 @@ import {
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { cropTransformed, samplePatch, splitBySeries, type TrainingSlice } from '../preprocess/patches.js';
-import { buildModel, kernelWeights } from './architectures.js';
+import { buildModel, kernelWeights, usesBatchNorm } from './architectures.js';
 import { psnr, ssim } from './metrics.js';
-import type { EpochRecord, ModelCardInput } from './model-card.js';
+import type { EpochRecord } from '../api/contract.js';
+import type { ModelCardInput } from './model-card.js';
 import { loadModelFolder, saveModelFolder } from './model-io.js';
 import { learningRateAt, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
 
@@ -51,6 +53,10 @@ export interface TrainResult {
   history: EpochRecord[];
   stoppedBy: 'completed' | 'early-stopping' | 'cancelled';
   config: TrainConfig;
+  /** The epoch whose weights the model holds (the best one when restoreBest brought it back) */
+  savedEpoch: number;
+  /** Series validated on (held out of training) */
+  validationSeries: string[];
 }
 
 interface PreparedSlice extends TrainingSlice {
@@ -71,7 +77,11 @@ function airLevelOf(modality: string, params: NormalisationParams, lo: number, h
   return (physical - params.offset) / params.scale;
 }
 
-interface Batch { x: Float32Array; y: Float32Array; w: Float32Array; n: number }
+interface Batch {
+  x: Float32Array; y: Float32Array; w: Float32Array; n: number;
+  /** Per patch: how normalised values map back to data units, and the slice's data range there. */
+  units?: { offset: number; scale: number; range: number }[];
+}
 
 /** Normalisation fitted at the card's scope; the dataset statistics go into the card. */
 function prepare(volumes: TrainingVolume[], config: TrainConfig) {
@@ -123,7 +133,7 @@ class PatchFactory {
 
   make(pool: PreparedSlice[], count: number, rng: Rng): Batch {
     const P = this.size, area = P * P;
-    const batch: Batch = { x: new Float32Array(count * area), y: new Float32Array(count * area), w: new Float32Array(count * area), n: count };
+    const batch: Batch = { x: new Float32Array(count * area), y: new Float32Array(count * area), w: new Float32Array(count * area), n: count, units: [] };
     const usable = pool.filter((s) => !s.imputedSlice);
     const eligible = this.config.mode === 'noise2noise' ? usable.filter((s) => this.neighbour(s, rng, true)) : usable;
     const candidates = eligible.flatMap((s) => (s.weight > 1 ? Array<PreparedSlice>(s.weight).fill(s) : [s]));
@@ -137,6 +147,7 @@ class PatchFactory {
         size: P, augment: this.config.augment, maxEmptyFraction: this.config.maxEmptyFraction, airLevel: 0.02,
       }, rng);
       const slice = patch.slice as PreparedSlice;
+      batch.units!.push({ offset: slice.params.offset, scale: slice.params.scale, range: slice.range });
       const crop = (src: Float32Array) => cropTransformed(src, slice.width, patch.x, patch.y, P, patch.transform, new Float32Array(area));
       const weights = batch.w.subarray(k * area, (k + 1) * area);
       const x = batch.x.subarray(k * area, (k + 1) * area), y = batch.y.subarray(k * area, (k + 1) * area);
@@ -336,15 +347,22 @@ interface CheckpointState {
   epoch: number;
   history: EpochRecord[];
   bestLoss: number;
+  /** The epoch whose weights are in the checkpoint's best/ folder (0: none yet) */
+  bestEpoch: number;
+  /** Hash of the parsed config: resume refuses a different one */
+  configHash: string;
   wait: number;
   plateauRate: number;
   sinceImprovement: number;
   config: TrainConfig;
 }
 
-async function saveCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: CheckpointState, card: ModelCardInput): Promise<void> {
+async function saveCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: CheckpointState, card: ModelCardInput,
+  improved: boolean): Promise<void> {
   await mkdir(dir, { recursive: true });
   await saveModelFolder(model, card, path.join(dir, 'model'), { overwrite: true });
+  // The best epoch's weights, kept with its number, so restore-best works after a resume too.
+  if (improved) await saveModelFolder(model, card, path.join(dir, 'best'), { overwrite: true });
   const weights = await optimizer.getWeights();
   const encoded = await tf.io.encodeWeights(weights);
   await writeFile(path.join(dir, 'optimizer.bin'), new Uint8Array(tf.io.CompositeArrayBuffer.join(encoded.data)));
@@ -352,19 +370,33 @@ async function saveCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.
   await writeFile(path.join(dir, 'state.json'), JSON.stringify(state));
 }
 
-async function loadCheckpoint(dir: string, optimizer: tf.Optimizer) {
+export function configHash(config: TrainConfig): string {
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+}
+
+async function loadCheckpoint(dir: string, optimizer: tf.Optimizer, config: TrainConfig) {
   const state = JSON.parse(await readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  if (state.configHash !== configHash(config)) {
+    throw new Error(`resume: the configuration differs from the one the checkpoint in ${dir} was trained with (hash ${state.configHash}, now ${configHash(config)}); start a new run instead`);
+  }
   const { model } = await loadModelFolder(path.join(dir, 'model'));
   const specs = JSON.parse(await readFile(path.join(dir, 'optimizer.json'), 'utf8')) as tf.io.WeightsManifestEntry[];
   const data = await readFile(path.join(dir, 'optimizer.bin'));
   const decoded = tf.io.decodeWeights(new Uint8Array(data).buffer, specs);
   await optimizer.setWeights(specs.map((s) => ({ name: s.name, tensor: decoded[s.name]! })));
-  return { state, model };
+  const best = state.bestEpoch > 0 ? (await loadModelFolder(path.join(dir, 'best'))).model : undefined;
+  const bestWeights = best?.getWeights().map((w) => w.clone());
+  best?.dispose();
+  return { state, model, bestWeights };
 }
 
+/** The data range validation PSNR/SSIM use: data units, so runs with other normalisations compare. */
+export const VALIDATION_DATA_RANGE = 'data units (HU for CT); data range = each validation slice\'s max − min';
+
 function cardFor(config: TrainConfig, history: EpochRecord[], datasetParams: NormalisationParams | undefined,
-  volumes: TrainingVolume[], heldOut: string[], backend: string | undefined, seconds: number, parameters: number): ModelCardInput {
-  const last = [...history].reverse().find((h) => h.valLoss !== null) ?? history.at(-1);
+  volumes: TrainingVolume[], heldOut: string[], backend: string | undefined, seconds: number, parameters: number, savedEpoch: number): ModelCardInput {
+  // The metrics of the weights actually saved: the restored best epoch, else the last.
+  const last = history.find((h) => h.epoch === savedEpoch) ?? history.at(-1);
   return {
     name: config.name, version: config.version,
     task: { modality: config.modality, noise: config.mode === 'supervised' ? config.noise : undefined, mode: config.mode },
@@ -384,7 +416,7 @@ function cardFor(config: TrainConfig, history: EpochRecord[], datasetParams: Nor
       sources: [...new Set(volumes.map((v) => v.source).filter((s): s is string => Boolean(s)))].map((name) => ({ name })),
       heldOut,
     },
-    metrics: last ? { validation: { loss: last.valLoss, psnr: last.valPsnr, ssim: last.valSsim, dataRange: 'normalised units, range 1' } } : undefined,
+    metrics: last ? { validation: { epoch: last.epoch, loss: last.valLoss, psnr: last.valPsnr, ssim: last.valSsim, dataRange: VALIDATION_DATA_RANGE } } : undefined,
     backend, created: new Date().toISOString(),
   };
 }
@@ -418,19 +450,26 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
   const optimizer = makeOptimizer(config);
   let model: tf.LayersModel;
   let state: CheckpointState = {
-    epoch: 0, history: [], bestLoss: Infinity, wait: 0, plateauRate: config.optimizer.learningRate, sinceImprovement: 0, config,
+    epoch: 0, history: [], bestLoss: Infinity, bestEpoch: 0, configHash: configHash(config), wait: 0,
+    plateauRate: config.optimizer.learningRate, sinceImprovement: 0, config,
   };
+  let best: tf.Tensor[] | undefined;
   if (options.resume && options.checkpointDir) {
-    const loaded = await loadCheckpoint(options.checkpointDir, optimizer);
+    const loaded = await loadCheckpoint(options.checkpointDir, optimizer, config);
     model = loaded.model;
     state = loaded.state;
-    emit({ type: 'message', text: `resumed after epoch ${state.epoch}` });
+    best = loaded.bestWeights;
+    emit({ type: 'message', text: `resumed after epoch ${state.epoch}${state.bestEpoch ? ` (best so far: epoch ${state.bestEpoch})` : ''}` });
   } else {
     model = buildModel(config.architecture, { name: config.name.replace(/\W+/g, '_'), seed: config.seed });
   }
-  let best: tf.Tensor[] | undefined;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const helpers = options.gradientHelpers ?? [];
+  // Batch norm normalises by each thread's own shard statistics: data-parallel would silently
+  // train a different model, so it is refused rather than approximated.
+  if (helpers.length && usesBatchNorm(config.architecture)) {
+    throw new Error('training: data-parallel helpers cannot train a batch-norm model correctly (per-shard statistics); train it on one thread');
+  }
   if (helpers.length) {
     const topology = JSON.stringify(model.toJSON(null, false));
     await Promise.all(helpers.map((h) => h.init(topology)));
@@ -439,6 +478,7 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
   const started = performance.now();
   let stepsDone = 0;
   let stoppedBy: TrainResult['stoppedBy'] = 'completed';
+  let savedEpoch = state.epoch;
   const totalSteps = (config.epochs - state.epoch) * config.stepsPerEpoch;
 
   try {
@@ -470,6 +510,7 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
       const improved = monitored < state.bestLoss - (config.earlyStopping?.minDelta ?? 0);
       if (improved) {
         state.bestLoss = monitored;
+        state.bestEpoch = epoch + 1;
         state.wait = 0;
         state.sinceImprovement = 0;
         if (config.earlyStopping?.restoreBest) {
@@ -489,18 +530,23 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
       emit({ type: 'epoch', record, epochs: config.epochs, etaSeconds: perStep * (totalSteps - stepsDone), best: improved });
       if (options.checkpointDir) {
         await saveCheckpoint(options.checkpointDir, model, optimizer, state,
-          cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, 0, model.countParams()));
+          cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, 0, model.countParams(), epoch + 1), improved);
       }
       if (config.earlyStopping && state.wait >= config.earlyStopping.patience) { stoppedBy = 'early-stopping'; break; }
     }
-    if (best && config.earlyStopping?.restoreBest && stoppedBy !== 'cancelled') model.setWeights(best);
+    if (best && config.earlyStopping?.restoreBest && stoppedBy !== 'cancelled') {
+      model.setWeights(best);
+      savedEpoch = state.bestEpoch;
+    } else {
+      savedEpoch = state.epoch;
+    }
   } finally {
     best?.forEach((t) => t.dispose());
     optimizer.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
-  const card = cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, seconds, model.countParams());
-  return { model, card, history: state.history, stoppedBy, config };
+  const card = cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, seconds, model.countParams(), savedEpoch);
+  return { model, card, history: state.history, stoppedBy, config, savedEpoch, validationSeries: [...split.validation] };
 }
 
 async function validate(model: tf.LayersModel, batch: Batch, P: number, config: TrainConfig) {
@@ -511,14 +557,18 @@ async function validate(model: tf.LayersModel, batch: Batch, P: number, config: 
   for (let i = 0; i < out.length; i++) { const d = out[i]! - batch.y[i]!; err += batch.w[i]! * d * d; weight += batch.w[i]!; }
   const loss = err / Math.max(1, weight);
   if (config.mode !== 'supervised') return { loss, psnr: null, ssim: null };
+  // PSNR/SSIM in the data's own units (HU for CT), each patch against its slice's data range, so
+  // runs with different normalisations compare fairly.
   let psnrSum = 0, ssimSum = 0, n = 0;
   const area = P * P;
+  const toData = (v: Float32Array, u: { offset: number; scale: number }) => v.map((x) => x * u.scale + u.offset);
   for (let k = 0; k < batch.n; k++) {
-    const ref = batch.y.subarray(k * area, (k + 1) * area), test = out.subarray(k * area, (k + 1) * area);
-    const p = psnr(ref, test, 1);
+    const u = batch.units?.[k] ?? { offset: 0, scale: 1, range: 1 };
+    const ref = toData(batch.y.subarray(k * area, (k + 1) * area), u), test = toData(out.subarray(k * area, (k + 1) * area), u);
+    const p = psnr(ref, test, u.range);
     if (!Number.isFinite(p)) continue;
     psnrSum += p;
-    if (P >= 11) ssimSum += ssim(ref, test, P, P, { dataRange: 1 });
+    if (P >= 11) ssimSum += ssim(ref, test, P, P, { dataRange: u.range });
     n++;
   }
   return { loss, psnr: n ? psnrSum / n : null, ssim: n && P >= 11 ? ssimSum / n : null };

@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { ApiHost } from '../api/host.js';
+import { PathGuard } from '../api/path-guard.js';
 import { DenoiseStudioService, defaultDataDir } from '../api/service.js';
 import { startLoopbackServer } from './server.js';
 
@@ -21,10 +23,9 @@ export async function serve(argv: string[]): Promise<void> {
     .parse(argv, { from: 'user' });
   const opts = program.opts<{ root?: string[]; port?: number }>();
   const service = new DenoiseStudioService();
-  const server = await startLoopbackServer({
-    service, staticDir: RENDERER_DIST, port: opts.port, dataDir: defaultDataDir(), sampleStudy: SAMPLE_STUDY,
-    roots: [...(opts.root ?? [process.cwd()]), SAMPLE_STUDY, defaultDataDir()],
-  });
+  // A headless server is its own process: the service runs in it, behind the same API table.
+  const host = new ApiHost(service, new PathGuard([...(opts.root ?? [process.cwd()]), SAMPLE_STUDY, defaultDataDir()]));
+  const server = await startLoopbackServer({ host, staticDir: RENDERER_DIST, port: opts.port, dataDir: defaultDataDir(), sampleStudy: SAMPLE_STUDY });
   process.stdout.write(`Denoise Studio is running at ${server.launchUrl}\n(open it in a browser on this machine; Ctrl-C stops it)\n`);
   const stop = () => { void server.close().then(() => { service.close(); process.exit(0); }); };
   process.once('SIGINT', stop);

@@ -10,19 +10,19 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { DenoiseStudioApi } from '../api/contract.js';
-import { JobRegistry, type JobEvent } from '../api/jobs.js';
-import { PathGuard } from '../api/path-guard.js';
+import { API_METHODS, type AppInfo, type CallMethod, type JobEvent, type JobMethod } from '../api/contract.js';
+import type { ApiHost } from '../api/host.js';
+import { encodeWire, hasBinary, WIRE_HEADER } from '../api/wire.js';
+import { isInside } from '../shared/fs-paths.js';
 
 export interface LoopbackOptions {
-  service: DenoiseStudioApi;
+  /** The service behind the method table, with its path guard (its roots: the folders requests may name) */
+  host: ApiHost;
   /** Shown to the UI: where results go by default, and the sample study */
   dataDir?: string;
   sampleStudy?: string;
   /** Built renderer (index.html + assets) to serve at / */
   staticDir?: string;
-  /** Folders requests may name (more are added by POST /api/open) */
-  roots: string[];
   port?: number;
   token?: string;
 }
@@ -74,87 +74,58 @@ function sameToken(a: string | undefined, b: string): boolean {
 
 export async function startLoopbackServer(options: LoopbackOptions): Promise<LoopbackServer> {
   const token = options.token ?? randomBytes(24).toString('hex');
-  const guard = new PathGuard(options.roots);
-  const jobs = new JobRegistry();
-  const service = options.service;
+  const host = options.host;
   let origin = '';
 
   const json = (res: http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
     res.end(JSON.stringify(body));
   };
-
-  const startJob = (kind: string, body: Record<string, unknown>, pathFields: string[]) => {
-    guard.checkRequest(body, pathFields);
-    const run = {
-      denoise: (c: Parameters<DenoiseStudioApi['denoise']>[1]) => service.denoise(body as never, c),
-      train: (c: Parameters<DenoiseStudioApi['train']>[1]) => service.train(body as never, c),
-      evaluate: (c: Parameters<DenoiseStudioApi['evaluate']>[1]) => service.evaluate(body as never, c),
-      sweep: (c: Parameters<DenoiseStudioApi['sweep']>[1]) => service.sweep(body as never, c),
-      'add-noise': (c: Parameters<DenoiseStudioApi['addNoise']>[1]) => service.addNoise(body as never, c),
-      export: () => service.exportSeries(body as never),
-    }[kind];
-    if (!run) throw new HttpError(404, `unknown job kind ${kind}`);
-    // Outputs land in an allowed root; a trained model becomes usable at once.
-    const info = jobs.start(kind, async (control) => {
-      const result = await run(control);
-      if (kind === 'denoise' || kind === 'add-noise') for (const s of (result as { series: { output: string }[] }).series) guard.allow(s.output);
-      return result;
-    });
-    return info;
+  /** Results with pixels go as one binary body and a JSON header (api/wire.ts); the rest as JSON. */
+  const reply = (res: http.ServerResponse, status: number, body: unknown) => {
+    if (!hasBinary(body)) return json(res, status, body);
+    const wire = encodeWire(body);
+    res.writeHead(status, { 'content-type': 'application/octet-stream', [WIRE_HEADER]: wire.header, 'cache-control': 'no-store' });
+    res.end(wire.body);
   };
 
+  // Routes, all generated from the method table: calls at /api/<method> (GET when the request is
+  // empty, else POST with a JSON body), jobs at POST /api/jobs/<method>, then the job routes.
   const api = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
-    const route = `${req.method} ${url.pathname}`;
-    let m: RegExpExecArray | null;
-    if (route === 'GET /api/catalog') return json(res, 200, await service.catalog());
-    if (route === 'GET /api/backend') return json(res, 200, await service.backend());
-    if (route === 'GET /api/models') return json(res, 200, await service.models());
-    if (route === 'GET /api/info') return json(res, 200, { dataDir: options.dataDir ?? '', roots: guard.list(), sampleStudy: options.sampleStudy ?? '', mode: 'browser' });
-    if (route === 'GET /api/jobs') return json(res, 200, jobs.list());
-    if ((m = /^GET \/api\/series\/([0-9.]{1,64})\/slices\/(\d{1,6})$/.exec(route))) {
-      const slice = await service.slice({ seriesInstanceUid: m[1]!, index: Number(m[2]) });
-      const { values, ...info } = slice;
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-slice': JSON.stringify(info), 'cache-control': 'no-store' });
-      return res.end(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+    const name = url.pathname.slice('/api/'.length);
+    if (req.method === 'GET' && name === 'info') {
+      const info: AppInfo = { dataDir: options.dataDir ?? '', roots: await host.roots(), sampleStudy: options.sampleStudy ?? '', mode: 'browser' };
+      return json(res, 200, info);
     }
-    if ((m = /^GET \/api\/jobs\/([\w-]{1,64})\/events$/.exec(route))) {
+    if (Object.hasOwn(API_METHODS, name) && API_METHODS[name as CallMethod] === 'call' && (req.method === 'GET' || req.method === 'POST')) {
+      const body = req.method === 'POST' ? await readBody(req) : {};
+      return reply(res, 200, await host.call(name as CallMethod, body));
+    }
+    if (req.method === 'GET' && name === 'jobs') return json(res, 200, await host.jobs());
+    let m: RegExpExecArray | null;
+    if (req.method === 'GET' && (m = /^jobs\/([\w-]{1,64})\/events$/.exec(name))) {
+      // Server-Sent Events: the events kept so far (after ?after=<seq>), then live ones.
+      const after = Number(url.searchParams.get('after') ?? -1);
+      const { jobRegistry } = host;
+      const send = (e: JobEvent) => { if (e.seq > after) res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`); };
+      jobRegistry.history(m[1]!); // 404 before the stream starts
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      const send = (e: JobEvent) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      const stop = jobs.subscribe(m[1]!, send);
+      const stop = jobRegistry.subscribe(m[1]!, send);
       req.on('close', stop);
       return;
     }
-    if (req.method !== 'POST') throw new HttpError(404, `no route ${route}`);
-    const body = await readBody(req);
-    if (route === 'POST /api/open') {
-      // Browser mode has no native dialog: only folders under the command line's roots can be opened.
-      const folder = guard.check(String(body.path ?? ''), 'path');
-      return json(res, 200, await service.index({ path: folder }));
+    if (req.method === 'POST' && (m = /^jobs\/([\w-]{1,64})\/cancel$/.exec(name))) return json(res, 200, { cancelled: await host.cancel(m[1]!) });
+    if (req.method === 'POST' && (m = /^jobs\/(\w{1,64})$/.exec(name)) && Object.hasOwn(API_METHODS, m[1]!) && API_METHODS[m[1] as JobMethod] === 'job') {
+      return json(res, 202, await host.startJob(m[1] as JobMethod, await readBody(req)));
     }
-    if (route === 'POST /api/preview') {
-      const p = await service.preview(body as never);
-      const { normalised, mask, ...info } = p;
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-preview': JSON.stringify(info), 'cache-control': 'no-store' });
-      return res.end(Buffer.concat([Buffer.from(normalised.buffer, normalised.byteOffset, normalised.byteLength), Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength)]));
-    }
-    if (route === 'POST /api/index') { guard.checkRequest(body, ['path']); return json(res, 200, await service.index(body as never)); }
-    if (route === 'POST /api/models/import') { guard.checkRequest(body, ['folder']); return json(res, 200, await service.importModel(body as never)); }
-    if (route === 'POST /api/train/check') return json(res, 200, await service.checkTrainConfig(body.config));
-    if (route === 'POST /api/models/delete') { await service.deleteModel(body as never); return json(res, 200, { deleted: body.id }); }
-    if ((m = /^POST \/api\/jobs\/([\w-]{1,64})\/cancel$/.exec(route))) return json(res, 200, { cancelled: jobs.cancel(m[1]!) });
-    if ((m = /^POST \/api\/jobs\/(denoise|train|evaluate|sweep|add-noise|export)$/.exec(route))) {
-      const fields = { denoise: ['input', 'out', 'model'], train: ['data', 'out', 'checkpoint'], evaluate: ['reference', 'input', 'model'], sweep: ['out', 'data'], 'add-noise': ['input', 'out'], export: ['out'] }[m[1] as 'denoise'];
-      return json(res, 202, startJob(m[1]!, body, fields));
-    }
-    throw new HttpError(404, `no route ${route}`);
+    throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
   };
 
   const serveStatic = (res: http.ServerResponse, pathname: string) => {
     const dir = options.staticDir;
     if (!dir) throw new HttpError(404, 'no user interface is built (npm run build:renderer)');
     const file = path.resolve(dir, '.' + (pathname === '/' ? '/index.html' : decodeURIComponent(pathname)));
-    if (path.relative(dir, file).startsWith('..') || !existsSync(file) || !statSync(file).isFile()) throw new HttpError(404, 'not found');
+    if (!isInside(dir, file) || !existsSync(file) || !statSync(file).isFile()) throw new HttpError(404, 'not found');
     res.writeHead(200, {
       'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP,
       'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store',

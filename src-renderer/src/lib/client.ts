@@ -1,88 +1,117 @@
 /**
- * The renderer's one way to the API: the Electron preload bridge when present, else the loopback
- * server (same-origin fetch with the session cookie; job progress over Server-Sent Events).
+ * The renderer's one way to the API, generated from the method list in contract.ts: `api.<method>`
+ * for every call, `startJob(<method>, …)` for every job. Under it, one of two transports: the
+ * Electron preload bridge, or the loopback server (same-origin fetch with the session cookie;
+ * pixels as one binary body, job events over Server-Sent Events).
  */
-import type { BackendInfo, CatalogPatient, IndexResult, ModelSummary, PreviewResult, ProgressEvent, Slice, TrainConfigCheck } from './types';
+import {
+  API_METHODS, type AppInfo, type CallMethod, type JobEvent, type JobInfo, type JobMethod, type RequestOf, type ResultOf,
+} from '../../../src-main/api/contract';
+import { decodeWire, WIRE_HEADER } from '../../../src-main/api/wire';
 
-export type JobEvent =
-  | { type: 'progress'; event: ProgressEvent }
-  | { type: 'done'; result: unknown }
-  | { type: 'failed'; error: string }
-  | { type: 'cancelled' };
+export type { AppInfo, JobEvent, JobInfo } from '../../../src-main/api/contract';
+export type DialogPurpose = 'open' | 'dicomdir' | 'export' | 'import';
 
-export interface AppInfo { dataDir: string; roots: string[]; sampleStudy: string; mode: 'electron' | 'browser' }
-
-export interface Client {
+/** What the preload exposes in Electron (src-main/electron/preload.cts). */
+interface Bridge {
   info(): Promise<AppInfo>;
-  /** Electron: a native folder dialog; browser: the typed path (must lie under the server's roots). */
-  openFolder(typed?: string): Promise<IndexResult | undefined>;
-  catalog(): Promise<CatalogPatient[]>;
-  /** Electron only: a native folder dialog (browser mode types paths instead). */
-  chooseFolder?(purpose: 'export' | 'import'): Promise<string | undefined>;
-  slice(seriesInstanceUid: string, index: number): Promise<Slice>;
-  backend(): Promise<BackendInfo>;
-  preview(request: { seriesInstanceUid: string; index: number; normalisation: unknown; imputation: unknown }): Promise<PreviewResult>;
-  models(): Promise<ModelSummary[]>;
-  checkTrainConfig(config: unknown): Promise<TrainConfigCheck>;
-  importModel(folder: string): Promise<ModelSummary>;
-  deleteModel(id: string): Promise<void>;
-  startJob(kind: 'denoise' | 'train' | 'export', request: unknown): Promise<string>;
-  follow(jobId: string, onEvent: (e: JobEvent) => void): () => void;
-  cancel(jobId: string): Promise<void>;
+  call(method: string, request: unknown): Promise<unknown>;
+  startJob(method: string, request: unknown): Promise<JobInfo>;
+  jobs(): Promise<JobInfo[]>;
+  jobHistory(jobId: string, afterSeq?: number): Promise<JobEvent[]>;
+  cancel(jobId: string): Promise<boolean>;
+  chooseFolder(purpose: DialogPurpose): Promise<string | undefined>;
+  onJobEvent(listener: (jobId: string, event: JobEvent) => void): () => void;
+  onMenu(handler: (command: string) => void): void;
 }
 
 declare global {
-  interface Window { denoiseStudio?: Client }
+  interface Window { denoiseStudio?: Bridge }
 }
 
-async function check<T>(response: Response): Promise<T> {
+interface Transport {
+  info(): Promise<AppInfo>;
+  call(method: CallMethod, request: unknown): Promise<unknown>;
+  startJob(method: JobMethod, request: unknown): Promise<JobInfo>;
+  jobs(): Promise<JobInfo[]>;
+  cancel(jobId: string): Promise<boolean>;
+  /** Replays the job's events, then follows it live; each event once, in order. */
+  follow(jobId: string, onEvent: (e: JobEvent) => void): () => void;
+  /** Electron only: a native dialog (browser mode types paths instead). */
+  chooseFolder?(purpose: DialogPurpose): Promise<string | undefined>;
+  onMenu?(handler: (command: string) => void): void;
+}
+
+async function check(response: Response): Promise<unknown> {
   if (!response.ok) {
     const body = await response.json().catch(() => ({ error: response.statusText })) as { error?: string };
     throw new Error(body.error ?? `HTTP ${response.status}`);
   }
-  return response.json() as Promise<T>;
+  const wire = response.headers.get(WIRE_HEADER);
+  return wire ? decodeWire(wire, await response.arrayBuffer()) : response.json();
 }
 
-const post = <T>(path: string, body: unknown) =>
-  fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => check<T>(r));
-const get = <T>(path: string) => fetch(path).then((r) => check<T>(r));
+const post = (path: string, body: unknown) =>
+  fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }).then(check);
 
-const httpClient: Client = {
-  info: () => get<AppInfo>('api/info'),
-  openFolder: async (typed) => (typed ? post<IndexResult>('api/open', { path: typed }) : undefined),
-  catalog: () => get<CatalogPatient[]>('api/catalog'),
-  async slice(uid, index) {
-    const response = await fetch(`api/series/${uid}/slices/${index}`);
-    if (!response.ok) throw new Error((await response.json() as { error: string }).error);
-    const info = JSON.parse(response.headers.get('x-slice')!) as Omit<Slice, 'values'>;
-    return { ...info, values: new Float32Array(await response.arrayBuffer()) };
-  },
-  backend: () => get<BackendInfo>('api/backend'),
-  async preview(request) {
-    const response = await fetch('api/preview', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
-    if (!response.ok) throw new Error((await response.json() as { error: string }).error);
-    const info = JSON.parse(response.headers.get('x-preview')!) as Omit<PreviewResult, 'normalised' | 'mask'>;
-    const bytes = await response.arrayBuffer();
-    const n = info.width * info.height;
-    return { ...info, normalised: new Float32Array(bytes, 0, n), mask: new Uint8Array(bytes, 4 * n, n) };
-  },
-  models: () => get<ModelSummary[]>('api/models'),
-  checkTrainConfig: (config) => post<TrainConfigCheck>('api/train/check', { config }),
-  importModel: (folder) => post<ModelSummary>('api/models/import', { folder }),
-  deleteModel: async (id) => { await post('api/models/delete', { id }); },
-  startJob: async (kind, request) => (await post<{ id: string }>(`api/jobs/${kind}`, request)).id,
+const httpTransport: Transport = {
+  info: () => fetch('api/info').then(check) as Promise<AppInfo>,
+  call: (method, request) => post(`api/${method}`, request),
+  startJob: (method, request) => post(`api/jobs/${method}`, request) as Promise<JobInfo>,
+  jobs: () => fetch('api/jobs').then(check) as Promise<JobInfo[]>,
+  cancel: async (jobId) => ((await post(`api/jobs/${jobId}/cancel`, {})) as { cancelled: boolean }).cancelled,
   follow(jobId, onEvent) {
+    // The server replays what the job emitted so far, then streams; EventSource resumes after
+    // a dropped connection from the last event id it saw.
     const source = new EventSource(`api/jobs/${jobId}/events`);
+    let last = -1;
     for (const type of ['progress', 'done', 'failed', 'cancelled']) {
       source.addEventListener(type, (e) => {
         const event = JSON.parse((e as MessageEvent<string>).data) as JobEvent;
+        if (event.seq <= last) return;
+        last = event.seq;
         onEvent(event);
         if (event.type !== 'progress') source.close();
       });
     }
     return () => source.close();
   },
-  cancel: async (jobId) => { await post(`api/jobs/${jobId}/cancel`, {}); },
 };
 
-export const client: Client = window.denoiseStudio ?? httpClient;
+function bridgeTransport(bridge: Bridge): Transport {
+  return {
+    info: () => bridge.info(),
+    call: (method, request) => bridge.call(method, request),
+    startJob: (method, request) => bridge.startJob(method, request),
+    jobs: () => bridge.jobs(),
+    cancel: (jobId) => bridge.cancel(jobId),
+    follow(jobId, onEvent) {
+      // Live events that arrive while the history is fetched are held, then de-duplicated by seq.
+      let last = -1;
+      let held: JobEvent[] | undefined = [];
+      const deliver = (e: JobEvent) => { if (e.seq > last) { last = e.seq; onEvent(e); } };
+      const stop = bridge.onJobEvent((id, e) => { if (id === jobId) { if (held) held.push(e); else deliver(e); } });
+      void bridge.jobHistory(jobId).then((events) => {
+        events.forEach(deliver);
+        const pending = held!;
+        held = undefined;
+        pending.sort((a, b) => a.seq - b.seq).forEach(deliver);
+      });
+      return stop;
+    },
+    chooseFolder: (purpose) => bridge.chooseFolder(purpose),
+    onMenu: (handler) => bridge.onMenu(handler),
+  };
+}
+
+export const transport: Transport = window.denoiseStudio ? bridgeTransport(window.denoiseStudio) : httpTransport;
+
+/** One typed function per API call, generated from the method list. */
+export const api = Object.fromEntries(
+  Object.entries(API_METHODS).filter(([, kind]) => kind === 'call')
+    .map(([method]) => [method, (request?: unknown) => transport.call(method as CallMethod, request ?? {})]),
+) as { [K in CallMethod]: (request: RequestOf<K>) => Promise<ResultOf<K>> };
+
+export function startJob<K extends JobMethod>(method: K, request: RequestOf<K>): Promise<JobInfo> {
+  return transport.startJob(method, request);
+}

@@ -1,0 +1,148 @@
+/**
+ * The API table: for every method of contract.ts, the zod schema of its request (errors name the
+ * field) with its filesystem paths marked wherever they sit, and which folders its result creates.
+ * The loopback routes, the IPC channels, the preload bridge and the renderer client are all
+ * generated from this table and `API_METHODS`; the service implements one method per entry.
+ * Adding a method: an entry in contract.ts's ApiMethods, one here, one service method, its UI.
+ */
+import { z } from 'zod';
+import { PixelImputation } from '../preprocess/impute.js';
+import { NormalisationSpec } from '../preprocess/normalise.js';
+import { API_METHODS, type ApiMethod, type ResultOf } from './contract.js';
+
+/** Path schemas are marked so the transports can find and confine every path in a request. */
+const pathSchemas = new WeakSet<z.ZodType>();
+function markPath<T extends z.ZodType>(schema: T): T {
+  pathSchemas.add(schema);
+  return schema;
+}
+
+export const PathString = markPath(z.string().min(1, 'must not be empty').max(4096).refine((s) => !s.includes('\0'), 'must not contain NUL'));
+const Uid = z.string().regex(/^[0-9.]{1,64}$/, 'must be a DICOM UID');
+const BackendName = z.enum(['node-gpu', 'node', 'wasm', 'cpu']);
+const Empty = z.object({}).strict();
+
+/** A dataset: catalogued series by UID and/or folders whose series are indexed first. */
+const Dataset = {
+  series: z.array(Uid).max(10000).optional(),
+  data: z.array(PathString).max(1000).optional(),
+};
+const needsData = (r: { series?: string[]; data?: string[] }) => Boolean(r.series?.length || r.data?.length);
+const DATA_MESSAGE = { message: 'give at least one series (series: [UID…]) or data folder', path: ['series'] };
+
+interface MethodEntry {
+  request: z.ZodType;
+  /** Folders a successful result created: they become readable through the transports. */
+  outputs?: (result: never) => string[];
+}
+
+export const METHODS = {
+  index: { request: z.object({ path: PathString }) },
+  catalog: { request: Empty },
+  slice: { request: z.object({ seriesInstanceUid: Uid, index: z.number().int().min(0).max(100000) }) },
+  preview: {
+    request: z.object({
+      seriesInstanceUid: Uid, index: z.number().int().min(0).max(100000), normalisation: NormalisationSpec, imputation: PixelImputation,
+    }),
+  },
+  backend: { request: z.object({ backend: BackendName.optional() }) },
+  models: { request: Empty },
+  importModel: { request: z.object({ folder: PathString }) },
+  deleteModel: { request: z.object({ id: z.string().regex(/^user:[\w.-]{1,200}$/, 'only user models can be deleted') }) },
+  checkTrainConfig: { request: z.object({ config: z.unknown() }) },
+  denoise: {
+    request: z.object({
+      input: PathString, out: PathString, model: PathString.optional(), method: z.string().min(1).max(50).optional(),
+      strength: z.number().min(0).max(1).optional(), workers: z.number().int().min(1).max(32).optional(),
+      backend: BackendName.optional(), seriesUids: z.array(Uid).optional(),
+    }),
+    outputs: (r: ResultOf<'denoise'>) => r.series.map((s) => s.output),
+  },
+  evaluate: {
+    request: z.object({
+      reference: PathString, input: PathString, series: z.array(Uid).optional(), model: PathString.optional(),
+      method: z.string().min(1).max(50).optional(), strength: z.number().min(0).max(1).optional(),
+      dataRange: z.number().positive().optional(), workers: z.number().int().min(1).max(32).optional(), backend: BackendName.optional(),
+    }),
+  },
+  train: {
+    request: z.object({
+      ...Dataset, config: z.unknown(), out: PathString, checkpoint: PathString.optional(), resume: z.boolean().optional(), backend: BackendName.optional(),
+    }).refine(needsData, DATA_MESSAGE),
+    outputs: (r: ResultOf<'train'>) => [r.outDir],
+  },
+  sweep: {
+    request: z.object({
+      ...Dataset,
+      // The spec's own data folders are paths too; the engine validates the rest of the spec.
+      spec: z.looseObject({ data: z.array(PathString).optional(), series: z.array(Uid).optional() }),
+      out: PathString, backend: BackendName.optional(),
+    }),
+    outputs: (r: ResultOf<'sweep'>) => [r.outDir],
+  },
+  addNoise: {
+    request: z.object({ input: PathString, out: PathString, noise: z.unknown(), seed: z.number().int().min(0).optional() }),
+    outputs: (r: ResultOf<'addNoise'>) => r.series.map((s) => s.output),
+  },
+  exportSeries: {
+    request: z.object({ seriesInstanceUid: Uid, out: PathString }),
+    outputs: (r: ResultOf<'exportSeries'>) => [r.folder],
+  },
+} satisfies { [K in ApiMethod]: MethodEntry };
+
+export type MethodName = keyof typeof METHODS;
+
+export function isMethod(name: unknown): name is ApiMethod {
+  return typeof name === 'string' && Object.hasOwn(API_METHODS, name);
+}
+
+/** An error with the HTTP-like status a transport reports (400 bad input, 403 refused path, 404). */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+/** Parses or throws one line naming the request and field (status 400). */
+export function validate<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ApiError(400, `${what}: field '${issue.path.join('.') || '(request)'}': ${issue.message}`);
+  }
+  return result.data;
+}
+
+export function parseRequest<K extends ApiMethod>(method: K, value: unknown): z.output<(typeof METHODS)[K]['request']> {
+  return validate(METHODS[method].request, value ?? {}, method) as never;
+}
+
+type Def = { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType; valueType?: z.ZodType;
+  options?: z.ZodType[]; in?: z.ZodType; catchall?: z.ZodType };
+
+/**
+ * Every value the schema marks as a path, with its dotted field name, at any depth of a parsed
+ * request (objects, arrays, records, optionals, unions).
+ */
+export function pathsIn(schema: z.ZodType, value: unknown, at = ''): { field: string; path: string }[] {
+  if (value === undefined || value === null) return [];
+  if (pathSchemas.has(schema)) return typeof value === 'string' ? [{ field: at || '(request)', path: value }] : [];
+  const def = (schema as unknown as { _zod: { def: Def } })._zod.def;
+  const join = (key: string | number) => (at ? `${at}.${key}` : String(key));
+  switch (def.type) {
+    case 'optional': case 'nullable': case 'default': case 'prefault': case 'readonly': case 'nonoptional': case 'catch':
+      return pathsIn(def.innerType!, value, at);
+    case 'pipe':
+      return pathsIn(def.in!, value, at);
+    case 'object':
+      return typeof value === 'object' ? Object.entries(def.shape!).flatMap(([k, s]) => pathsIn(s, (value as Record<string, unknown>)[k], join(k))) : [];
+    case 'array':
+      return Array.isArray(value) ? value.flatMap((v, i) => pathsIn(def.element!, v, join(i))) : [];
+    case 'record':
+      return typeof value === 'object' ? Object.entries(value as object).flatMap(([k, v]) => pathsIn(def.valueType!, v, join(k))) : [];
+    case 'union': {
+      const option = def.options!.find((o) => o.safeParse(value).success);
+      return option ? pathsIn(option, value, at) : [];
+    }
+    default:
+      return [];
+  }
+}
