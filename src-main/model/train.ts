@@ -557,8 +557,16 @@ async function validate(model: tf.LayersModel, batch: Batch, P: number, config: 
   for (let i = 0; i < out.length; i++) { const d = out[i]! - batch.y[i]!; err += batch.w[i]! * d * d; weight += batch.w[i]!; }
   const loss = err / Math.max(1, weight);
   if (config.mode !== 'supervised') return { loss, psnr: null, ssim: null };
-  // PSNR/SSIM in the data's own units (HU for CT), each patch against its slice's data range, so
-  // runs with different normalisations compare fairly.
+  const q = qualityInDataUnits(batch, out, P);
+  return { loss, ...q };
+}
+
+/**
+ * Mean PSNR/SSIM of a batch's predictions in the data's own units (HU for CT): each patch is
+ * mapped back through its slice's normalisation and scored against that slice's data range, so
+ * runs with different normalisations compare fairly.
+ */
+export function qualityInDataUnits(batch: Pick<Batch, 'y' | 'n' | 'units'>, out: Float32Array, P: number): { psnr: number | null; ssim: number | null } {
   let psnrSum = 0, ssimSum = 0, n = 0;
   const area = P * P;
   const toData = (v: Float32Array, u: { offset: number; scale: number }) => v.map((x) => x * u.scale + u.offset);
@@ -571,7 +579,7 @@ async function validate(model: tf.LayersModel, batch: Batch, P: number, config: 
     if (P >= 11) ssimSum += ssim(ref, test, P, P, { dataRange: u.range });
     n++;
   }
-  return { loss, psnr: n ? psnrSum / n : null, ssim: n && P >= 11 ? ssimSum / n : null };
+  return { psnr: n ? psnrSum / n : null, ssim: n && P >= 11 ? ssimSum / n : null };
 }
 
 /** Removes a checkpoint folder once its model has been saved for good. */

@@ -9,6 +9,8 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { ApiHost } from '../../src-main/api/host.js';
+import { PathGuard } from '../../src-main/api/path-guard.js';
 import { DenoiseStudioService } from '../../src-main/api/service.js';
 import { startLoopbackServer, type LoopbackServer } from '../../src-main/server/server.js';
 
@@ -27,8 +29,9 @@ test.beforeAll(async () => {
   // A tfjs model folder to import (a copy of a shipped model).
   cpSync(path.join(ROOT, 'models', 'mr-default'), path.join(data, 'model-to-import'), { recursive: true });
   service = new DenoiseStudioService({ database: path.join(home, 'app', 'catalog.sqlite') });
+  const host = new ApiHost(service, new PathGuard([data, path.join(home, 'app'), path.join(ROOT, 'models', 'sample-study')]));
   server = await startLoopbackServer({
-    service, staticDir: path.join(ROOT, 'dist-renderer'), roots: [data, path.join(home, 'app'), path.join(ROOT, 'models', 'sample-study')],
+    host, staticDir: path.join(ROOT, 'dist-renderer'),
     dataDir: path.join(home, 'app'), sampleStudy: path.join(ROOT, 'models', 'sample-study'),
   });
 });
@@ -77,7 +80,8 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
 
   // The default model for the modality, unless E2E_METHOD names another (e.g. a classical filter).
   if (process.env.E2E_METHOD) await page.getByLabel('Denoising method').selectOption(process.env.E2E_METHOD);
-  await page.getByTestId('denoise-button').click();
+  // A double click starts one job, not two (one derived series below).
+  await page.getByTestId('denoise-button').dblclick();
   await expect(page.getByTestId('job-progress')).toBeVisible();
   await expect(page.getByTestId('job-progress')).toBeHidden({ timeout: 180_000 });
   await expect(page.locator('[data-derived="true"]')).toHaveCount(1);
@@ -149,6 +153,8 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   // the end; the curve holds every epoch and the new model is listed.
   await page.getByRole('tab', { name: 'Train' }).click();
   await expect(page.getByTestId('train-preprocessing')).toContainText('zscore per volume'); // Settings feed training
+  // The open series only (not the derived one beside it in the catalogue), said exactly.
+  await expect(page.getByTestId('train-data')).toContainText('Trains on: 1 series, 20 slices, MR');
   await page.getByLabel('Training preset').selectOption('quick');
   await expect(page.getByLabel('Depth')).toHaveValue('4');
   await page.getByLabel('Depth').fill('99');
@@ -162,7 +168,15 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await expect(page.getByTestId('train-check')).toContainText('30 epochs × 6 steps');
   await page.getByTestId('train-button').click();
   await expect(page.getByTestId('loss-chart')).not.toHaveAttribute('data-points', '0', { timeout: 120_000 });
-  await page.getByRole('button', { name: 'Cancel' }).click();
+  // The job lives in the service: a reload re-attaches to it (progress, curve from the start, cancel).
+  const beforeReload = Number(await page.getByTestId('loss-chart').getAttribute('data-points'));
+  await page.reload();
+  await expect(page.getByRole('tab', { name: 'Train' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('job-progress')).toContainText('train');
+  await expect(page.getByTestId('train-attached')).toContainText('Running “e2e-model”: 30 epochs × 6 steps on 1 series');
+  await expect.poll(async () => Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(beforeReload);
+  await shot(page, '072-train-reattached');
+  await page.getByTestId('cancel-job').click();
   await expect(page.getByTestId('resume-button')).toBeVisible({ timeout: 30_000 });
   const stoppedAt = Number(await page.getByTestId('loss-chart').getAttribute('data-points'));
   expect(stoppedAt).toBeGreaterThanOrEqual(1);
