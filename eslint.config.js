@@ -5,14 +5,18 @@ import tseslint from 'typescript-eslint';
 
 const ELECTRON = { name: 'electron', message: 'Only src-main/electron/ may import electron.' };
 const TFJS = { group: ['@tensorflow/*'], message: 'Only src-main/model/ imports TensorFlow.js.' };
+// api/contract.ts is the shared vocabulary (types and the method list, importing nothing):
+// every layer may use it, so it is carved out of the "no api/" rule.
 const upward = (...layers) =>
   layers.map((layer) => ({
-    group: [`**/${layer}/*`, `**/${layer}`],
+    regex: layer === 'api' ? '(^|/)api(/(?!contract\\.js$)|$)' : `(^|/)${layer}(/|$)`,
     message: `This layer may not import from src-main/${layer}/ (see DESIGN.md layer map).`,
   }));
 
 // For each layer: the layers it must NOT import (everything below it in the table).
 const layerRules = {
+  // shared/: helpers every layer uses (path containment); it imports no layer.
+  shared: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli'],
   dicom: ['preprocess', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli'],
   preprocess: ['dicom', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli'],
   noise: ['dicom', 'preprocess', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli'],
@@ -48,6 +52,11 @@ export default tseslint.config(
     },
   })),
   {
+    // The contract and the wire format are imported by the renderer: they import nothing at all.
+    files: ['src-main/api/contract.ts', 'src-main/api/wire.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['*'], message: 'contract.ts and wire.ts import nothing (the renderer imports them).' }] }] },
+  },
+  {
     files: ['src-renderer/**/*.{ts,js,svelte}'],
     rules: {
       'no-restricted-imports': [
@@ -58,9 +67,10 @@ export default tseslint.config(
             {
               group: [
                 ...['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'electron', 'server', 'cli'].map((l) => `**/src-main/${l}/**`),
-                ...['service', 'validate', 'jobs'].map((m) => `**/src-main/api/${m}*`),
+                '**/src-main/shared/**',
+                ...['service', 'methods', 'jobs', 'host', 'path-guard', 'process-host', 'remote', 'data-dir'].map((m) => `**/src-main/api/${m}*`),
               ],
-              message: 'The renderer imports only types from src-main/api/contract.ts.',
+              message: 'The renderer imports only src-main/api/contract.ts (types, method list) and api/wire.ts.',
             },
             TFJS,
           ],

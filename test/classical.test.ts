@@ -42,3 +42,22 @@ test('median removes impulse noise; filters reject bad parameters by name', () =
   const flat = applyClassical({ filter: 'nlm', h: { absolute: 10 } }, img.fill(7), w, h);
   assert.ok(flat.every((v) => Math.abs(v - 7) < 1e-5));
 });
+
+test('padding pixels never bleed into the image and come back unchanged', async () => {
+  // A 64×64 slice: the right half is Pixel Padding (−2000 HU), the left a flat 40 HU body.
+  const W = 64, values = new Float32Array(W * W), mask = new Uint8Array(W * W);
+  for (let i = 0; i < values.length; i++) {
+    const padded = i % W >= W / 2;
+    values[i] = padded ? -2000 : 40;
+    mask[i] = padded ? 1 : 0;
+  }
+  for (const filter of CLASSICAL_FILTERS) {
+    const out = await new ClassicalDenoiser({ filter } as never).denoise({ values, width: W, height: W, mask });
+    let worst = 0;
+    for (let i = 0; i < out.length; i++) {
+      if (mask[i]) assert.equal(out[i], -2000, `${filter}: padding changed`);
+      else worst = Math.max(worst, Math.abs(out[i]! - 40));
+    }
+    assert.ok(worst < 0.5, `${filter}: the body beside the padding moved by ${worst} HU`);
+  }
+});

@@ -10,9 +10,8 @@ import {
 import { probeBackend } from '../jobs/backend-probe.js';
 import { runDenoiseJob } from '../jobs/denoise-job.js';
 import { runEvaluateJob } from '../jobs/evaluate-job.js';
-import { methodFromName, type MethodSpec } from '../jobs/methods.js';
+import { methodForSeries, methodOf } from '../jobs/methods.js';
 import { runNoiseJob } from '../jobs/noise-job.js';
-import { defaultModelFor } from '../jobs/shipped-models.js';
 import { runSweep } from '../jobs/sweep-job.js';
 import { runTrainJob } from '../jobs/train-job.js';
 import type { DatasetSource } from '../jobs/training-data.js';
@@ -42,13 +41,6 @@ function summary(m: ModelEntry): ModelSummary {
     id: m.id, folder: m.folder, shipped: m.shipped, name: m.card.name, version: m.card.version,
     modality: m.card.task.modality, architecture: m.card.architecture.kind, card: m.card as unknown as Record<string, unknown>,
   };
-}
-
-/** A request's method: a classical filter by name, an explicit model folder, or undefined (defaults). */
-function methodOf(request: { model?: string; method?: string }, fallbackModality = 'CT'): MethodSpec | undefined {
-  if (request.method && request.method !== 'model') return methodFromName(request.method, '');
-  if (request.model) return { kind: 'model', folder: path.resolve(request.model) };
-  return request.method === 'model' ? { kind: 'model', folder: defaultModelFor(fallbackModality) } : undefined;
 }
 
 /** Cancels a job before it starts writing (checked between steps that take long). */
@@ -134,8 +126,10 @@ export class DenoiseStudioService implements DenoiseStudioApi {
 
   async evaluate(request: EvaluateRequest, control: JobControl = {}): Promise<EvaluateResult> {
     const r = parseRequest('evaluate', request);
+    // Evaluate denoises only when a model or filter is named ('model' alone: the CT default).
+    const method = methodOf(r, false);
     return runEvaluateJob({
-      reference: r.reference, input: r.input, seriesUids: r.series, method: methodOf(r), strength: r.strength, dataRange: r.dataRange,
+      reference: r.reference, input: r.input, seriesUids: r.series, method: method && methodForSeries(method, 'CT'), strength: r.strength, dataRange: r.dataRange,
       workers: r.workers, backend: r.backend, onProgress: (done, total) => control.onProgress?.({ task: 'evaluate', done, total }),
     });
   }

@@ -3,25 +3,22 @@
  * filter (one backend per worker), the strength blends input and output, and values go back to
  * the source's stored type with clipped pixels counted.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { BackendName } from '../model/backend.js';
 import { applyStrength } from '../model/denoiser.js';
 import { readModelCard } from '../model/model-io.js';
-import { fitNormalisation, normalisationScope, valueStats, type NormalisationParams } from '../preprocess/normalise.js';
+import { fitNormalisation, normalisationScope, valueStats, volumeSample, type NormalisationParams } from '../preprocess/normalise.js';
 import { invalidMask } from '../preprocess/impute.js';
 import { defaultWorkerCount, DenoisePool } from './denoise-pool.js';
-import { methodLabel, type MethodSpec } from './methods.js';
+import { methodForSeries, methodLabel, type MethodSpec } from './methods.js';
 import { processSeriesFolder, type ProcessedFolder, type SeriesProgress } from './process-series.js';
 import { readSeriesSlices } from './series-source.js';
-import { defaultModelFor } from './shipped-models.js';
 import type { AssembledSeries } from '../dicom/series.js';
 
 export interface DenoiseJobOptions {
   input: string;
   outDir: string;
-  /** A model folder or classical filter; absent = the shipped default for each series' modality. */
-  method?: MethodSpec;
+  /** A model folder or classical filter; 'default' or absent = the shipped default for each series' modality. */
+  method?: MethodSpec | 'default';
   strength?: number;
   workers?: number;
   backend?: BackendName;
@@ -45,12 +42,6 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
   const pools = new Map<string, DenoisePool>();
   let volumeParams: NormalisationParams | undefined;
   let current: { pool: DenoisePool; method: MethodSpec } | undefined;
-  const methodFor = (modality: string): MethodSpec => {
-    if (options.method) return options.method;
-    const folder = defaultModelFor(modality);
-    if (!existsSync(folder)) throw new Error(`no --model given and the shipped default ${path.basename(folder)} is missing at ${folder}`);
-    return { kind: 'model', folder };
-  };
   const poolFor = async (method: MethodSpec) => {
     const key = JSON.stringify(method);
     let pool = pools.get(key);
@@ -76,7 +67,7 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
       const output = await current!.pool.denoise({ values: slice.values, width: slice.width, height: slice.height, mask: slice.padding, volumeParams });
       return applyStrength(slice.values, output, strength);
     }, async (series) => {
-      const method = methodFor(series.modality);
+      const method = methodForSeries(options.method, series.modality);
       current = { pool: await poolFor(method), method };
       volumeParams = undefined;
       if (method.kind === 'model') {
@@ -85,12 +76,7 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
         if (normalisationScope(spec) === 'volume') {
           // One extra pass over the series for its statistics: slices are not kept.
           const stats: { values: Float32Array; mask: Uint8Array }[] = [];
-          for await (const s of readSeriesSlices(series)) {
-            const step = Math.max(1, Math.floor(s.values.length / 65536));
-            const values = s.values.filter((_, i) => i % step === 0);
-            const mask = invalidMask(s.values, s.padding).filter((_, i) => i % step === 0);
-            stats.push({ values, mask });
-          }
+          for await (const s of readSeriesSlices(series)) stats.push(volumeSample(s.values, invalidMask(s.values, s.padding)));
           volumeParams = fitNormalisation(spec, valueStats(stats));
         }
       }
@@ -98,7 +84,7 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
     const first = pools.values().next().value;
     return {
       ...result, backend: first?.backend ?? 'none',
-      model: options.method ? methodLabel(options.method) : [...pools.keys()].map((k) => methodLabel(JSON.parse(k) as MethodSpec)).join(', '),
+      model: options.method && options.method !== 'default' ? methodLabel(options.method) : [...pools.keys()].map((k) => methodLabel(JSON.parse(k) as MethodSpec)).join(', '),
       seconds: (performance.now() - started) / 1000,
     };
   } finally {

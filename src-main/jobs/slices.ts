@@ -13,7 +13,7 @@ import { physicalFrame } from '../dicom/physical.js';
 import { readDicomImage, type DicomImage } from '../dicom/read.js';
 import { assembleSeries, type AssembledSeries } from '../dicom/series.js';
 import { imputePixels, invalidMask, type PixelImputation } from '../preprocess/impute.js';
-import { fitNormalisation, normalisationScope, normalise, valueStats, type NormalisationSpec, type ValueStats } from '../preprocess/normalise.js';
+import { fitNormalisation, normalisationScope, normalise, valueStats, volumeSample, type NormalisationSpec, type ValueStats } from '../preprocess/normalise.js';
 
 
 const order = new Map<string, AssembledSeries>();
@@ -58,22 +58,20 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
 
 
 /** What a normalisation + imputation choice does to one slice (the Settings preview). */
-/** Slices a volume-scope preview fits its statistics over (evenly spaced; memory stays small). */
-const PREVIEW_VOLUME_SLICES = 24;
 const volumeStats = new Map<string, ValueStats>();
 
+/** Volume statistics as training and inference fit them (every slice, volumeSample), cached per series. */
 async function seriesStats(db: Database, seriesInstanceUid: string, count: number, imputation: PixelImputation): Promise<ValueStats> {
   const key = `${seriesInstanceUid}|${count}|${JSON.stringify(imputation)}`;
   const cached = volumeStats.get(key);
   if (cached) return cached;
-  const picks = [...new Set(Array.from({ length: Math.min(count, PREVIEW_VOLUME_SLICES) }, (_, i) => Math.floor((i * count) / Math.min(count, PREVIEW_VOLUME_SLICES))))];
-  const slices: { values: Float32Array; mask: Uint8Array }[] = [];
-  for (const i of picks) {
+  const samples: { values: Float32Array; mask: Uint8Array }[] = [];
+  for (let i = 0; i < count; i++) {
     const s = await readCatalogSlice(db, seriesInstanceUid, i);
     const mask = invalidMask(s.values, s.padding);
-    slices.push({ values: imputePixels(s.values, s.width, s.height, mask, imputation).values, mask });
+    samples.push(volumeSample(imputePixels(s.values, s.width, s.height, mask, imputation).values, mask));
   }
-  const stats = valueStats(slices);
+  const stats = valueStats(samples);
   volumeStats.clear(); // one series at a time is what a preview needs
   volumeStats.set(key, stats);
   return stats;

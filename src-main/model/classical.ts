@@ -5,6 +5,7 @@
  * setting suits CT in HU and MR in arbitrary units alike. An absolute value can be given instead.
  */
 import { z } from 'zod';
+import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { gaussianKernel, reflectIndex, separableFilter } from './metrics.js';
 import type { SliceDenoiser, SliceInput } from './denoiser.js';
 
@@ -218,8 +219,17 @@ export class ClassicalDenoiser implements SliceDenoiser {
     this.name = `${this.spec.filter} filter`;
   }
 
+  /**
+   * Padding and invalid pixels are filled from their nearest valid neighbour before filtering, so
+   * −2000 "outside the scan" values never bleed into the body, and are put back unchanged after.
+   */
   denoise(input: SliceInput): Promise<Float32Array> {
-    return Promise.resolve(applyClassical(this.spec, input.values, input.width, input.height));
+    const mask = invalidMask(input.values, input.mask);
+    const any = mask.some((m) => m === 1);
+    const filled = any ? imputePixels(input.values, input.width, input.height, mask, { method: 'nearest' }).values : input.values;
+    const out = applyClassical(this.spec, filled, input.width, input.height);
+    if (any) for (let i = 0; i < out.length; i++) if (mask[i]) out[i] = input.values[i]!;
+    return Promise.resolve(out);
   }
 
   dispose(): void { /* nothing held */ }

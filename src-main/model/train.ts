@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { addNoise, type NoiseSpec } from '../noise/models.js';
 import { Rng } from '../noise/rng.js';
 import {
-  fitNormalisation, normalisationScope, normalise, valueStats, type NormalisationParams,
+  fitNormalisation, normalisationScope, normalise, valueStats, volumeSample, type NormalisationParams,
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { cropTransformed, samplePatch, splitBySeries, type TrainingSlice } from '../preprocess/patches.js';
@@ -97,7 +97,7 @@ function prepare(volumes: TrainingVolume[], config: TrainConfig) {
     : undefined;
   const slices: PreparedSlice[] = [];
   volumes.forEach((volume, vi) => {
-    const volumeParams = scope === 'volume' ? fitNormalisation(spec, valueStats(masked[vi]!)) : undefined;
+    const volumeParams = scope === 'volume' ? fitNormalisation(spec, valueStats(masked[vi]!.map((s) => volumeSample(s.values, s.mask)))) : undefined;
     masked[vi]!.forEach((s, si) => {
       const params = datasetParams ?? volumeParams ?? fitNormalisation(spec, valueStats([s]));
       let lo = Infinity, hi = -Infinity;

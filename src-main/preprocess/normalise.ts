@@ -105,6 +105,20 @@ export function fitNormalisation(spec: NormalisationSpec, stats?: ValueStats): N
 }
 
 /** The scope a spec fits over ('window' is fixed and behaves as 'dataset'). */
+/** Pixels per slice that volume-scope statistics look at (evenly strided). */
+export const VOLUME_SAMPLE_PIXELS = 65536;
+
+/**
+ * One slice's share of volume-scope statistics: every step-th pixel (≤ 65 536 per slice) with its
+ * mask. Training, inference and the Settings preview all fit a volume's normalisation from these
+ * samples of every slice, so a model sees at inference exactly the map it was trained with.
+ */
+export function volumeSample(values: Float32Array, mask: Uint8Array): { values: Float32Array; mask: Uint8Array } {
+  const step = Math.max(1, Math.floor(values.length / VOLUME_SAMPLE_PIXELS));
+  if (step === 1) return { values, mask };
+  return { values: values.filter((_, i) => i % step === 0), mask: mask.filter((_, i) => i % step === 0) };
+}
+
 export function normalisationScope(spec: NormalisationSpec): 'slice' | 'volume' | 'dataset' {
   const parsed = NormalisationSpec.parse(spec);
   return parsed.kind === 'window' ? 'dataset' : parsed.scope;
