@@ -19,7 +19,7 @@ import { predictTiled } from '../src-main/model/tiling.js';
 import { trainModel } from '../src-main/model/train.js';
 import { ctPhantomSlice } from '../src-main/noise/phantom.js';
 import { writeSyntheticSeries } from '../src-main/dicom/synthetic.js';
-import { gradientHelpersFor } from '../src-main/jobs/gradient-helpers.js';
+import { gradientHelpersFor } from '../src-main/jobs/workers/gradient-helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TORCH = path.resolve(ROOT, '..', 'shared', 'bench', 'torch_reference.py');

@@ -189,3 +189,19 @@ test('a sweep trains every grid point in workers and ranks them', async () => {
   const csv = readdirSync(out);
   assert.ok(csv.includes('results.csv') && csv.includes('run-01') && csv.includes('run-02'));
 });
+
+test('a worker that exits without an error fails its callers instead of leaving them waiting', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { watchWorker } = await import('../src-main/jobs/workers/spawn.js');
+  const crashing = new Worker('setTimeout(() => process.exit(3), 20)', { eval: true });
+  const death = await new Promise<Error>((resolve) => watchWorker(crashing, 'test', resolve));
+  assert.match(death.message, /test worker exited unexpectedly \(code 3\)/);
+  // A worker we close on purpose is not a death.
+  const closed = new Worker('setInterval(() => {}, 1000)', { eval: true });
+  let died = false;
+  const closing = watchWorker(closed, 'test', () => { died = true; });
+  closing();
+  await closed.terminate();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(died, false);
+});

@@ -10,7 +10,7 @@ import { describeBackend, initBackend } from '../../src-main/model/backend.js';
 import { saveModelFolder } from '../../src-main/model/model-io.js';
 import { trainModel, type TrainingVolume } from '../../src-main/model/train.js';
 import { ctPhantomSlice, mrPhantomSlice } from '../../src-main/noise/phantom.js';
-import { gradientHelpersFor } from '../../src-main/jobs/gradient-helpers.js';
+import { gradientHelpersFor } from '../../src-main/jobs/workers/gradient-helpers.js';
 import { datasetOfFiles, loadTrainingData } from '../../src-main/jobs/training-data.js';
 import { DEFAULT_RECIPES, type DefaultRecipe } from './defaults.js';
 

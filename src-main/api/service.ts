@@ -7,7 +7,7 @@ import { indexPath } from '../catalog/indexer.js';
 import {
   catalogTree, maxSeriesNumber, recordDerivation, seriesFiles, seriesSummary, seriesUnder, sourceContaining,
 } from '../catalog/query.js';
-import { probeBackend } from '../jobs/backend-probe.js';
+import { probeBackend } from '../jobs/workers/backend-probe.js';
 import { runDenoiseJob } from '../jobs/denoise-job.js';
 import { runEvaluateJob } from '../jobs/evaluate-job.js';
 import { methodForSeries, methodOf } from '../jobs/methods.js';
@@ -17,8 +17,8 @@ import { runTrainJob } from '../jobs/train-job.js';
 import type { DatasetSource } from '../jobs/training-data.js';
 import { tilingNeeds } from '../model/architectures.js';
 import { parseTrainConfig } from '../model/train-config.js';
-import { deleteModel, importModel, listModels, type ModelEntry } from '../jobs/model-library.js';
-import { forgetSeriesOrder, previewPreprocessing, readCatalogSlice } from '../jobs/slices.js';
+import { deleteModel, importModel, listModels, type ModelEntry } from '../jobs/models/model-library.js';
+import { forgetSeriesOrder, previewPreprocessing, readCatalogSlice } from '../jobs/viewer/slices.js';
 import type {
   AddNoiseRequest, BackendInfo, CatalogPatient, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest,
   EvaluateResult, ExportRequest, ExportResult, IndexRequest, IndexResult, JobControl, ModelSummary, PreviewRequest,

@@ -8,7 +8,7 @@ import { applyStrength } from '../model/denoiser.js';
 import { readModelCard } from '../model/model-io.js';
 import { fitNormalisation, normalisationScope, valueStats, volumeSample, type NormalisationParams } from '../preprocess/normalise.js';
 import { invalidMask } from '../preprocess/impute.js';
-import { defaultWorkerCount, DenoisePool } from './denoise-pool.js';
+import { defaultWorkerCount, DenoisePool } from './workers/denoise-pool.js';
 import { methodForSeries, methodLabel, type MethodSpec } from './methods.js';
 import { processSeriesFolder, type ProcessedFolder, type SeriesProgress } from './process-series.js';
 import { readSeriesSlices } from './series-source.js';

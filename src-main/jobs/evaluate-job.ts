@@ -9,7 +9,7 @@ import type { AssembledSeries } from '../dicom/series.js';
 import type { EvaluateResult, Quality } from '../api/contract.js';
 
 export type { EvaluateResult, Quality } from '../api/contract.js';
-import { DenoisePool } from './denoise-pool.js';
+import { DenoisePool } from './workers/denoise-pool.js';
 import type { MethodSpec } from './methods.js';
 import { findSeries, readSeriesSlices, seriesLabel } from './series-source.js';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ClassicalDenoiser, ClassicalSpec, CLASSICAL_FILTERS } from '../model/classical.js';
 import type { SliceDenoiser } from '../model/denoiser.js';
 import { ModelDenoiser } from '../model/model-denoiser.js';
-import { defaultModelFor } from './shipped-models.js';
+import { defaultModelFor } from './models/shipped-models.js';
 
 export type MethodSpec =
   | { kind: 'model'; folder: string; tile?: number }

@@ -1,9 +1,9 @@
 /** Runs a training worker and relays its progress; cancelling asks the loop to stop cleanly. */
 import type { TrainProgress } from '../model/train.js';
-import { spawnWorker } from './spawn.js';
-import type { TrainSummary, TrainWorkerInput, TrainWorkerMessage } from './train-worker.js';
+import { spawnWorker } from './workers/spawn.js';
+import type { TrainSummary, TrainWorkerInput, TrainWorkerMessage } from './workers/train-worker.js';
 
-export type { TrainSummary, TrainWorkerInput } from './train-worker.js';
+export type { TrainSummary, TrainWorkerInput } from './workers/train-worker.js';
 
 export function runTrainJob(input: TrainWorkerInput, options: { onProgress?: (e: TrainProgress) => void; signal?: AbortSignal } = {}): Promise<TrainSummary> {
   const worker = spawnWorker('train-worker', input);

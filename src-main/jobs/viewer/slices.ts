@@ -4,16 +4,16 @@
  * the last slice asked for is kept, so scrolling a multi-frame object decodes it once.
  */
 import type { Database } from 'better-sqlite3';
-import type { PreviewResult, SliceData } from '../api/contract.js';
+import type { PreviewResult, SliceData } from '../../api/contract.js';
 
-export type { PreviewResult, SliceData } from '../api/contract.js';
-import { seriesFiles } from '../catalog/query.js';
-import type { ImageHeader } from '../dicom/header.js';
-import { physicalFrame } from '../dicom/physical.js';
-import { readDicomImage, type DicomImage } from '../dicom/read.js';
-import { assembleSeries, type AssembledSeries } from '../dicom/series.js';
-import { imputePixels, invalidMask, type PixelImputation } from '../preprocess/impute.js';
-import { fitNormalisation, normalisationScope, normalise, valueStats, volumeSample, type NormalisationSpec, type ValueStats } from '../preprocess/normalise.js';
+export type { PreviewResult, SliceData } from '../../api/contract.js';
+import { seriesFiles } from '../../catalog/query.js';
+import type { ImageHeader } from '../../dicom/header.js';
+import { physicalFrame } from '../../dicom/physical.js';
+import { readDicomImage, type DicomImage } from '../../dicom/read.js';
+import { assembleSeries, type AssembledSeries } from '../../dicom/series.js';
+import { imputePixels, invalidMask, type PixelImputation } from '../../preprocess/impute.js';
+import { fitNormalisation, normalisationScope, normalise, valueStats, volumeSample, type NormalisationSpec, type ValueStats } from '../../preprocess/normalise.js';
 
 
 const order = new Map<string, AssembledSeries>();

@@ -1,8 +1,8 @@
 /** One denoising worker: its own tfjs backend and model, slices in, slices out (buffers transferred). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, type BackendName } from '../model/backend.js';
-import type { ModelSliceInput } from '../model/model-denoiser.js';
-import { createDenoiser, type MethodSpec } from './methods.js';
+import { initBackend, type BackendName } from '../../model/backend.js';
+import type { ModelSliceInput } from '../../model/model-denoiser.js';
+import { createDenoiser, type MethodSpec } from '../methods.js';
 
 export type DenoiseWorkerRequest =
   | ({ type: 'slice'; id: number } & ModelSliceInput)

@@ -4,8 +4,8 @@
  */
 import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { MODEL_CARD, MODEL_JSON, readModelCard } from '../model/model-io.js';
-import type { ModelCard } from '../model/model-card.js';
+import { MODEL_CARD, MODEL_JSON, readModelCard } from '../../model/model-io.js';
+import type { ModelCard } from '../../model/model-card.js';
 import { shippedModelsDir } from './shipped-models.js';
 
 export interface ModelEntry {

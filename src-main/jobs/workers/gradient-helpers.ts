@@ -1,8 +1,8 @@
 /** Worker-thread GradientHelpers for data-parallel training on CPU backends. */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import type { GradientHelper } from '../model/train.js';
-import { spawnWorker } from './spawn.js';
+import type { GradientHelper } from '../../model/train.js';
+import { spawnWorker, watchWorker } from './spawn.js';
 
 type Reply = { type: 'ready' } | { type: 'result'; id: number; grads: Float32Array[]; lossSum: number } | { type: 'error'; id?: number; message: string };
 
@@ -18,8 +18,10 @@ class WorkerGradientHelper implements GradientHelper {
       if (m.type === 'error') p?.reject(new Error(`gradient helper: ${m.message}`));
       else p?.resolve(m);
     });
-    worker.on('error', (e) => { for (const p of this.pending.values()) p.reject(e); this.pending.clear(); });
+    this.closing = watchWorker(worker, 'gradient helper', (e) => { for (const p of this.pending.values()) p.reject(e); this.pending.clear(); });
   }
+
+  private readonly closing: () => void;
 
   private request(key: number | 'init', message: unknown, transfer: ArrayBuffer[] = []): Promise<Reply> {
     return new Promise((resolve, reject) => {
@@ -43,6 +45,7 @@ class WorkerGradientHelper implements GradientHelper {
   }
 
   async dispose(): Promise<void> {
+    this.closing();
     await this.worker.terminate();
   }
 }

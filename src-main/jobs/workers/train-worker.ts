@@ -1,13 +1,13 @@
 /** A training run in its own thread: loads the data, trains, saves the model folder. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, type BackendName } from '../model/backend.js';
-import { saveModelFolder } from '../model/model-io.js';
-import { trainModel, type TrainProgress } from '../model/train.js';
-import { parseTrainConfig } from '../model/train-config.js';
+import { initBackend, type BackendName } from '../../model/backend.js';
+import { saveModelFolder } from '../../model/model-io.js';
+import { trainModel, type TrainProgress } from '../../model/train.js';
+import { parseTrainConfig } from '../../model/train-config.js';
 import { gradientHelpersFor } from './gradient-helpers.js';
-import { loadTrainingData, type DatasetSource } from './training-data.js';
-import type { TrainResult } from '../api/contract.js';
-import { usesBatchNorm } from '../model/architectures.js';
+import { loadTrainingData, type DatasetSource } from '../training-data.js';
+import type { TrainResult } from '../../api/contract.js';
+import { usesBatchNorm } from '../../model/architectures.js';
 
 export interface TrainWorkerInput {
   /** Exactly the series to train and validate on, as the catalogue resolved them */

@@ -4,11 +4,11 @@
  */
 import type { Worker } from 'node:worker_threads';
 import os from 'node:os';
-import type { BackendName } from '../model/backend.js';
-import type { ModelSliceInput } from '../model/model-denoiser.js';
+import type { BackendName } from '../../model/backend.js';
+import type { ModelSliceInput } from '../../model/model-denoiser.js';
 import type { DenoiseWorkerReply, DenoiseWorkerRequest } from './denoise-worker.js';
-import type { MethodSpec } from './methods.js';
-import { spawnWorker } from './spawn.js';
+import type { MethodSpec } from '../methods.js';
+import { spawnWorker, watchWorker } from './spawn.js';
 
 interface Pending { resolve: (v: Float32Array) => void; reject: (e: Error) => void }
 
@@ -23,11 +23,12 @@ export class DenoisePool {
   private readonly owner = new Map<number, Worker>();
   private nextId = 1;
   private failure: Error | undefined;
+  private readonly closers: (() => void)[] = [];
 
   private constructor(private readonly workers: Worker[], readonly backend: string, readonly name: string) {
     for (const w of workers) {
       w.on('message', (m: DenoiseWorkerReply) => this.onReply(w, m));
-      w.on('error', (e) => this.fail(e));
+      this.closers.push(watchWorker(w, 'denoising', (e) => this.fail(e)));
       this.idle.push(w);
     }
   }
@@ -38,6 +39,7 @@ export class DenoisePool {
     try {
       const ready = await Promise.all(workers.map((w) => new Promise<{ backend: string; name: string }>((resolve, reject) => {
         w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`denoising worker exited while starting (code ${code})`)));
         w.once('message', (m: DenoiseWorkerReply) => {
           if (m.type === 'ready') resolve(m);
           else reject(new Error(m.type === 'error' ? m.message : 'worker failed to start'));
@@ -96,6 +98,7 @@ export class DenoisePool {
   }
 
   async close(): Promise<void> {
+    for (const c of this.closers) c();
     for (const w of this.workers) w.postMessage({ type: 'close' } satisfies DenoiseWorkerRequest);
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

@@ -1,7 +1,7 @@
 /** A data-parallel training helper: its own backend and model replica; shards in, gradients out. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, type BackendName } from '../model/backend.js';
-import { ShardGradients } from '../model/train.js';
+import { initBackend, type BackendName } from '../../model/backend.js';
+import { ShardGradients } from '../../model/train.js';
 
 type Request =
   | { type: 'init'; modelTopology: string }
