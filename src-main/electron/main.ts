@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
 import { RemoteEndpoint } from '../api/remote.js';
+import { isInside } from '../shared/fs-paths.js';
 import { defaultDataDir } from '../api/data-dir.js';
 import { createIpcHandlers, type DialogPurpose } from './ipc.js';
 import {
@@ -119,7 +120,7 @@ app.whenReady().then(() => {
   protocol.handle(APP_SCHEME, async (request) => {
     const url = new URL(request.url);
     const file = path.resolve(rendererDir, '.' + decodeURIComponent(url.pathname));
-    if (path.relative(rendererDir, file).startsWith('..')) return new Response('not found', { status: 404 });
+    if (!isInside(rendererDir, file)) return new Response('not found', { status: 404 });
     const response = await net.fetch(`file://${file}`);
     const headers = new Headers(response.headers);
     headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);

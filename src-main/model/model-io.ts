@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isInside } from '../shared/fs-paths.js';
 import * as tf from '@tensorflow/tfjs';
 import { parseModelCard, type ModelCard, type ModelCardInput } from './model-card.js';
 
@@ -88,7 +89,7 @@ async function readWeights(folder: string, manifest: NonNullable<ModelJson['weig
   for (const group of manifest) {
     for (const p of group.paths) {
       const file = path.resolve(folder, p);
-      if (path.relative(folder, file).startsWith('..')) throw new ModelFolderError(folder, `weight path '${p}' leaves the folder`);
+      if (!isInside(folder, file)) throw new ModelFolderError(folder, `weight path '${p}' leaves the folder`);
       try {
         buffers.push(new Uint8Array(await readFile(file)));
       } catch {

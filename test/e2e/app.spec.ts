@@ -185,6 +185,9 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await page.getByTestId('resume-button').click();
   await expect(page.getByTestId('train-status')).toContainText('completed', { timeout: 180_000 });
   await expect(page.getByTestId('loss-chart')).toHaveAttribute('data-points', '30'); // every epoch, before and after the stop
+  // It trained on exactly the open series: one MR series of 20 slices, not the folder or the catalogue.
+  const card = (await service.models()).find((m) => m.name === 'e2e-model')!.card as { data: { series: number; slices: number; modalities: string[] } };
+  expect([card.data.series, card.data.slices, card.data.modalities]).toEqual([1, 20, ['MR']]);
   await shot(page, '08-trained');
 
   // Models: the trained one is listed; a tfjs model folder imports, and deletes after confirming.
