@@ -90,8 +90,19 @@ export interface SliceData {
   pixelSpacing?: [number, number];
   /** The file's own window, when it has one */
   window?: { center: number; width: number };
+  /** Position along the slice normal, mm */
   location?: number;
+  /** Image Position (Patient) of this slice, mm, and Image Orientation (Patient): row then column cosines */
+  position?: number[];
+  orientation?: number[];
+  sliceThickness?: number;
+  /** ImageType DERIVED: processed, not an original acquisition */
+  derived: boolean;
 }
+
+export interface TagsRequest { seriesInstanceUid: string; index: number }
+/** One element of a slice's header, as the tag browser lists it (sequences as their item count). */
+export interface TagEntry { tag: string; name: string; vr: string; value: string; depth: number }
 
 export interface PreviewRequest {
   seriesInstanceUid: string;
@@ -337,6 +348,8 @@ export interface ApiMethods {
   index: { kind: 'call'; request: IndexRequest; result: IndexResult };
   catalog: { kind: 'call'; request: Record<string, never>; result: CatalogPatient[] };
   slice: { kind: 'call'; request: SliceRequest; result: SliceData };
+  tags: { kind: 'call'; request: TagsRequest; result: TagEntry[] };
+  forgetSeries: { kind: 'call'; request: { seriesInstanceUid: string }; result: { forgotten: number } };
   preview: { kind: 'call'; request: PreviewRequest; result: PreviewResult };
   backend: { kind: 'call'; request: { backend?: string }; result: BackendInfo };
   models: { kind: 'call'; request: Record<string, never>; result: ModelSummary[] };
@@ -359,7 +372,7 @@ export type ResultOf<K extends ApiMethod> = ApiMethods[K]['result'];
 
 /** The method names and kinds at run time (the client and the transports enumerate these). */
 export const API_METHODS: { [K in ApiMethod]: ApiMethods[K]['kind'] } = {
-  index: 'call', catalog: 'call', slice: 'call', preview: 'call', backend: 'call', models: 'call',
+  index: 'call', catalog: 'call', slice: 'call', tags: 'call', forgetSeries: 'call', preview: 'call', backend: 'call', models: 'call',
   importModel: 'call', deleteModel: 'call', checkTrainConfig: 'call',
   denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job',
 };

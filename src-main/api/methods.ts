@@ -40,6 +40,8 @@ export const METHODS = {
   index: { request: z.object({ path: PathString }) },
   catalog: { request: Empty },
   slice: { request: z.object({ seriesInstanceUid: Uid, index: z.number().int().min(0).max(100000) }) },
+  tags: { request: z.object({ seriesInstanceUid: Uid, index: z.number().int().min(0).max(100000) }) },
+  forgetSeries: { request: z.object({ seriesInstanceUid: Uid }) },
   preview: {
     request: z.object({
       seriesInstanceUid: Uid, index: z.number().int().min(0).max(100000), normalisation: NormalisationSpec, imputation: PixelImputation,

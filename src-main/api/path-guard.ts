@@ -10,7 +10,8 @@ import { ApiError, pathsIn } from './methods.js';
 export class PathGuard {
   private readonly roots: string[];
 
-  constructor(roots: string[]) {
+  /** `hint`: how a user of this transport makes another folder usable (said with every refusal). */
+  constructor(roots: string[], private readonly hint = '') {
     this.roots = [...new Set(roots.map(realPath))];
   }
 
@@ -26,7 +27,7 @@ export class PathGuard {
   /** Throws (status 403) unless `p` lies inside an allowed root; returns its real path. */
   check(p: string, field: string): string {
     const resolved = realPath(p);
-    if (!this.roots.some((root) => isInside(root, resolved))) throw new ApiError(403, `${field}: ${p} is outside the folders opened in this session`);
+    if (!this.roots.some((root) => isInside(root, resolved))) throw new ApiError(403, `${field}: ${p} is outside the folders opened in this session${this.hint ? `; ${this.hint}` : ''}`);
     return resolved;
   }
 

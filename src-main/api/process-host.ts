@@ -14,7 +14,7 @@ interface ParentPort { postMessage(m: unknown): void; on(event: 'message', l: (e
 
 const options = JSON.parse(process.argv[2] ?? '{}') as { roots?: string[]; database?: string };
 const service = new DenoiseStudioService({ database: options.database });
-const host = new ApiHost(service, new PathGuard(options.roots ?? []));
+const host = new ApiHost(service, new PathGuard(options.roots ?? [], 'choose the folder with File › Open Folder… first'));
 const registry: JobRegistry = host.jobRegistry;
 const endpoint = Object.assign(host, { onJobEvent: (l: Parameters<JobRegistry['onEvent']>[0]) => registry.onEvent(l) });
 

@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { openCatalog } from '../catalog/db.js';
 import { indexPath } from '../catalog/indexer.js';
 import {
-  catalogTree, maxSeriesNumber, recordDerivation, seriesFiles, seriesSummary, seriesUnder, sourceContaining,
+  catalogTree, forgetSeries, maxSeriesNumber, recordDerivation, seriesFiles, seriesSummary, seriesUnder, sourceContaining,
 } from '../catalog/query.js';
 import { probeBackend } from '../jobs/workers/backend-probe.js';
 import { runDenoiseJob } from '../jobs/denoise-job.js';
@@ -18,11 +18,12 @@ import type { DatasetSource } from '../jobs/training-data.js';
 import { tilingNeeds } from '../model/architectures.js';
 import { parseTrainConfig } from '../model/train-config.js';
 import { deleteModel, importModel, listModels, type ModelEntry } from '../jobs/models/model-library.js';
-import { forgetSeriesOrder, previewPreprocessing, readCatalogSlice } from '../jobs/viewer/slices.js';
+import { forgetSeriesOrder, orderedSeries, previewPreprocessing, readCatalogSlice } from '../jobs/viewer/slices.js';
+import { readTags } from '../dicom/tags.js';
 import type {
   AddNoiseRequest, BackendInfo, CatalogPatient, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest,
   EvaluateResult, ExportRequest, ExportResult, IndexRequest, IndexResult, JobControl, ModelSummary, PreviewRequest,
-  PreviewResult, SliceData, SliceRequest, SweepRequest, SweepResult, TrainConfigCheck, TrainRequest, TrainResult,
+  PreviewResult, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult, TrainConfigCheck, TrainRequest, TrainResult,
 } from './contract.js';
 import { ApiError, parseRequest } from './methods.js';
 import { defaultDataDir } from './data-dir.js';
@@ -238,6 +239,24 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     const r = parseRequest('slice', request);
     const { padding: _padding, ...data } = await readCatalogSlice(this.database(), r.seriesInstanceUid, r.index);
     return data;
+  }
+
+  /** The header of the file a slice comes from, for the tag browser. */
+  async tags(request: TagsRequest): Promise<TagEntry[]> {
+    const r = parseRequest('tags', request);
+    const series = orderedSeries(this.database(), r.seriesInstanceUid);
+    const ref = series.slices[r.index];
+    if (!ref) throw new ApiError(400, `slice ${r.index} is outside the series (0–${series.slices.length - 1})`);
+    return readTags(ref.file);
+  }
+
+  /** Removes a series from the catalogue (its files are untouched; re-opening the folder brings it back). */
+  async forgetSeries(request: { seriesInstanceUid: string }): Promise<{ forgotten: number }> {
+    const r = parseRequest('forgetSeries', request);
+    const forgotten = forgetSeries(this.database(), r.seriesInstanceUid);
+    if (!forgotten) throw new ApiError(400, `series ${r.seriesInstanceUid} is not in the catalogue`);
+    forgetSeriesOrder();
+    return { forgotten };
   }
 
   async models(): Promise<ModelSummary[]> {

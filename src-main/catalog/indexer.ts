@@ -46,6 +46,9 @@ export async function indexPath(db: Database, target: string, options: IndexOpti
   // What the user indexes is a source: the service never writes into it.
   recordSource(db, info.isDirectory() ? resolved : path.dirname(resolved));
   if (info.isDirectory()) return indexFiles(db, resolved, await walk(resolved), true, options);
+  // A file: a DICOMDIR lists the files of a CD; any other DICOM file is indexed on its own.
+  const header = await readDicomHeader(resolved).catch(() => undefined);
+  if (header && !header.isDicomdir) return indexFiles(db, path.dirname(resolved), [resolved], false, options);
   const entries = await readDicomdir(resolved);
   const files = [...new Set(entries.map((e) => e.file))];
   const stats = await indexFiles(db, path.dirname(resolved), files, false, options);

@@ -109,3 +109,17 @@ export function sourceContaining(db: Database, target: string): string | undefin
 export function recordDerivation(db: Database, seriesInstanceUid: string, derivedFrom: string, derivation: string): void {
   db.prepare('UPDATE series SET derived_from = ?, derivation = ? WHERE series_uid = ?').run(derivedFrom, derivation, seriesInstanceUid);
 }
+
+/** Forgets a series: its file rows and, when emptied, its study and patient. Files are untouched. */
+export function forgetSeries(db: Database, seriesInstanceUid: string): number {
+  let removed = 0;
+  db.transaction(() => {
+    const row = db.prepare('SELECT id FROM series WHERE series_uid = ?').get(seriesInstanceUid) as { id: number } | undefined;
+    if (!row) return;
+    removed = db.prepare('DELETE FROM files WHERE series_ref = ?').run(row.id).changes;
+    db.prepare('DELETE FROM series WHERE id = ?').run(row.id);
+    db.prepare('DELETE FROM studies WHERE id NOT IN (SELECT DISTINCT study_ref FROM series)').run();
+    db.prepare('DELETE FROM patients WHERE id NOT IN (SELECT DISTINCT patient_ref FROM studies)').run();
+  })();
+  return removed;
+}

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { ApiHost } from '../api/host.js';
 import { PathGuard } from '../api/path-guard.js';
 import { DenoiseStudioService, defaultDataDir } from '../api/service.js';
-import { startLoopbackServer } from './server.js';
+import { ROOT_HINT, startLoopbackServer } from './server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The repository (or installation) root: two levels up from src-main/server, three from dist/. */
@@ -24,7 +24,8 @@ export async function serve(argv: string[]): Promise<void> {
   const opts = program.opts<{ root?: string[]; port?: number }>();
   const service = new DenoiseStudioService();
   // A headless server is its own process: the service runs in it, behind the same API table.
-  const host = new ApiHost(service, new PathGuard([...(opts.root ?? [process.cwd()]), SAMPLE_STUDY, defaultDataDir()]));
+  const host = new ApiHost(service, new PathGuard([...(opts.root ?? [process.cwd()]), SAMPLE_STUDY, defaultDataDir()],
+    ROOT_HINT));
   const server = await startLoopbackServer({ host, staticDir: RENDERER_DIST, port: opts.port, dataDir: defaultDataDir(), sampleStudy: SAMPLE_STUDY });
   process.stdout.write(`Denoise Studio is running at ${server.launchUrl}\n(open it in a browser on this machine; Ctrl-C stops it)\n`);
   const stop = () => { void server.close().then(() => { service.close(); process.exit(0); }); };

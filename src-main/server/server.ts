@@ -15,6 +15,9 @@ import type { ApiHost } from '../api/host.js';
 import { encodeWire, hasBinary, WIRE_HEADER } from '../api/wire.js';
 import { isInside } from '../shared/fs-paths.js';
 
+/** What a browser user is told when a folder lies outside the server's roots. */
+export const ROOT_HINT = 'to open folders elsewhere, restart with npm start -- --root <folder> (several --root are allowed)';
+
 export interface LoopbackOptions {
   /** The service behind the method table, with its path guard (its roots: the folders requests may name) */
   host: ApiHost;

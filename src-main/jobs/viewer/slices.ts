@@ -51,8 +51,13 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
   return {
     seriesInstanceUid, index, count: series.slices.length, width: slice.width, height: slice.height,
     values: slice.values, padding: slice.padding, modality: series.modality, pixelSpacing: series.pixelSpacing,
-    window: h.windowCenter !== undefined && h.windowWidth !== undefined ? { center: h.windowCenter, width: h.windowWidth } : undefined,
+    // A window of width 0 (seen in real MR files) is no window: the viewer picks one.
+    window: h.windowCenter !== undefined && h.windowWidth !== undefined && h.windowWidth > 0 ? { center: h.windowCenter, width: h.windowWidth } : undefined,
     location: ref.location,
+    position: (h.framePositions?.[ref.frame] ?? h.position) as number[] | undefined,
+    orientation: h.orientation as number[] | undefined,
+    sliceThickness: h.sliceThickness,
+    derived: h.imageType[0] === 'DERIVED',
   };
 }
 

