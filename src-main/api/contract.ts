@@ -86,6 +86,8 @@ export interface SliceData {
   values: Float32Array;
   /** 1 where the pixel is Pixel Padding */
   padding?: Uint8Array;
+  /** Colour images: interleaved 8-bit RGB as displayed (values then hold its luminance) */
+  rgb?: Uint8Array;
   modality: string;
   pixelSpacing?: [number, number];
   /** The file's own window, when it has one */

@@ -10,9 +10,12 @@ import type { StoredArray } from './pixels.js';
 import { frameOf, type DecodedImage } from './pixels.js';
 
 /** 1 where the stored value is Pixel Padding (or inside the padding range), else 0. */
-export function paddingMask(frame: StoredArray, header: Pick<ImageHeader, 'paddingValue' | 'paddingRangeLimit'>): Uint8Array | undefined {
+export function paddingMask(frame: StoredArray, header: Pick<ImageHeader, 'paddingValue' | 'paddingRangeLimit'> & { modality?: string }): Uint8Array | undefined {
   const { paddingValue, paddingRangeLimit } = header;
   if (paddingValue === undefined) return undefined;
+  // MR and other scanners write Pixel Padding Value 0 while 0 is their real background (air):
+  // outside CT a lone zero padding value marks ordinary pixels, so it is not treated as padding.
+  if (paddingValue === 0 && paddingRangeLimit === undefined && header.modality !== undefined && header.modality !== 'CT') return undefined;
   const low = Math.min(paddingValue, paddingRangeLimit ?? paddingValue);
   const high = Math.max(paddingValue, paddingRangeLimit ?? paddingValue);
   const mask = new Uint8Array(frame.length);

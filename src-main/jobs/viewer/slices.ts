@@ -9,6 +9,7 @@ import type { PreviewResult, SliceData } from '../../api/contract.js';
 export type { PreviewResult, SliceData } from '../../api/contract.js';
 import { seriesFiles } from '../../catalog/query.js';
 import type { ImageHeader } from '../../dicom/header.js';
+import { colourFrameToRGB } from '../../dicom/display.js';
 import { physicalFrame } from '../../dicom/physical.js';
 import { readDicomImage, type DicomImage } from '../../dicom/read.js';
 import { assembleSeries, type AssembledSeries } from '../../dicom/series.js';
@@ -32,6 +33,12 @@ export function orderedSeries(db: Database, seriesInstanceUid: string): Assemble
   return assembled;
 }
 
+function luminance(rgb: Uint8Array): Float32Array {
+  const out = new Float32Array(rgb.length / 3);
+  for (let i = 0; i < out.length; i++) out[i] = 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
+  return out;
+}
+
 /** Forget cached ordering (after re-indexing a folder). */
 export function forgetSeriesOrder(): void {
   order.clear();
@@ -46,9 +53,14 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
   const ref = series.slices[index]!;
   if (lastImage?.file !== ref.file) lastImage = { file: ref.file, image: await readDicomImage(ref.file) };
   const { image } = lastImage;
-  const slice = physicalFrame(image, ref.frame);
   const h = image.header;
+  // Colour (RGB, YBR, palette: ultrasound, secondary captures) is shown as it is; its luminance
+  // stands in for values (readout, ROI). Denoising needs greyscale and says so.
+  const colour = image.samplesPerPixel === 3 || image.photometric === 'PALETTE COLOR';
+  const rgb = colour ? colourFrameToRGB(image, ref.frame) : undefined;
+  const slice = rgb ? { width: image.columns, height: image.rows, values: luminance(rgb), padding: undefined } : physicalFrame(image, ref.frame);
   return {
+    rgb,
     seriesInstanceUid, index, count: series.slices.length, width: slice.width, height: slice.height,
     values: slice.values, padding: slice.padding, modality: series.modality, pixelSpacing: series.pixelSpacing,
     // A window of width 0 (seen in real MR files) is no window: the viewer picks one.

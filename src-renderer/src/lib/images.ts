@@ -7,6 +7,7 @@ import * as cornerstone from 'cornerstone-core';
 import type { Slice } from './types';
 
 export function toImage(imageId: string, slice: Slice, defaultWindow: { center: number; width: number }): cornerstone.Image {
+  if (slice.rgb) return colourImage(imageId, slice, slice.rgb);
   const pixels = new Int32Array(slice.values.length);
   let min = Infinity, max = -Infinity;
   for (let i = 0; i < pixels.length; i++) {
@@ -43,4 +44,15 @@ export function differenceColormap(): unknown {
     diffMap = cornerstone.colors.getColormap('denoise-difference', { name: 'Difference', numColors: 256, colors });
   }
   return diffMap;
+}
+
+/** A colour slice as cornerstone's RGBA image (drawn as stored, window 255/127.5). */
+function colourImage(imageId: string, slice: Slice, rgb: Uint8Array): cornerstone.Image {
+  const rgba = new Uint8Array(slice.width * slice.height * 4);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) { rgba[j] = rgb[i]!; rgba[j + 1] = rgb[i + 1]!; rgba[j + 2] = rgb[i + 2]!; rgba[j + 3] = 255; }
+  return {
+    imageId, minPixelValue: 0, maxPixelValue: 255, slope: 1, intercept: 0, windowCenter: 127.5, windowWidth: 255,
+    getPixelData: () => rgba as unknown as Int32Array, rows: slice.height, columns: slice.width, height: slice.height, width: slice.width,
+    color: true, columnPixelSpacing: slice.pixelSpacing?.[1] ?? 1, rowPixelSpacing: slice.pixelSpacing?.[0] ?? 1, sizeInBytes: rgba.byteLength,
+  };
 }
