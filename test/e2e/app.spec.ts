@@ -125,7 +125,7 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await page.getByRole('tab', { name: 'Settings' }).click();
   await expect(page.getByTestId('settings-stats')).toContainText('pixels imputed');
   const windowed = await page.getByTestId('settings-stats').textContent();
-  await page.getByLabel('Normalisation').selectOption('zscore');
+  await page.getByRole('combobox', { name: 'Normalisation' }).selectOption('zscore');
   await expect(page.getByTestId('settings-stats')).not.toHaveText(windowed!);
   await shot(page, '065-settings');
 

@@ -5,7 +5,7 @@
  * rectangle/ellipse ROIs and a length in mm with statistics in every view; the tag browser; the
  * layouts, A/B flicker and swipe. Screenshots of each state go to test-results/screenshots/.
  */
-import { existsSync, mkdirSync, truncateSync } from 'node:fs';
+import { existsSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { shot, startTestApp, type TestApp } from './app-server.js';
@@ -96,6 +96,20 @@ test('viewer: right images, per-series state, overlays, measurements, tags, layo
   await expect(page.getByTestId('pane-a').getByTestId('processed-label')).toHaveCount(0);
   // The result is listed under its source with method, strength and time.
   await expect(page.locator(`[data-result-of]`).filter({ hasText: 'median filter, strength 1.00' })).toHaveCount(1);
+
+  // 4. Two results of the same source side by side: a median against a Gaussian filter.
+  await page.getByLabel('Denoising method').selectOption('gaussian');
+  await page.getByTestId('denoise-button').click();
+  await expect(page.getByTestId('job-progress')).toBeHidden({ timeout: 120_000 });
+  await expect(page.locator('[data-result-of]').filter({ hasText: 'filter' })).toHaveCount(2);
+  await page.getByLabel('View A shows').selectOption({ label: (await page.getByLabel('View A shows').locator('option').filter({ hasText: 'median' }).textContent())! });
+  await expect(page.getByTestId('pane-a').locator('figcaption')).toContainText('median filter');
+  await expect(page.getByTestId('pane-b').locator('figcaption')).toContainText('gaussian filter');
+  await expect(page.getByTestId('pane-d').locator('figcaption')).toContainText(/gaussian filter.* − median filter/);
+  await expect.poll(() => painted(page, 'd')).toBe(true);
+  await shot(page, '115-two-results');
+  await page.getByLabel('View A shows').selectOption({ label: 'Original' });
+  await page.getByLabel('View B shows').selectOption({ label: (await page.getByLabel('View B shows').locator('option').filter({ hasText: 'median' }).textContent())! });
 
   // 2. Per-series viewing state: zoom and window stay with the MR, the CT keeps its own.
   await page.getByTestId('viewport-a').hover();
@@ -200,6 +214,17 @@ test('the rest a clinician trips over: plain messages, forgetting a series, tabs
   await openFolder(page, path.join(app.data, 'mr'));
   await expect(page.getByTestId('slice-indicator')).toContainText('/ 20');
   const imageTop = (await page.getByTestId('viewport-a').boundingBox())!.y;
+
+  // A folder with an unreadable file: the rest opens, and every bad file is listed with its reason.
+  writeFileSync(path.join(app.data, 'single', 'notes.dcm'), 'not a DICOM file');
+  await openFolder(page, path.join(app.data, 'single'));
+  await expect(page.getByTestId('slice-indicator')).toContainText('/ 1');
+  await page.getByTestId('unreadable').locator('summary').click();
+  await expect(page.getByTestId('unreadable')).toContainText('1 file(s) could not be read');
+  await expect(page.getByTestId('unreadable')).toContainText('notes.dcm');
+  await shot(page, '185-unreadable');
+  await page.getByTestId('unreadable').getByRole('button', { name: 'Dismiss' }).click();
+  await source(page, 'FSE PD AXIAL OBL').click();
 
   // A folder outside the server's roots: the error says how to open it; the images stay where they are.
   await openFolder(page, '/etc');
