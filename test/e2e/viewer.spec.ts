@@ -283,5 +283,12 @@ test('the rest a clinician trips over: plain messages, forgetting a series, tabs
   await expect(page.getByTestId('notice')).toContainText('denoise cancelled');
   await expect(page.getByTestId('error-banner')).toHaveCount(0);
   await shot(page, '20-cancelled');
+  await page.getByRole('button', { name: 'OK' }).click();
+
+  // A stopped server is a plain message, not a stack trace.
+  await app.server.close();
+  await page.getByRole('button', { name: 'Sample study' }).click();
+  await expect(page.getByTestId('error-banner')).toContainText('server is not answering');
+  await shot(page, '21-server-stopped');
   expect(errors).toEqual([]);
 });
