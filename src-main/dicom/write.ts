@@ -1,11 +1,16 @@
 /**
- * Derived series writer (DESIGN.md "Derived DICOM output"): for each source image, a new object
- * with new Series/SOP Instance UIDs, the same Study UID, Frame of Reference, patient and study
- * modules, ImageType DERIVED\SECONDARY, Derivation Description, Source Image Sequence, a Series
- * Description suffix, and the source's pixel representation and rescale. Values outside the
- * stored range are clipped and counted. Explicit VR Little Endian, encoded by dcmjs; text is
- * re-encoded as UTF-8 (ISO_IR 192). All files go to a temporary sibling folder that is renamed
- * into place, so a crash never leaves half a series; the source folders are never written.
+ * Derived series writer (DESIGN.md "Derived DICOM output"), as highdicom and dcmtk's derivation
+ * tools do it: every standard attribute of the source's IOD is copied — Type 2 ones even when
+ * empty, sequences included — so the derived object has the same modules (CT Image, MR Image,
+ * Secondary Capture…) as its source; private attributes are not copied. Then what a derived
+ * image must change is set: new Series/SOP Instance UIDs and Series Number, ImageType
+ * DERIVED\SECONDARY\<value 3 of the source>, series/content/creation date and time, Derivation
+ * Description and Code Sequence, Source Image Sequence with its purpose of reference, the lossy
+ * compression history, a valid window, and the pixel module for the new pixels (the source's
+ * representation and rescale). Values outside the stored range are clipped and counted. Explicit
+ * VR Little Endian, encoded by dcmjs; text re-encoded as UTF-8 (ISO_IR 192). All files go to a
+ * temporary sibling folder that is renamed into place, so a crash never leaves half a series; the
+ * source folders are never written.
  */
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,19 +28,26 @@ import { isInside } from '../shared/fs-paths.js';
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
 export const IMPLEMENTATION_CLASS_UID = '2.25.186434302146209718062297853016316420631';
-export const IMPLEMENTATION_VERSION = 'DENOISE_STUDIO_01';
+/** SH: at most 16 characters. */
+export const IMPLEMENTATION_VERSION = 'DENOISESTUDIO_02';
 
-/** Attributes copied unchanged from the source (patient, study, series, frame of reference, equipment, image plane, acquisition). */
-const COPIED_TAGS = [
-  'x00080020', 'x00080021', 'x00080022', 'x00080023', 'x00080030', 'x00080031', 'x00080032', 'x00080033',
-  'x00080050', 'x00080060', 'x00080070', 'x00080080', 'x00080090', 'x00081010', 'x00081030', 'x00081090',
-  'x00100010', 'x00100020', 'x00100021', 'x00100030', 'x00100040', 'x00101010', 'x00101020', 'x00101030',
-  'x00180015', 'x00180050', 'x00180060', 'x00180080', 'x00180081', 'x00180087', 'x00180088', 'x00181030',
-  'x00181150', 'x00181151', 'x00181152', 'x00181210', 'x00185100',
-  'x0020000d', 'x00200010', 'x00200011', 'x00200012', 'x00200013', 'x00200032', 'x00200037', 'x00200052',
-  'x00200060', 'x00201040', 'x00201041',
-  'x00280030', 'x00281050', 'x00281051', 'x00281054',
-] as const;
+/**
+ * Source attributes not copied: what the writer sets itself, what describes the old pixels
+ * (their value range, icon, lossy history — rewritten below), group lengths and padding.
+ */
+const NOT_COPIED = new Set([
+  '00080005', '00080008', '00080012', '00080013', '00080016', '00080018', '00080021', '00080023', '00080031', '00080033',
+  '0008103E', '00082111', '00082112', '00089215', '0020000E', '00200011',
+  '00280002', '00280004', '00280006', '00280008', '00280010', '00280011', '00280100', '00280101', '00280102', '00280103',
+  '00280106', '00280107', '00280108', '00280109', '00281052', '00281053', '00282110', '00282112', '00282114',
+  '00880200', 'FFFCFFFC',
+]);
+/** Longest value each text VR allows (PS3.5 6.2); longer source values are cut to fit. */
+const MAX_LENGTH: Record<string, number> = { AE: 16, AS: 4, CS: 16, DA: 8, DS: 16, IS: 12, LO: 64, PN: 64, SH: 16, TM: 14, UI: 64, DT: 26 };
+const TEXT_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
+const LOSSY_METHOD: Record<string, string> = { jpeg: 'ISO_10918_1', jpeg2000: 'ISO_15444_1', 'jpeg-ls': 'ISO_14495_1' };
+type DcmjsElement = { vr: string; Value: unknown[] };
+type DcmjsDict = Record<string, DcmjsElement>;
 
 /** Multi-frame objects whose geometry lives in functional groups we do not rewrite. */
 const ENHANCED_SOP_CLASSES = new Set(['1.2.840.10008.5.1.4.1.1.2.1', '1.2.840.10008.5.1.4.1.1.4.1', '1.2.840.10008.5.1.4.1.1.4.4', '1.2.840.10008.5.1.4.1.1.2.2']);
@@ -145,6 +157,9 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
   if (h.samplesPerPixel !== 1 || !h.photometric.startsWith('MONOCHROME')) {
     throw new DicomError('malformed', source, `derived series are written for monochrome images only (this one is ${h.photometric})`);
   }
+  if (h.bitsAllocated === 1) {
+    throw new DicomError('malformed', source, 'a 1-bit object (a segmentation or a bitmap) is not an image to denoise');
+  }
   if (h.frames > 1 && ENHANCED_SOP_CLASSES.has(h.sopClassUid)) {
     throw new DicomError('malformed', source, 'enhanced multi-frame sources are not supported for export yet');
   }
@@ -154,28 +169,53 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
   }
   const { pixels, clipped } = toStoredRange(image.values, h);
   const sopInstanceUid = newUid(ctx.uidRoot);
-  const dict: Record<string, { vr: string; Value: unknown[] }> = {};
   const encoding = encodingOf(ds);
-  for (const tag of COPIED_TAGS) {
-    const element = copyElement(ds, tag, encoding);
-    if (element) dict[tag.slice(1).toUpperCase()] = element;
-  }
+  const dict: DcmjsDict = copyDataSet(ds, encoding, parsed.syntax?.littleEndian ?? true, true);
   const now = new Date();
   const date = now.toISOString().slice(0, 10).replace(/-/g, '');
   const time = now.toISOString().slice(11, 19).replace(/:/g, '');
   const sourceDescription = decodeText(ds, 'x0008103e', encoding) ?? '';
   const set = (tag: string, vr: string, ...Value: unknown[]) => (dict[tag] = { vr, Value });
   set('00080005', 'CS', 'ISO_IR 192');
-  set('00080008', 'CS', 'DERIVED', 'SECONDARY');
+  // ImageType value 3 is required for CT and MR images: the source's, else OTHER.
+  const imageType = (decodeText(ds, 'x00080008', encoding) ?? '').split('\\').map((v) => v.trim());
+  set('00080008', 'CS', 'DERIVED', 'SECONDARY', imageType[2] || 'OTHER', ...imageType.slice(3));
   set('00080012', 'DA', date);
   set('00080013', 'TM', time);
+  set('00080021', 'DA', date);
+  set('00080031', 'TM', time);
+  set('00080023', 'DA', date);
+  set('00080033', 'TM', time);
   set('00080016', 'UI', h.sopClassUid);
   set('00080018', 'UI', sopInstanceUid);
   // The suffix (what made this series) always fits; the source's description gives way.
   const description = `${truncate(sourceDescription, Math.max(0, 64 - ctx.suffix.length))}${ctx.suffix}`.trim().slice(0, 64);
   set('0008103E', 'LO', description);
   set('00082111', 'ST', truncate(ctx.derivation, 1024));
-  set('00082112', 'SQ', { '00081150': { vr: 'UI', Value: [h.sopClassUid] }, '00081155': { vr: 'UI', Value: [h.sopInstanceUid] } });
+  // CID 7203 "Image Derivation": noise reduction is a smoothing operation.
+  set('00089215', 'SQ', code('113087', 'DCM', 'Smoothing'));
+  set('00082112', 'SQ', {
+    '00081150': { vr: 'UI', Value: [h.sopClassUid] }, '00081155': { vr: 'UI', Value: [h.sopInstanceUid] },
+    // CID 7202: the source is the input of an image processing operation.
+    '0040A170': { vr: 'SQ', Value: [code('121322', 'DCM', 'Source image for image processing operation')] },
+  });
+  // Lossy compression history: once lossy, always lossy, with every step's ratio and method.
+  const sourceLossy = decodeText(ds, 'x00282110', encoding) === '01' || Boolean(parsed.syntax?.lossy);
+  if (sourceLossy) {
+    const ratios = (decodeText(ds, 'x00282112', encoding) ?? '').split('\\').filter(Boolean);
+    const methods = (decodeText(ds, 'x00282114', encoding) ?? '').split('\\').filter(Boolean);
+    const method = parsed.syntax?.lossy ? LOSSY_METHOD[parsed.syntax.pixels] : undefined;
+    if (method) {
+      // The source's own compression step: its ratio may be recorded without its method.
+      if (ratios.length > methods.length) methods.push(method);
+      else if (ratios.length === methods.length) { methods.push(method); ratios.push(formatDS(lossyRatio(parsed.syntax!.pixels, ds, h))); }
+    }
+    set('00282110', 'CS', '01');
+    if (ratios.length) set('00282112', 'DS', ...ratios);
+    if (methods.length) set('00282114', 'CS', ...methods);
+  } else if (ds.elements.x00282110) {
+    set('00282110', 'CS', '00');
+  }
   set('0020000E', 'UI', ctx.seriesInstanceUid);
   // A result is its own series: its own number (never the source's), told apart in every viewer.
   set('00200011', 'IS', String(ctx.seriesNumber ?? (Number(decodeText(ds, 'x00200011', encoding)) || 0) + 1000));
@@ -189,8 +229,21 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
   set('00280101', 'US', h.bitsStored);
   set('00280102', 'US', h.bitsStored - 1);
   set('00280103', 'US', h.pixelRepresentation);
-  set('00281052', 'DS', formatDS(h.rescaleIntercept));
-  set('00281053', 'DS', formatDS(h.rescaleSlope));
+  // Rescale only where the source has it (a Secondary Capture with one would also need RescaleType).
+  if (ds.elements.x00281052 || ds.elements.x00281053) {
+    set('00281052', 'DS', formatDS(h.rescaleIntercept));
+    set('00281053', 'DS', formatDS(h.rescaleSlope));
+  }
+  // A window of width < 1 (copied from some sources) is invalid: one that spans the new pixels.
+  const widths = dict['00281051']?.Value.map(Number) ?? [];
+  if (widths.length && widths.some((w) => !(w >= 1))) {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < pixels.length; i++) { const v = pixels[i]!; if (v < lo) lo = v; if (v > hi) hi = v; }
+    const a = lo * h.rescaleSlope + h.rescaleIntercept, b = hi * h.rescaleSlope + h.rescaleIntercept;
+    set('00281050', 'DS', formatDS((a + b) / 2));
+    set('00281051', 'DS', formatDS(Math.max(1, b - a)));
+    delete dict['00281055'];
+  }
   set('7FE00010', h.bitsAllocated > 8 ? 'OW' : 'OB', pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength));
 
   const out = new DicomDict(fileMeta(h.sopClassUid, sopInstanceUid));
@@ -198,18 +251,75 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
   return { bytes: new Uint8Array(out.write()), clipped, description };
 }
 
-/** One source element in dcmjs's form, text decoded from the source's character set. */
-function copyElement(ds: DataSet, tag: string, encoding: string): { vr: string; Value: unknown[] } | undefined {
-  const el = ds.elements[tag];
-  if (!el || !el.length) return undefined;
-  const key = `(${tag.slice(1, 5)},${tag.slice(5)})`.toUpperCase();
-  const vr = el.vr ?? DicomMetaDictionary.dictionary[key]?.vr;
-  if (!vr || vr === 'SQ' || vr.length !== 2 || /^(O.|U[NLS]|S[LS]|F[LD]|AT|xs)$/.test(vr)) return undefined;
-  const value = decodeText(ds, tag, encoding);
-  if (value === undefined) return undefined;
-  if (vr === 'PN') return { vr, Value: [{ Alphabetic: value }] };
-  if (['LT', 'ST', 'UT'].includes(vr)) return { vr, Value: [value] };
-  return { vr, Value: value.split('\\').map((v) => v.trim()) };
+/** A code sequence item (Code Value, Coding Scheme Designator, Code Meaning). */
+/** A source text value made valid for its VR: ACR-NEMA dates (1995.06.26) and times (10:20:30) in today's form, cut to the VR's length. */
+function fitText(vr: string, value: string): string {
+  let v = value;
+  if (vr === 'DA' && /^\d{4}[.-]\d{2}[.-]\d{2}$/.test(v)) v = v.replace(/[.-]/g, '');
+  if (vr === 'TM' && /^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(v)) v = v.replace(/:/g, '');
+  const max = MAX_LENGTH[vr];
+  return max && v.length > max ? v.slice(0, max).trim() : v;
+}
+
+function code(value: string, scheme: string, meaning: string): DcmjsDict {
+  return { '00080100': { vr: 'SH', Value: [value] }, '00080102': { vr: 'SH', Value: [scheme] }, '00080104': { vr: 'LO', Value: [meaning] } };
+}
+
+/** Compression ratio of a lossy source: the uncompressed size over the encoded frames' size. */
+function lossyRatio(_pixels: string, ds: DataSet, h: ImageHeader): number {
+  const encoded = ds.elements.x7fe00010?.length ?? 0;
+  const raw = h.rows * h.columns * h.frames * (h.bitsAllocated / 8) * h.samplesPerPixel;
+  return encoded > 0 ? Math.round((raw / encoded) * 100) / 100 : 1;
+}
+
+/**
+ * Every standard element of a data set in dcmjs's form: text decoded from the source's character
+ * set, numbers by VR and byte order, sequences item by item; empty elements stay (Type 2).
+ * Private elements, group lengths, File Meta and (at the top level) what NOT_COPIED names are left out.
+ */
+function copyDataSet(ds: DataSet, encoding: string, littleEndian: boolean, top: boolean): DcmjsDict {
+  const out: DcmjsDict = {};
+  const view = new DataView(ds.byteArray.buffer, ds.byteArray.byteOffset, ds.byteArray.byteLength);
+  for (const [key, el] of Object.entries(ds.elements)) {
+    const tag = key.slice(1).toUpperCase();
+    const group = parseInt(tag.slice(0, 4), 16);
+    // Overlays (60xx) and curves (50xx) annotate the source's pixels: a derived image leaves them out.
+    const repeating = (group & 0xff00) === 0x6000 || (group & 0xff00) === 0x5000;
+    if (group % 2 === 1 || group === 0x0002 || tag.endsWith('0000') || group === 0x7fe0 || repeating || (top && NOT_COPIED.has(tag))) continue;
+    const vr = el.vr ?? DicomMetaDictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`]?.vr;
+    if (!vr || vr.length !== 2) continue;
+    if (el.items || vr === 'SQ') {
+      out[tag] = { vr: 'SQ', Value: (el.items ?? []).map((item) => (item.dataSet ? copyDataSet(item.dataSet, encoding, littleEndian, false) : {})) };
+      continue;
+    }
+    const little = littleEndian || group === 0x0002;
+    if (TEXT_VRS.has(vr)) {
+      const value = el.length ? decodeText(ds, key, encoding) : undefined;
+      if (value === undefined) { out[tag] = { vr, Value: [] }; continue; }
+      if (['LT', 'ST', 'UT', 'UR'].includes(vr)) { out[tag] = { vr, Value: [value] }; continue; }
+      const values = value.split('\\').map((v) => fitText(vr, v.trim()));
+      out[tag] = { vr, Value: vr === 'PN' ? values.map((v) => ({ Alphabetic: v })) : values };
+      continue;
+    }
+    if (vr === 'AT') {
+      out[tag] = { vr, Value: Array.from({ length: Math.floor(el.length / 4) }, (_, i) => ((view.getUint16(el.dataOffset + 4 * i, little) << 16) | view.getUint16(el.dataOffset + 4 * i + 2, little)) >>> 0) };
+      continue;
+    }
+    const read: Record<string, [number, (o: number) => number]> = {
+      US: [2, (o) => view.getUint16(o, little)], SS: [2, (o) => view.getInt16(o, little)], UL: [4, (o) => view.getUint32(o, little)],
+      SL: [4, (o) => view.getInt32(o, little)], FL: [4, (o) => view.getFloat32(o, little)], FD: [8, (o) => view.getFloat64(o, little)],
+    };
+    const reader = read[vr];
+    if (reader) {
+      const [size, get] = reader;
+      out[tag] = { vr, Value: Array.from({ length: Math.floor(el.length / size) }, (_, i) => get(el.dataOffset + i * size)) };
+    } else if (vr === 'OB' && el.length) {
+      out[tag] = { vr, Value: [ds.byteArray.slice(el.dataOffset, el.dataOffset + el.length).buffer] };
+    }
+    // AT, OW/OF/OD/OL/OV, UN and US/SS multi-byte LUTs in other byte orders are left out: none of
+    // them belongs to the modules a derived image must carry.
+  }
+  return out;
 }
 
 /** File Meta Information of every file we write: Explicit VR Little Endian, our implementation UID. */
