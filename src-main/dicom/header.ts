@@ -41,6 +41,16 @@ export interface ImageHeader {
   orientation?: [number, number, number, number, number, number];
   /** Per-frame positions of enhanced multi-frame objects (Per-Frame Functional Groups) */
   framePositions?: Vec3[];
+  /** Enhanced objects: per-frame rescale (Pixel Value Transformation) and window (Frame VOI LUT) */
+  frameRescale?: { slope: number; intercept: number }[];
+  frameWindows?: ({ center: number; width: number } | undefined)[];
+  /**
+   * What acquisition a slice belongs to, beyond its geometry: echo time, temporal position,
+   * diffusion b-value (and, for enhanced objects, the stack) — e.g. "TE 80 ms · b 1000".
+   * Per frame for enhanced objects; slices of different acquisitions are never one stack.
+   */
+  acquisition?: string;
+  frameAcquisitions?: string[];
   /** Row spacing then column spacing, mm */
   pixelSpacing?: [number, number];
   sliceThickness?: number;
@@ -146,8 +156,67 @@ export function readImageHeader(ds: DataSet, file: string): ImageHeader {
   };
   if (header.rescaleSlope === 0) header.rescaleSlope = 1; // a zero slope would erase the image
   readEnhancedGeometry(ds, header);
+  readEnhancedFrames(ds, header);
+  header.acquisition = acquisitionLabel({ te: number(ds, 'x00180081'), t: number(ds, 'x00200100'), b: float64(ds, 'x00189087') });
   readMosaic(ds, header);
   return header;
+}
+
+/** FD (binary double) values such as Effective Echo Time and Diffusion b-value. */
+function float64(ds: DataSet | undefined, tag: string): number | undefined {
+  const el = ds?.elements[tag];
+  if (!ds || !el || el.length < 8) return undefined;
+  const v = ds.double(tag);
+  return v !== undefined && Number.isFinite(v) ? v : undefined;
+}
+
+function acquisitionLabel(a: { te?: number; t?: number; b?: number; stack?: string }): string | undefined {
+  const parts = [
+    a.stack !== undefined ? `stack ${a.stack}` : '',
+    a.te !== undefined ? `TE ${Number(a.te.toPrecision(6))} ms` : '',
+    a.t !== undefined ? `time ${a.t}` : '',
+    a.b !== undefined ? `b ${Number(a.b.toPrecision(6))}` : '',
+  ].filter(Boolean);
+  return parts.length ? parts.join(' · ') : undefined;
+}
+
+/**
+ * Enhanced multi-frame objects: each frame's rescale, window and acquisition come from its
+ * Per-Frame Functional Group, else the Shared one (PS3.3 C.7.6.16).
+ */
+function readEnhancedFrames(ds: DataSet, header: ImageHeader): void {
+  const shared = ds.elements.x52009229?.items?.[0]?.dataSet;
+  const perFrame = ds.elements.x52009230?.items;
+  if (!shared && !perFrame) return;
+  const item = (group: DataSet | undefined, seq: string) => group?.elements[seq]?.items?.[0]?.dataSet;
+  const pick = (frame: DataSet | undefined, seq: string) => item(frame, seq) ?? item(shared, seq);
+  const frames = perFrame && perFrame.length === header.frames ? perFrame.map((f) => f.dataSet) : Array.from({ length: header.frames }, () => undefined);
+  const rescale = frames.map((f) => {
+    const r = pick(f, 'x00289145');
+    return r ? { slope: number(r, 'x00281053') || 1, intercept: number(r, 'x00281052') ?? 0 } : undefined;
+  });
+  if (rescale.every((r) => r)) {
+    header.frameRescale = rescale as { slope: number; intercept: number }[];
+    header.rescaleSlope = header.frameRescale[0]!.slope;
+    header.rescaleIntercept = header.frameRescale[0]!.intercept;
+  }
+  const windows = frames.map((f) => {
+    const v = pick(f, 'x00289132');
+    const center = v && number(v, 'x00281050'), width = v && number(v, 'x00281051');
+    return center !== undefined && width !== undefined ? { center, width } : undefined;
+  });
+  if (windows.some((w) => w)) {
+    header.frameWindows = windows;
+    header.windowCenter ??= windows[0]?.center;
+    header.windowWidth ??= windows[0]?.width;
+  }
+  const acquisitions = frames.map((f) => {
+    const content = pick(f, 'x00209111');
+    const stack = content ? text(content, 'x00209056') : undefined;
+    const temporal = content?.elements.x00209128 && content.elements.x00209128.length >= 4 ? content.uint32('x00209128') : undefined;
+    return acquisitionLabel({ stack, te: float64(pick(f, 'x00189114'), 'x00189082'), t: temporal, b: float64(pick(f, 'x00189117'), 'x00189087') }) ?? '';
+  });
+  if (new Set(acquisitions).size > 1) header.frameAcquisitions = acquisitions;
 }
 
 /** Enhanced multi-frame objects keep geometry in functional group sequences. */

@@ -21,7 +21,8 @@ export function physicalFrame(image: DecodedImage, frame = 0): PhysicalSlice {
     throw new DicomError('unsupported-image', image.file, `denoising needs greyscale images; this one has ${image.samplesPerPixel} samples per pixel (${image.photometric})`);
   }
   const stored = frameOf(image, frame);
-  const { rescaleSlope: slope, rescaleIntercept: intercept } = image.header;
+  // Enhanced objects may rescale each frame differently.
+  const { slope, intercept } = image.header.frameRescale?.[frame] ?? { slope: image.header.rescaleSlope, intercept: image.header.rescaleIntercept };
   const values = new Float32Array(stored.length);
   for (let i = 0; i < stored.length; i++) values[i] = stored[i]! * slope + intercept;
   return { values, width: image.columns, height: image.rows, padding: paddingMask(stored, image.header) };

@@ -30,7 +30,8 @@ export type SeriesProblemKind =
   | 'mixed-geometry'
   | 'missing-position'
   | 'mosaic'
-  | 'no-pixels';
+  | 'no-pixels'
+  | 'split-acquisition';
 
 export interface SeriesProblem {
   kind: SeriesProblemKind;
@@ -40,8 +41,10 @@ export interface SeriesProblem {
 export interface AssembledSeries {
   studyInstanceUid: string;
   seriesInstanceUid: string;
-  /** 0 unless the series had to be split by geometry */
+  /** 0 unless the series had to be split by geometry or acquisition */
   stack: number;
+  /** The acquisition this stack holds when the series has several (echo, time, b-value) */
+  acquisition?: string;
   modality: string;
   rows: number;
   columns: number;
@@ -61,14 +64,27 @@ export function assembleSeries(inputs: SeriesInput[]): AssembledSeries[] {
   const bySeries = groupBy(inputs, (i) => `${i.header.studyInstanceUid}|${i.header.seriesInstanceUid}`);
   const result: AssembledSeries[] = [];
   for (const members of bySeries.values()) {
-    const stacks = [...groupBy(members, (i) => geometryKey(i.header)).values()];
-    stacks.forEach((stackMembers, stack) => {
-      const series = assembleStack(stackMembers, stacks.length > 1 ? stack : 0);
-      if (stacks.length > 1) {
+    const geometries = [...groupBy(members, (i) => geometryKey(i.header)).values()];
+    // Within a geometry, one stack per acquisition (echo, time, b-value): slices of different
+    // contrasts are never one volume, so neighbour-slice training never pairs them.
+    const stacks = geometries.flatMap((g) => {
+      const acquisitions = [...new Set(g.flatMap((m) => framesOf(m.header).map((f) => acquisitionOf(m.header, f))))];
+      return acquisitions.map((acquisition) => ({ members: g, acquisition, of: acquisitions }));
+    });
+    stacks.forEach(({ members: stackMembers, acquisition, of }, stack) => {
+      const series = assembleStack(stackMembers, stacks.length > 1 ? stack : 0, acquisition);
+      if (of.length > 1) {
+        series.acquisition = acquisition || undefined;
+        series.problems.unshift({
+          kind: 'split-acquisition',
+          message: `series holds ${of.length} acquisitions (${of.map((a) => a || 'unlabelled').join('; ')}), shown and processed as separate stacks; this one is ${acquisition || 'unlabelled'}`,
+        });
+      }
+      if (geometries.length > 1) {
         const h = stackMembers[0].header;
         series.problems.unshift({
           kind: 'mixed-geometry',
-          message: `series mixes ${stacks.length} geometries (orientation or matrix size); this stack is ${h.rows}×${h.columns}${h.orientation ? ` oriented ${h.orientation.map((v) => v.toFixed(2)).join('\\')}` : ''}`,
+          message: `series mixes ${geometries.length} geometries (orientation or matrix size); this stack is ${h.rows}×${h.columns}${h.orientation ? ` oriented ${h.orientation.map((v) => v.toFixed(2)).join('\\')}` : ''}`,
         });
       }
       result.push(series);
@@ -77,7 +93,10 @@ export function assembleSeries(inputs: SeriesInput[]): AssembledSeries[] {
   return result;
 }
 
-function assembleStack(members: SeriesInput[], stack: number): AssembledSeries {
+const framesOf = (h: ImageHeader) => Array.from({ length: Math.max(h.hasPixelData ? h.frames : 0, 1) }, (_, f) => f);
+const acquisitionOf = (h: ImageHeader, frame: number) => h.frameAcquisitions?.[frame] ?? h.acquisition ?? '';
+
+function assembleStack(members: SeriesInput[], stack: number, acquisition: string): AssembledSeries {
   const first = members[0].header;
   const problems: SeriesProblem[] = [];
   const normal = first.orientation ? sliceNormal(first.orientation) : undefined;
@@ -85,6 +104,7 @@ function assembleStack(members: SeriesInput[], stack: number): AssembledSeries {
   for (const { file, header } of members) {
     const frames = header.hasPixelData ? header.frames : 0;
     for (let frame = 0; frame < Math.max(frames, 1); frame++) {
+      if (acquisitionOf(header, frame) !== acquisition) continue;
       const position = header.framePositions?.[frame] ?? (frame === 0 || frames === 1 ? header.position : undefined);
       slices.push({
         file,

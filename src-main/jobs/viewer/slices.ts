@@ -33,6 +33,8 @@ export function orderedSeries(db: Database, seriesInstanceUid: string): Assemble
   return assembled;
 }
 
+const validWindow = (w: { center: number; width: number } | undefined) => (w && w.width > 0 ? w : undefined);
+
 function luminance(rgb: Uint8Array): Float32Array {
   const out = new Float32Array(rgb.length / 3);
   for (let i = 0; i < out.length; i++) out[i] = 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
@@ -64,7 +66,7 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
     seriesInstanceUid, index, count: series.slices.length, width: slice.width, height: slice.height,
     values: slice.values, padding: slice.padding, modality: series.modality, pixelSpacing: series.pixelSpacing,
     // A window of width 0 (seen in real MR files) is no window: the viewer picks one.
-    window: h.windowCenter !== undefined && h.windowWidth !== undefined && h.windowWidth > 0 ? { center: h.windowCenter, width: h.windowWidth } : undefined,
+    window: validWindow(h.frameWindows?.[ref.frame]) ?? validWindow(h.windowCenter !== undefined && h.windowWidth !== undefined ? { center: h.windowCenter, width: h.windowWidth } : undefined),
     location: ref.location,
     position: (h.framePositions?.[ref.frame] ?? h.position) as number[] | undefined,
     orientation: h.orientation as number[] | undefined,
