@@ -70,3 +70,50 @@ test('windowing: CT soft-tissue window, and MONOCHROME1 is the inverse of MONOCH
     if (hu >= 241) assert.equal(grey[i], 255);
   }
 });
+
+test('VOI LUT Function, VOI LUT Sequence and Modality LUT Sequence are read for display; stored values stay', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const dcmjs = (await import('dcmjs')).default;
+  const { fileMeta } = await import('../src-main/dicom/write.js');
+  const { physicalFrame } = await import('../src-main/dicom/physical.js');
+  const { readDisplayTransforms } = await import('../src-main/dicom/display.js');
+  const { tempDir } = await import('./helpers.js');
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = path.join(dir, 'luts.dcm');
+    const el = (vr: string, ...Value: unknown[]) => ({ vr, Value });
+    const lut = (first: number, values: number[]) => ({ '00283002': el('US', values.length, first, 16), '00283006': el('US', ...values) });
+    const out = new dcmjs.data.DicomDict(fileMeta('1.2.840.10008.5.1.4.1.1.7', '2.25.1'));
+    out.dict = {
+      '00080016': el('UI', '1.2.840.10008.5.1.4.1.1.7'), '00080018': el('UI', '2.25.1'), '0020000D': el('UI', '2.25.2'), '0020000E': el('UI', '2.25.3'),
+      '00080060': el('CS', 'OT'), '00280002': el('US', 1), '00280004': el('CS', 'MONOCHROME2'), '00280010': el('US', 2), '00280011': el('US', 2),
+      '00280100': el('US', 16), '00280101': el('US', 12), '00280102': el('US', 11), '00280103': el('US', 0),
+      '00281050': el('DS', '100'), '00281051': el('DS', '50'), '00281056': el('CS', 'SIGMOID'),
+      '00283000': { vr: 'SQ', Value: [lut(0, [0, 10, 20, 30])] },
+      '00283010': { vr: 'SQ', Value: [lut(5, [0, 1000, 65535])] },
+      '7FE00010': el('OW', new Uint16Array([0, 1, 2, 3]).buffer),
+    };
+    writeFileSync(file, Buffer.from(out.write()));
+    const image = await readDicomImage(file);
+    const d = readDisplayTransforms(image.parsed.dataSet, 0);
+    assert.equal(d.voiFunction, 'SIGMOID');
+    assert.deepEqual(d.modalityLut, { firstValueMapped: 0, lut: [0, 10, 20, 30] });
+    assert.deepEqual(d.voiLut, { firstValueMapped: 5, lut: [0, 1000, 65535] });
+    assert.deepEqual(Array.from(physicalFrame(image).values), [0, 1, 2, 3], 'display LUTs never change the values denoising sees');
+  } finally { cleanup(); }
+});
+
+test('SIGMOID and LINEAR_EXACT windows as lookup tables (PS3.3 C.11.2.1.3)', async () => {
+  const { voiFunctionLut } = await import('../src-renderer/src/lib/voi.js');
+  const s = voiFunctionLut('SIGMOID', 100, 50, 0, 200);
+  assert.equal(s.firstValueMapped, 0);
+  assert.equal(s.lut.length, 201);
+  assert.equal(s.lut[100], 128); // 255 / 2 at the centre
+  assert.equal(s.lut[125], Math.round(255 / (1 + Math.exp(-2)))); // one half-width above
+  assert.ok(s.lut[0]! < 3 && s.lut[200]! > 252);
+  const e = voiFunctionLut('LINEAR_EXACT', 100, 50, 0, 200);
+  assert.equal(e.lut[75], 0);
+  assert.equal(e.lut[125], 255);
+  assert.equal(e.lut[100], 128);
+});

@@ -100,6 +100,12 @@ export interface SliceData {
   sliceThickness?: number;
   /** ImageType DERIVED: processed, not an original acquisition */
   derived: boolean;
+  /** Display-only transforms the file asks for (values above are never changed by them) */
+  display?: {
+    voiFunction?: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
+    modalityLut?: { firstValueMapped: number; lut: number[] };
+    voiLut?: { firstValueMapped: number; lut: number[] };
+  };
 }
 
 export interface TagsRequest { seriesInstanceUid: string; index: number }

@@ -101,3 +101,40 @@ function lookup(lut: Lut, value: number): number {
 }
 
 const clamp8 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
+
+/** A lookup table as cornerstone takes it: the first input value mapped, then one output per input. */
+export interface LookupTable { firstValueMapped: number; lut: number[] }
+
+/** How a slice is meant to be displayed beyond its window: PS3.3 C.11.1 (Modality LUT) and C.11.2 (VOI LUT). */
+export interface DisplayTransforms {
+  voiFunction?: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
+  modalityLut?: LookupTable;
+  voiLut?: LookupTable;
+}
+
+/** A LUT from a Modality or VOI LUT Sequence item: LUT Descriptor (entries, first value, bits) and LUT Data. */
+function lutOf(item: DataSet | undefined, signedInput: boolean): LookupTable | undefined {
+  const descriptor = item?.elements.x00283002;
+  const data = item?.elements.x00283006;
+  if (!item || !descriptor || descriptor.length < 6 || !data) return undefined;
+  const entries = item.uint16('x00283002', 0) || 65536;
+  const first = item.uint16('x00283002', 1)!;
+  const count = Math.min(entries, Math.floor(data.length / 2));
+  if (count < 2) return undefined;
+  return {
+    firstValueMapped: signedInput && first >= 0x8000 ? first - 0x10000 : first,
+    lut: Array.from({ length: count }, (_, i) => item.uint16('x00283006', i)!),
+  };
+}
+
+/** The display transforms a file asks for; stored values are never changed by them (denoising uses rescale only). */
+export function readDisplayTransforms(ds: DataSet, pixelRepresentation: number): DisplayTransforms {
+  const fn = ds.string('x00281056')?.trim().toUpperCase();
+  const out: DisplayTransforms = {};
+  if (fn === 'LINEAR' || fn === 'LINEAR_EXACT' || fn === 'SIGMOID') out.voiFunction = fn;
+  const modality = lutOf(ds.elements.x00283000?.items?.[0]?.dataSet, pixelRepresentation === 1);
+  if (modality) out.modalityLut = modality;
+  const voi = lutOf(ds.elements.x00283010?.items?.[0]?.dataSet, false);
+  if (voi) out.voiLut = voi;
+  return out;
+}

@@ -9,7 +9,7 @@ import type { PreviewResult, SliceData } from '../../api/contract.js';
 export type { PreviewResult, SliceData } from '../../api/contract.js';
 import { seriesFiles } from '../../catalog/query.js';
 import type { ImageHeader } from '../../dicom/header.js';
-import { colourFrameToRGB } from '../../dicom/display.js';
+import { colourFrameToRGB, readDisplayTransforms } from '../../dicom/display.js';
 import { physicalFrame } from '../../dicom/physical.js';
 import { readDicomImage, type DicomImage } from '../../dicom/read.js';
 import { assembleSeries, type AssembledSeries } from '../../dicom/series.js';
@@ -72,6 +72,7 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
     orientation: h.orientation as number[] | undefined,
     sliceThickness: h.sliceThickness,
     derived: h.imageType[0] === 'DERIVED',
+    display: colour ? undefined : readDisplayTransforms(image.parsed.dataSet, h.pixelRepresentation),
   };
 }
 

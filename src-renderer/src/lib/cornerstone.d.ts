@@ -9,6 +9,7 @@ declare module 'cornerstone-core' {
   export interface Viewport {
     scale: number; translation: { x: number; y: number }; voi: { windowWidth: number; windowCenter: number };
     invert?: boolean; colormap?: unknown; pixelReplication?: boolean;
+    voiLUT?: { firstValueMapped: number; lut: number[] }; modalityLUT?: { firstValueMapped: number; lut: number[] };
   }
   export function enable(element: HTMLElement, options?: unknown): void;
   export function disable(element: HTMLElement): void;
