@@ -123,7 +123,9 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
 
   // Settings: normalisation and imputation previewed live on the current slice.
   await page.getByRole('tab', { name: 'Settings' }).click();
-  await expect(page.getByTestId('settings-stats')).toContainText('pixels imputed');
+  // MR defaults (percentile per volume), and the MR's zero background is not "imputed".
+  await expect(page.getByTestId('settings-stats')).toContainText(/^0 pixels imputed/);
+  await expect(page.getByRole('combobox', { name: 'Normalisation' })).toHaveValue('percentile');
   const windowed = await page.getByTestId('settings-stats').textContent();
   await page.getByRole('combobox', { name: 'Normalisation' }).selectOption('zscore');
   await expect(page.getByTestId('settings-stats')).not.toHaveText(windowed!);
