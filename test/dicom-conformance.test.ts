@@ -10,34 +10,10 @@ import { writeDerivedSeries } from '../src-main/dicom/write.js';
 import { readDicomImage } from '../src-main/dicom/read.js';
 import { frameOf } from '../src-main/dicom/pixels.js';
 import { findSeries } from '../src-main/jobs/series-source.js';
-import { FIXTURES, tempDir } from './helpers.js';
+import { dciodvfyErrors, FIXTURES, HAS_DCIODVFY, tempDir } from './helpers.js';
 
-const hasDciodvfy = (() => {
-  try { execFileSync('dciodvfy', [], { stdio: 'ignore' }); return true; } catch (e) { return (e as NodeJS.ErrnoException).code !== 'ENOENT'; }
-})();
 
-/** dciodvfy's errors for a file, each reduced to what identifies it across source and copy. */
-export function dciodvfyErrors(file: string): string[] {
-  let out = '';
-  try {
-    out = execFileSync('dciodvfy', ['-new', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string };
-    out = `${e.stdout ?? ''}${e.stderr ?? ''}`;
-  }
-  return out.split('\n').filter((l) => l.startsWith('Error')).map((line) => {
-    // "Error - </A(gggg,eeee)[1]/B(gggg,eeee)> - message": an inherited bad UID is the same value
-    // wherever it is referenced; otherwise the attribute (last path step) and the message.
-    const m = /^Error - <\/?([^>]*)> - (.*)$/.exec(line);
-    if (!m) return line;
-    const message = m[2]!.replace(/\s+$/, '');
-    if (/Illegal root for UID|Nothing but zero components/.test(message)) return message;
-    const attribute = m[1]!.split('/').at(-1)!.replace(/\[\d+\]/g, '');
-    return `${attribute}: ${message}`;
-  });
-}
-
-test('a derived copy of every greyscale fixture series adds no dciodvfy error to its source\'s', { skip: hasDciodvfy ? false : 'dicom3tools is not installed' }, async () => {
+test('a derived copy of every greyscale fixture series adds no dciodvfy error to its source\'s', { skip: HAS_DCIODVFY ? false : 'dicom3tools is not installed' }, async () => {
   const { series } = await findSeries(FIXTURES);
   const work = tempDir();
   const report: string[] = [];

@@ -7,16 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import dcmjs from 'dcmjs';
-import { physicalFrame } from '../src-main/dicom/physical.js';
 import { readDicomHeader, readDicomImage } from '../src-main/dicom/read.js';
 import { assembleSeries } from '../src-main/dicom/series.js';
 import { newUid } from '../src-main/dicom/uid.js';
-import { fileMeta } from '../src-main/dicom/write.js';
-import { fixture, tempDir } from './helpers.js';
+import { runDenoiseJob } from '../src-main/jobs/denoise-job.js';
+import { fileMeta, writeDerivedSeries } from '../src-main/dicom/write.js';
+import { physicalFrame, storedFromPhysical } from '../src-main/dicom/physical.js';
+import { dciodvfyErrors, fixture, HAS_DCIODVFY, tempDir } from './helpers.js';
 
 const { DicomDict } = dcmjs.data;
 const ENHANCED_MR = '1.2.840.10008.5.1.4.1.1.4.1';
@@ -55,6 +56,7 @@ async function makeEnhanced(file: string): Promise<{ classic: { location: number
     '00280010': el('US', rows), '00280011': el('US', columns), '00280100': el('US', 16), '00280101': el('US', 16), '00280102': el('US', 15),
     '00280103': el('US', 1),
     '52009229': seq({
+      '00189226': seq({ '00089007': el('CS', 'ORIGINAL', 'PRIMARY', 'M', 'NONE') }),
       '00209116': seq({ '00200037': el('DS', ...h0.orientation!.map(ds)) }),
       '00289110': seq({ '00280030': el('DS', ...h0.pixelSpacing!.map(ds)), '00180050': el('DS', String(h0.sliceThickness ?? 5)) }),
     }),
@@ -116,4 +118,60 @@ test('classic slices split by acquisition too: two echo times in one series are 
   assert.ok(stacks.every((s) => s.problems.some((p) => p.kind === 'split-acquisition')));
   const real = (await readDicomHeader(files[0]!)).header;
   assert.match(real.acquisition ?? '', /^TE \d+/, 'Echo Time is read from the classic header');
+});
+
+test('a derived copy of an Enhanced MR object keeps its frames, stacks and per-frame rescale, marked DERIVED, with no new dciodvfy error', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    mkdirSync(path.join(dir, 'src'));
+    const file = path.join(dir, 'src', 'enhanced-mr.dcm');
+    await makeEnhanced(file);
+    const source = await readDicomImage(file);
+    // New values for every frame: +3 in physical units, stored back through each frame's rescale.
+    const values = new Float64Array(source.frames * source.rows * source.columns);
+    const area = source.rows * source.columns;
+    for (let f = 0; f < source.frames; f++) {
+      const physical = physicalFrame(source, f).values;
+      const stored = storedFromPhysical(physical.map((v) => v + 3), source.header, f).pixels;
+      values.set(stored, f * area);
+    }
+    const written = await writeDerivedSeries([{ source: file, values }], { outDir: path.join(dir, 'derived'), sourceFolders: [path.join(dir, 'src')], derivationDescription: 'enhanced test' });
+    const copy = await readDicomImage(written.files[0]!);
+    assert.equal(copy.frames, 40);
+    assert.deepEqual(copy.header.imageType, ['DERIVED', 'PRIMARY', 'M', 'NONE']);
+    const frameType = copy.parsed.dataSet.elements.x52009229!.items![0]!.dataSet!.elements.x00189226!.items![0]!.dataSet!.string('x00089007');
+    assert.equal(frameType, 'DERIVED\\PRIMARY\\M\\NONE');
+    const stacks = assembleSeries([{ file: written.files[0]!, header: copy.header }]);
+    assert.equal(stacks.length, 2);
+    for (let f = 0; f < 40; f++) {
+      const a = physicalFrame(source, f).values, b = physicalFrame(copy, f).values;
+      for (let i = 0; i < a.length; i += 97) if (Math.abs(b[i]! - (a[i]! + 3)) > (source.header.frameRescale![f]!.slope) / 2 + 1e-6) assert.fail(`frame ${f} pixel ${i}: ${b[i]} vs ${a[i]! + 3}`);
+    }
+    if (HAS_DCIODVFY) {
+      const before = new Set(dciodvfyErrors(file));
+      assert.deepEqual(dciodvfyErrors(written.files[0]!).filter((e) => !before.has(e)), []);
+    }
+  } finally { cleanup(); }
+});
+
+test('denoising an Enhanced object with two echoes writes one derived object per echo, each with its own frames', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    mkdirSync(path.join(dir, 'src'));
+    const file = path.join(dir, 'src', 'enhanced-mr.dcm');
+    await makeEnhanced(file);
+    const result = await runDenoiseJob({ input: path.join(dir, 'src'), outDir: path.join(dir, 'out'), method: { kind: 'classical', spec: { filter: 'median' } as never }, workers: 1 });
+    assert.deepEqual(result.failed, []);
+    assert.equal(result.series.length, 2);
+    for (const s of result.series) {
+      assert.equal(s.slices, 20);
+      const files = readdirSync(s.output).map((f) => path.join(s.output, f));
+      assert.equal(files.length, 1);
+      const header = (await readDicomHeader(files[0]!)).header;
+      assert.equal(header.frames, 20);
+      const stacks = assembleSeries([{ file: files[0]!, header }]);
+      assert.equal(stacks.length, 1, 'one echo per derived object');
+      assert.equal(stacks[0]!.slices.length, 20);
+    }
+  } finally { cleanup(); }
 });

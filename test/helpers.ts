@@ -1,4 +1,5 @@
 /** Shared test helpers: where fixtures live, and temp folders that clean up after themselves. */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,3 +55,29 @@ export function hashTree(dir: string): Map<string, string> {
   walk(dir);
   return out;
 }
+
+export const HAS_DCIODVFY = (() => {
+  try { execFileSync('dciodvfy', [], { stdio: 'ignore' }); return true; } catch (e) { return (e as NodeJS.ErrnoException).code !== 'ENOENT'; }
+})();
+
+/** dciodvfy's errors for a file, each reduced to what identifies it across source and copy. */
+export function dciodvfyErrors(file: string): string[] {
+  let out = '';
+  try {
+    out = execFileSync('dciodvfy', ['-new', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    out = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+  return out.split('\n').filter((l) => l.startsWith('Error')).map((line) => {
+    // "Error - </A(gggg,eeee)[1]/B(gggg,eeee)> - message": an inherited bad UID is the same value
+    // wherever it is referenced; otherwise the attribute (last path step) and the message.
+    const m = /^Error - <\/?([^>]*)> - (.*)$/.exec(line);
+    if (!m) return line;
+    const message = m[2]!.replace(/\s+$/, '');
+    if (/Illegal root for UID|Nothing but zero components/.test(message)) return message;
+    const attribute = m[1]!.split('/').at(-1)!.replace(/\[\d+\]/g, '');
+    return `${attribute}: ${message}`;
+  });
+}
+

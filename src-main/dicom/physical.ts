@@ -29,8 +29,8 @@ export function physicalFrame(image: DecodedImage, frame = 0): PhysicalSlice {
 }
 
 /** Physical values → stored values of the source's type (rounded, clipped, clip count returned). */
-export function storedFromPhysical(values: Float32Array, header: ImageHeader): { pixels: StoredArray; clipped: number } {
-  const { rescaleSlope: slope, rescaleIntercept: intercept } = header;
+export function storedFromPhysical(values: Float32Array, header: ImageHeader, frame = 0): { pixels: StoredArray; clipped: number } {
+  const { slope, intercept } = header.frameRescale?.[frame] ?? { slope: header.rescaleSlope, intercept: header.rescaleIntercept };
   const raw = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) raw[i] = Math.round((values[i]! - intercept) / slope);
   return toStoredRange(raw, header);

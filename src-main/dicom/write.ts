@@ -49,14 +49,19 @@ const LOSSY_METHOD: Record<string, string> = { jpeg: 'ISO_10918_1', jpeg2000: 'I
 type DcmjsElement = { vr: string; Value: unknown[] };
 type DcmjsDict = Record<string, DcmjsElement>;
 
-/** Multi-frame objects whose geometry lives in functional groups we do not rewrite. */
+/** Enhanced CT/MR/PET: four-valued ImageType and a Frame Type per frame (functional groups are copied). */
 const ENHANCED_SOP_CLASSES = new Set(['1.2.840.10008.5.1.4.1.1.2.1', '1.2.840.10008.5.1.4.1.1.4.1', '1.2.840.10008.5.1.4.1.1.4.4', '1.2.840.10008.5.1.4.1.1.2.2']);
 
 export interface DerivedImage {
   /** The source file this image was derived from */
   source: string;
-  /** New stored values (before rescale) for every frame of the source: frames × rows × columns */
+  /** New stored values (before rescale) for every frame written: frames × rows × columns */
   values: ArrayLike<number>;
+  /**
+   * The source frames these values are (0-based, ascending), when not all of them: an Enhanced
+   * object holding two echoes is written as one derived object per echo stack.
+   */
+  frames?: number[];
 }
 
 export interface DerivedSeriesOptions {
@@ -160,26 +165,33 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
   if (h.bitsAllocated === 1) {
     throw new DicomError('malformed', source, 'a 1-bit object (a segmentation or a bitmap) is not an image to denoise');
   }
-  if (h.frames > 1 && ENHANCED_SOP_CLASSES.has(h.sopClassUid)) {
-    throw new DicomError('malformed', source, 'enhanced multi-frame sources are not supported for export yet');
+  const frames = image.frames ?? Array.from({ length: h.frames }, (_, f) => f);
+  if (frames.some((f, i) => !Number.isInteger(f) || f < 0 || f >= h.frames || (i > 0 && f <= frames[i - 1]!))) {
+    throw new Error(`${source}: frames must be ascending indices below ${h.frames}`);
   }
-  const expected = h.rows * h.columns * h.frames;
+  const expected = h.rows * h.columns * frames.length;
   if (image.values.length !== expected) {
-    throw new Error(`${source}: derived image has ${image.values.length} values, the source needs ${expected} (${h.frames}×${h.rows}×${h.columns})`);
+    throw new Error(`${source}: derived image has ${image.values.length} values, the source needs ${expected} (${frames.length}×${h.rows}×${h.columns})`);
   }
   const { pixels, clipped } = toStoredRange(image.values, h);
   const sopInstanceUid = newUid(ctx.uidRoot);
   const encoding = encodingOf(ds);
   const dict: DcmjsDict = copyDataSet(ds, encoding, parsed.syntax?.littleEndian ?? true, true);
+  // A subset of frames keeps exactly their per-frame functional groups.
+  if (frames.length !== h.frames && dict['52009230']) dict['52009230'].Value = frames.map((f) => dict['52009230']!.Value[f]);
   const now = new Date();
   const date = now.toISOString().slice(0, 10).replace(/-/g, '');
   const time = now.toISOString().slice(11, 19).replace(/:/g, '');
   const sourceDescription = decodeText(ds, 'x0008103e', encoding) ?? '';
   const set = (tag: string, vr: string, ...Value: unknown[]) => (dict[tag] = { vr, Value });
   set('00080005', 'CS', 'ISO_IR 192');
-  // ImageType value 3 is required for CT and MR images: the source's, else OTHER.
+  // ImageType value 3 is required for CT and MR images: the source's, else OTHER; Enhanced
+  // images have four values, and each frame's Frame Type says DERIVED too.
   const imageType = (decodeText(ds, 'x00080008', encoding) ?? '').split('\\').map((v) => v.trim());
-  set('00080008', 'CS', 'DERIVED', 'SECONDARY', imageType[2] || 'OTHER', ...imageType.slice(3));
+  const enhanced = ENHANCED_SOP_CLASSES.has(h.sopClassUid);
+  // (Enhanced IODs allow only PRIMARY as value 2: it names the examination, not the processing.)
+  set('00080008', 'CS', 'DERIVED', enhanced ? 'PRIMARY' : 'SECONDARY', imageType[2] || 'OTHER', ...(enhanced ? [imageType[3] || 'NONE'] : imageType.slice(3)));
+  if (enhanced) markFramesDerived(dict);
   set('00080012', 'DA', date);
   set('00080013', 'TM', time);
   set('00080021', 'DA', date);
@@ -222,7 +234,7 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
   if (h.frameOfReferenceUid) set('00200052', 'UI', h.frameOfReferenceUid);
   set('00280002', 'US', 1);
   set('00280004', 'CS', h.photometric);
-  if (h.frames > 1) set('00280008', 'IS', String(h.frames));
+  if (h.frames > 1) set('00280008', 'IS', String(frames.length));
   set('00280010', 'US', h.rows);
   set('00280011', 'US', h.columns);
   set('00280100', 'US', h.bitsAllocated);
@@ -249,6 +261,20 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
   const out = new DicomDict(fileMeta(h.sopClassUid, sopInstanceUid));
   out.dict = dict;
   return { bytes: new Uint8Array(out.write()), clipped, description };
+}
+
+/** Frame Type (0008,9007) in the MR/CT Image Frame Type groups, shared and per frame: DERIVED\\PRIMARY\\… */
+function markFramesDerived(dict: DcmjsDict): void {
+  for (const groups of ['52009229', '52009230']) {
+    for (const group of (dict[groups]?.Value ?? []) as DcmjsDict[]) {
+      for (const macro of ['00189226', '00189329']) {
+        for (const item of (group[macro]?.Value ?? []) as DcmjsDict[]) {
+          const type = item['00089007'];
+          if (type) type.Value = ['DERIVED', 'PRIMARY', ...type.Value.slice(2)];
+        }
+      }
+    }
+  }
 }
 
 /** A code sequence item (Code Value, Coding Scheme Designator, Code Meaning). */

@@ -98,7 +98,7 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
     for await (const slice of readSeriesSlices(series)) {
       if (options.signal?.aborted) break;
       const job = transform(slice, series).then((out) => {
-        const s = storedFromPhysical(out, slice.header);
+        const s = storedFromPhysical(out, slice.header, slice.ref.frame);
         stored[slice.index] = s.pixels;
         clipped += s.clipped;
         done++;
@@ -120,11 +120,13 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
     });
     const images = [...byFile].map(([source, frames]) => {
       frames.sort((a, b) => a.frame - b.frame);
-      if (frames.length === 1) return { source, values: frames[0]!.pixels };
+      const ids = frames.map((f) => f.frame);
+      if (frames.length === 1) return { source, values: frames[0]!.pixels, frames: ids };
       const n = frames[0]!.pixels.length;
       const all = new (frames[0]!.pixels.constructor as new (n: number) => StoredArray)(n * frames.length);
       frames.forEach((f, k) => all.set(f.pixels, k * n));
-      return { source, values: all };
+      // A stack may hold only some frames of a file (one echo of two): those frames are written.
+      return { source, values: all, frames: ids };
     });
     const suffix = typeof options.seriesDescriptionSuffix === 'string' ? options.seriesDescriptionSuffix : options.seriesDescriptionSuffix(series);
     const written = await writeDerivedSeries(images, {
