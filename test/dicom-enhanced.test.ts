@@ -1,12 +1,11 @@
 /**
- * Enhanced multi-frame objects read right: an Enhanced MR object is made here (dcmjs) from the 20
+ * Enhanced multi-frame objects read right: a valid (dciodvfy-clean) Enhanced MR object is made here (dcmjs) from the 20
  * classic slices of the fixture brain series, as two echoes with frames shuffled, each frame with
  * its own Plane Position, Frame Content, MR Echo and Pixel Value Transformation. The reader must
  * split it into one stack per echo, order each stack by position, apply each frame's rescale, and
  * give back the classic slices' physical values exactly.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -43,7 +42,10 @@ async function makeEnhanced(file: string): Promise<{ classic: { location: number
   frames.forEach((f, k) => pixels.set(f.c.image.pixels as Int16Array, k * area));
   const sop = newUid('2.25');
   const perFrame = frames.map((f) => ({
-    '00209111': seq({ '00209056': el('SH', String(f.e + 1)), '00209057': el('UL', f.i + 1), '00209157': el('UL', f.e + 1, f.i + 1) }),
+    '00209111': seq({
+      '00209056': el('SH', String(f.e + 1)), '00209057': el('UL', f.i + 1), '00209157': el('UL', f.e + 1, f.i + 1),
+      '00189074': el('DT', '20010316120000'), '00189151': el('DT', '20010316120000'), '00189220': el('FD', 100),
+    }),
     '00209113': seq({ '00200032': el('DS', ...f.c.header.position!.map(ds)) }),
     '00189114': seq({ '00189082': el('FD', f.echo.te) }),
     '00289145': seq({ '00281053': el('DS', String(f.echo.slope)), '00281052': el('DS', String(f.echo.intercept)), '00281054': el('LO', 'US') }),
@@ -51,12 +53,45 @@ async function makeEnhanced(file: string): Promise<{ classic: { location: number
   const dict: Record<string, El> = {
     '00080008': el('CS', 'ORIGINAL', 'PRIMARY', 'M', 'NONE'), '00080016': el('UI', ENHANCED_MR), '00080018': el('UI', sop),
     '00080060': el('CS', 'MR'), '00080020': el('DA', '20010316'), '00100010': el('PN', { Alphabetic: 'ENHANCED^TEST' }),
-    '0020000D': el('UI', h0.studyInstanceUid), '0020000E': el('UI', newUid('2.25')), '00200052': el('UI', newUid('2.25')),
-    '00200013': el('IS', '1'), '00280002': el('US', 1), '00280004': el('CS', 'MONOCHROME2'), '00280008': el('IS', String(frames.length)),
+    '0020000D': el('UI', newUid('2.25')), '0020000E': el('UI', newUid('2.25')), '00200052': el('UI', newUid('2.25')),
+    '00200013': el('IS', '1'), '00280002': el('US', 1),
+    // Patient, study, series, equipment and Enhanced MR modules: what dciodvfy requires of an Enhanced MR Image.
+    '00100020': el('LO', 'TEST-1'), '00100030': el('DA'), '00100040': el('CS'), '00080030': el('TM', '120000'), '00200010': el('SH'),
+    '00080090': el('PN'), '00080050': el('SH'), '00200011': el('IS', '1'), '00201040': el('LO'), '00185100': el('CS', 'HFS'),
+    '00080070': el('LO', 'Denoise Studio test'), '00081090': el('LO', 'synthetic'), '00181000': el('LO', '1'), '00181020': el('LO', '1'),
+    '00080023': el('DA', '20010316'), '00080033': el('TM', '120000'), '0008002A': el('DT', '20010316120000'), '00189073': el('FD', 100),
+    '00200012': el('IS', '1'), '00280301': el('CS', 'NO'), '00282110': el('CS', '00'), '20500020': el('CS', 'IDENTITY'),
+    '00089205': el('CS', 'MONOCHROME'), '00089206': el('CS', 'VOLUME'), '00089207': el('CS', 'NONE'), '00089208': el('CS', 'MAGNITUDE'),
+    '00089209': el('CS', 'PROTON_DENSITY'), '00189004': el('CS', 'PRODUCT'), '00189100': el('CS', '1H'), '00189064': el('CS', 'NONE'),
+    '00180087': el('DS', '1.5'), '00189005': el('SH', 'SE'), '00180023': el('CS', '2D'), '00189008': el('CS', 'SPIN'),
+    '00189011': el('CS', 'NO'), '00189012': el('CS', 'NO'), '00189014': el('CS', 'NO'), '00189015': el('CS', 'NO'),
+    '00189017': el('CS', 'NONE'), '00189018': el('CS', 'NO'), '00189024': el('CS', 'NO'), '00189025': el('CS', 'NONE'),
+    '00189029': el('CS', 'NONE'), '00189032': el('CS', 'RECTILINEAR'), '00189033': el('CS', 'SINGLE'), '00189034': el('CS', 'LINEAR'),
+    '00189093': el('US', 1), '00189174': el('CS', 'IEC'), '00400555': seq(),
+    '00209221': seq({ '00209164': el('UI', '2.25.17') }),
+    '00209222': seq(
+      { '00209164': el('UI', '2.25.17'), '00209165': el('AT', 0x00209056), '00209167': el('AT', 0x00209111) },
+      { '00209164': el('UI', '2.25.17'), '00209165': el('AT', 0x00209057), '00209167': el('AT', 0x00209111) },
+    ), '00280004': el('CS', 'MONOCHROME2'), '00280008': el('IS', String(frames.length)),
     '00280010': el('US', rows), '00280011': el('US', columns), '00280100': el('US', 16), '00280101': el('US', 16), '00280102': el('US', 15),
     '00280103': el('US', 1),
     '52009229': seq({
-      '00189226': seq({ '00089007': el('CS', 'ORIGINAL', 'PRIMARY', 'M', 'NONE') }),
+      '00189226': seq({
+        '00089007': el('CS', 'ORIGINAL', 'PRIMARY', 'M', 'NONE'), '00089205': el('CS', 'MONOCHROME'), '00089206': el('CS', 'VOLUME'),
+        '00089207': el('CS', 'NONE'), '00089208': el('CS', 'MAGNITUDE'), '00089209': el('CS', 'PROTON_DENSITY'),
+      }),
+      '00189112': seq({
+        '00180080': el('DS', '2000'), '00181314': el('DS', '90'), '00180091': el('IS', '1'), '00189240': el('US', 1), '00189241': el('US', 0),
+        '00189180': el('CS', 'DB_DT'), '00189182': el('FD', 10), '00189239': seq({ '00189179': el('CS', 'IEC_WHOLE_BODY'), '00189181': el('FD', 0.5) }),
+        '00189176': seq({ '00189177': el('CS', 'STATIC FIELD'), '00189178': el('CS', 'IEC_NORMAL') }),
+      }),
+      '00189125': seq({ '00181312': el('CS', 'ROW'), '00189058': el('US', 256), '00189231': el('US', 256), '00180093': el('DS', '100'), '00180094': el('DS', '100') }),
+      '00189049': seq({ '00181251': el('SH', 'BODY'), '00189050': el('LO', 'test'), '00189051': el('CS', 'BODY') }),
+      '00189042': seq({ '00181250': el('SH', 'HEAD'), '00189041': el('LO', 'test'), '00189043': el('CS', 'VOLUME'), '00189044': el('CS', 'NO') }),
+      '00189115': seq({ '00189009': el('CS', 'NO'), '00189010': el('CS', 'NONE'), '00189021': el('CS', 'NO'), '00189027': el('CS', 'NONE'), '00189081': el('CS', 'NO'), '00189077': el('CS', 'NO'), '00189019': el('FD', 0), '00189026': el('CS', 'NONE') }),
+      '00189006': seq({ '00189020': el('CS', 'NONE'), '00189028': el('CS', 'NONE'), '00189022': el('CS', 'NO'), '00189098': el('FD', 63.9), '00180095': el('DS', '130') }),
+      '00189119': seq({ '00180083': el('DS', '1') }),
+      '00209071': seq({ '00082218': seq({ '00080100': el('SH', 'T-A0100'), '00080102': el('SH', 'SRT'), '00080104': el('LO', 'Brain') }), '00209072': el('CS', 'U') }),
       '00209116': seq({ '00200037': el('DS', ...h0.orientation!.map(ds)) }),
       '00289110': seq({ '00280030': el('DS', ...h0.pixelSpacing!.map(ds)), '00180050': el('DS', String(h0.sliceThickness ?? 5)) }),
     }),
@@ -98,10 +133,8 @@ test('an Enhanced MR object splits by echo, orders frames by position and rescal
         }
       });
     }
-    // dicom3tools reads the object we made (its remaining complaints are about modules this test leaves out).
-    let report = '';
-    try { report = execFileSync('dciodvfy', ['-new', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); } catch (error) { report = String((error as { stderr?: string }).stderr ?? ''); }
-    assert.doesNotMatch(report, /read failed/i);
+    // The test object itself is a valid Enhanced MR Image: dicom3tools finds no error in it.
+    if (HAS_DCIODVFY) assert.deepEqual(dciodvfyErrors(file), []);
   } finally { cleanup(); }
 });
 
