@@ -50,7 +50,10 @@ type DcmjsElement = { vr: string; Value: unknown[] };
 type DcmjsDict = Record<string, DcmjsElement>;
 
 /** Enhanced CT/MR/PET: four-valued ImageType and a Frame Type per frame (functional groups are copied). */
-const ENHANCED_SOP_CLASSES = new Set(['1.2.840.10008.5.1.4.1.1.2.1', '1.2.840.10008.5.1.4.1.1.4.1', '1.2.840.10008.5.1.4.1.1.4.4', '1.2.840.10008.5.1.4.1.1.2.2']);
+const ENHANCED_SOP_CLASSES = new Set([
+  '1.2.840.10008.5.1.4.1.1.2.1', '1.2.840.10008.5.1.4.1.1.4.1', '1.2.840.10008.5.1.4.1.1.130', // Enhanced CT, MR, PET
+  '1.2.840.10008.5.1.4.1.1.2.2', '1.2.840.10008.5.1.4.1.1.4.4', '1.2.840.10008.5.1.4.1.1.128.1', // Legacy Converted Enhanced CT, MR, PET
+]);
 
 export interface DerivedImage {
   /** The source file this image was derived from */

@@ -33,7 +33,7 @@ const recentFile = path.join(dataDir, 'recent.json');
 const sampleStudy = path.join(modelsDir, 'sample-study');
 let window: BrowserWindow | undefined;
 
-/** The service process; the window's main process only relays to it. */
+/** The service process; the window's main process only relays to it (utility processes start after 'ready'). */
 function startService(): RemoteEndpoint {
   const child = utilityProcess.fork(path.join(here, '..', 'api', 'process-host.js'), [JSON.stringify({ roots: [dataDir, sampleStudy] })], {
     serviceName: 'Denoise Studio service', env: { ...process.env, DENOISE_STUDIO_MODELS: modelsDir },
@@ -44,7 +44,7 @@ function startService(): RemoteEndpoint {
     onExit: (l) => child.once('exit', (code) => l(`exit code ${code}`)),
   });
 }
-const service = startService();
+let service: RemoteEndpoint;
 
 function readJson(file: string): unknown {
   try { return JSON.parse(readFileSync(file, 'utf8')); } catch { return undefined; }
@@ -113,6 +113,7 @@ function createWindow(): void {
 }
 
 app.whenReady().then(() => {
+  service = startService();
   const ses = session.defaultSession;
   ses.setPermissionRequestHandler((_wc, permission, callback) => callback(permissionDecision(permission)));
   ses.setPermissionCheckHandler((_wc, permission) => permissionDecision(permission));
