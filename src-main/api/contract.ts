@@ -291,10 +291,12 @@ export interface ExportRequest { seriesInstanceUid: string; out: string }
 export interface ExportResult { folder: string; files: number }
 
 export interface BackendInfo {
-  /** 'node-gpu' | 'node' | 'wasm' | 'cpu' */
+  /** 'webgpu' | 'node-gpu' | 'node' | 'wasm' | 'cpu' */
   name: string;
   skipped: { name: string; reason: string }[];
   forced: boolean;
+  /** WebGPU: the adapter in use */
+  adapter?: { vendor: string; device: string; description: string; software: boolean };
 }
 
 export interface AppInfo { dataDir: string; roots: string[]; sampleStudy: string; mode: 'electron' | 'browser' }

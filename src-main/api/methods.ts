@@ -19,7 +19,7 @@ function markPath<T extends z.ZodType>(schema: T): T {
 
 export const PathString = markPath(z.string().min(1, 'must not be empty').max(4096).refine((s) => !s.includes('\0'), 'must not contain NUL'));
 const Uid = z.string().regex(/^[0-9.]{1,64}$/, 'must be a DICOM UID');
-const BackendName = z.enum(['node-gpu', 'node', 'wasm', 'cpu']);
+const BackendName = z.enum(['webgpu', 'node-gpu', 'node', 'wasm', 'cpu']);
 const Empty = z.object({}).strict();
 
 /** A dataset: catalogued series by UID and/or folders whose series are indexed first. */

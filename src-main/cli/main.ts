@@ -74,7 +74,7 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .option('--method <name>', 'model, or a classical filter: gaussian, median, bilateral, nlm, diffusion')
     .option('--strength <0..1>', 'blend of input (0) and denoised (1)', number('--strength', 0, 1), 1)
     .option('--workers <n>', 'worker threads (default: one per core)', number('--workers', 1, 32))
-    .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
+    .option('--backend <name>', 'force a backend: webgpu, node-gpu, node, wasm, cpu')
     .option('--json', 'print one JSON object')
     .action(async (input: string, opts: { out: string; model?: string; method?: string; strength: number; workers?: number; backend?: string; json?: boolean }) => {
       const result = await service().denoise({ input, out: opts.out, model: opts.model, method: opts.method, strength: opts.strength, workers: opts.workers, backend: opts.backend as never },
@@ -94,7 +94,7 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .option('--method <name>', 'or with a classical filter (gaussian, median, bilateral, nlm, diffusion)')
     .option('--strength <0..1>', 'blend of input (0) and denoised (1)', number('--strength', 0, 1))
     .option('--data-range <value>', 'PSNR/SSIM data range in image units (default: reference max − min)', number('--data-range', 1e-9, 1e9))
-    .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
+    .option('--backend <name>', 'force a backend: webgpu, node-gpu, node, wasm, cpu')
     .option('--json', 'print one JSON object')
     .action(async (opts: { reference: string; input: string; series?: string[]; model?: string; method?: string; strength?: number; dataRange?: number; backend?: string; json?: boolean }) => {
       const result = await service().evaluate({ reference: opts.reference, input: opts.input, series: opts.series, model: opts.model, method: opts.method, strength: opts.strength, dataRange: opts.dataRange, backend: opts.backend as never },
@@ -112,7 +112,7 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .requiredOption('--out <dir>', 'new model folder')
     .option('--checkpoint <dir>', 'save a checkpoint every epoch here')
     .option('--resume', 'continue from --checkpoint')
-    .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
+    .option('--backend <name>', 'force a backend: webgpu, node-gpu, node, wasm, cpu')
     .option('--json', 'print one JSON object')
     .action(async (opts: { series?: string[]; data?: string[]; config: string; out: string; checkpoint?: string; resume?: boolean; backend?: string; json?: boolean }) => {
       if (opts.resume && !opts.checkpoint) throw new Error('--resume needs --checkpoint <dir>');
@@ -138,7 +138,7 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .requiredOption('--out <folder>', 'folder for the run models and results.csv / results.json')
     .option('--series <uid...>', 'catalogued series to train on (overrides the spec)')
     .option('--data <folder...>', 'folders whose series are all used (overrides the spec)')
-    .option('--backend <name>', 'force a backend: node-gpu, node, wasm, cpu')
+    .option('--backend <name>', 'force a backend: webgpu, node-gpu, node, wasm, cpu')
     .option('--json', 'print one JSON object')
     .action(async (opts: { spec: string; out: string; series?: string[]; data?: string[]; backend?: string; json?: boolean }) => {
       const spec = await readJsonFile(opts.spec);
@@ -170,7 +170,8 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .option('--json', 'print one JSON object')
     .action(async (opts: { backend?: string; json?: boolean }) => {
       const info = await service().backend({ backend: opts.backend });
-      emit(opts.json, info, `backend: ${info.name}${info.forced ? ' (forced)' : ''}\n${info.skipped.map((s) => `  not ${s.name}: ${s.reason}`).join('\n')}\n`);
+      const adapter = info.adapter ? ` on ${info.adapter.device || info.adapter.description}${info.adapter.software ? ' (software adapter)' : ''}` : '';
+      emit(opts.json, info, `backend: ${info.name}${adapter}${info.forced ? ' (forced)' : ''}\n${info.skipped.map((s) => `  not ${s.name}: ${s.reason}`).join('\n')}\n`);
     });
 
   let exitCode = 0;

@@ -1,18 +1,22 @@
 /**
  * Picks the fastest TensorFlow.js backend that loads here, and says why the better ones didn't.
  *
- * Order: tfjs-node-gpu (CUDA) → tfjs-node (native CPU) → WASM (XNNPACK, SIMD) → plain JS.
+ * Order: WebGPU (Dawn's `webgpu` package in Node: Vulkan, Metal or D3D12 on a real GPU) →
+ * tfjs-node-gpu (CUDA) → tfjs-node (native CPU) → WASM (XNNPACK, SIMD) → plain JS. A software
+ * WebGPU adapter (Mesa's llvmpipe, SwiftShader) is slower than WASM and is skipped unless forced
+ * (the tests force it to check the WebGPU path on machines without a GPU).
  * The plain JS backend is last resort only: it needs ~40 s per 512² slice for a small DnCNN.
  * `DENOISE_STUDIO_BACKEND` (or the `force` option) pins one backend; a forced backend that does
  * not load is an error rather than a silent fallback.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 // The full bundle: tfjs-core alone registers no gradient functions.
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients.js';
 
-export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['webgpu', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendReport {
@@ -23,6 +27,8 @@ export interface BackendReport {
   /** Why each better backend was not used, in preference order. */
   skipped: { name: BackendName; reason: string }[];
   forced: boolean;
+  /** The GPU adapter, when the backend is WebGPU (vendor, device, description, and whether it is software) */
+  adapter?: { vendor: string; device: string; description: string; software: boolean };
 }
 
 const require = createRequire(import.meta.url);
@@ -59,6 +65,55 @@ async function tryNative(name: 'node-gpu' | 'node'): Promise<void> {
   }
 }
 
+function hasGpuDevice(): boolean {
+  if (process.platform !== 'linux') return true; // Metal / D3D12: let Dawn look
+  if (existsSync('/dev/nvidia0')) return true;
+  try { return readdirSync('/dev/dri').some((n) => n.startsWith('renderD')); } catch { return false; }
+}
+
+/** Software adapters: correct, but slower than WASM. */
+const SOFTWARE_ADAPTER = /llvmpipe|swiftshader|lavapipe|softpipe|warp|microsoft basic render/i;
+let webgpuAdapter: BackendReport['adapter'];
+
+/**
+ * WebGPU through Dawn's Node binding. A real GPU answers through the platform's API; without
+ * one, Dawn's OpenGL ES backend on Mesa's llvmpipe (EGL surfaceless) gives a software adapter
+ * at the "compatibility" feature level, which tfjs does not ask for by itself.
+ */
+async function tryWebgpu(forced: boolean): Promise<void> {
+  if (process.versions.electron) throw new Error("Dawn's Node binding cannot run inside Electron (V8 memory cage); the app uses Chromium's WebGPU");
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  process.env.EGL_PLATFORM ??= 'surfaceless';
+  // Without a GPU device node (Linux) there is nothing for Vulkan to find: do not even ask (Dawn
+  // would print its failure), and only a forced run goes on to the software OpenGL ES adapter.
+  const gpuDevice = hasGpuDevice();
+  if (!gpuDevice && !forced) throw new Error('no GPU device on this machine (/dev/dri/renderD*, /dev/nvidia*)');
+  const attempts: { flags: string[]; options?: Record<string, unknown> }[] = [
+    ...(gpuDevice ? [{ flags: [] }] : []), { flags: ['backend=opengles'], options: { featureLevel: 'compatibility' } },
+  ];
+  let chosen: { gpu: GPU; options?: Record<string, unknown>; adapter: GPUAdapter } | undefined;
+  for (const a of attempts) {
+    const gpu = create(a.flags) as GPU;
+    const adapter = await gpu.requestAdapter(a.options as GPURequestAdapterOptions).catch(() => null);
+    if (adapter) { chosen = { gpu, options: a.options, adapter }; break; }
+  }
+  if (!chosen) throw new Error('no WebGPU adapter (no Vulkan/Metal/D3D12 GPU, and no OpenGL ES fallback)');
+  const info = chosen.adapter.info;
+  const adapter = { vendor: info.vendor, device: info.device, description: info.description, software: SOFTWARE_ADAPTER.test(`${info.device} ${info.description}`) };
+  if (adapter.software && !forced) throw new Error(`only a software adapter (${adapter.device || adapter.description}): slower than WASM here`);
+  // tfjs asks navigator.gpu for an adapter itself: hand it the one that answered, with its options.
+  const { gpu, options } = chosen;
+  const request = gpu.requestAdapter.bind(gpu);
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { gpu: Object.assign(Object.create(gpu) as GPU, { requestAdapter: (o?: GPURequestAdapterOptions) => request({ ...o, ...options }) }) },
+    configurable: true,
+  });
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('the WebGPU backend failed to initialise');
+  webgpuAdapter = adapter;
+}
+
 async function tryWasm(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // Point at the package's own .wasm files: no network, works inside an asar-unpacked app too.
@@ -72,7 +127,8 @@ async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new Error('the JS backend failed to initialise');
 }
 
-const loaders: Record<BackendName, () => Promise<void>> = {
+const loaders: Record<BackendName, (forced: boolean) => Promise<void>> = {
+  webgpu: (forced) => tryWebgpu(forced),
   'node-gpu': () => tryNative('node-gpu'),
   node: () => tryNative('node'),
   wasm: tryWasm,
@@ -89,9 +145,9 @@ async function select(force: BackendName | undefined): Promise<BackendReport> {
   const candidates = force ? [force] : BACKEND_NAMES;
   for (const name of candidates) {
     try {
-      await loaders[name]();
+      await loaders[name](Boolean(force));
       await tf.ready();
-      return { name, tfjsName: tf.getBackend(), skipped, forced: Boolean(force) };
+      return { name, tfjsName: tf.getBackend(), skipped, forced: Boolean(force), ...(name === 'webgpu' ? { adapter: webgpuAdapter } : {}) };
     } catch (error) {
       const reason = name === 'node-gpu' || name === 'node' ? explainNativeFailure(name, error) : firstLine(error);
       if (force) throw new Error(`backend '${force}' was requested but did not load: ${reason}`);
@@ -121,5 +177,6 @@ export function initBackend(options: { force?: BackendName } = {}): Promise<Back
 /** One line for logs and the status bar. */
 export function describeBackend(report: BackendReport): string {
   const why = report.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-  return `backend ${report.name}${report.forced ? ' (forced)' : ''}${why ? ` — skipped ${why}` : ''}`;
+  const adapter = report.adapter ? ` on ${report.adapter.device || report.adapter.description}${report.adapter.software ? ' (software)' : ''}` : '';
+  return `backend ${report.name}${adapter}${report.forced ? ' (forced)' : ''}${why ? ` — skipped ${why}` : ''}`;
 }

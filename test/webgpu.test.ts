@@ -1,0 +1,36 @@
+/**
+ * The WebGPU backend in Node (Dawn's `webgpu` package), forced onto Mesa's llvmpipe software
+ * adapter as machines without a GPU have it: a convolutional network gives the same output as
+ * tfjs' CPU backend, and the backend report names the adapter. (Never a timing: llvmpipe is slow.)
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { buildModel } from '../src-main/model/architectures.js';
+import { describeBackend, initBackend } from '../src-main/model/backend.js';
+
+test('WebGPU (software adapter here) computes a DnCNN like the CPU backend and reports its adapter', async () => {
+  const report = await initBackend({ force: 'webgpu' });
+  assert.equal(report.name, 'webgpu');
+  assert.ok(report.adapter, 'the adapter is reported');
+  assert.ok((report.adapter.device + report.adapter.description).length > 0);
+  assert.match(describeBackend(report), /^backend webgpu on .+\(forced\)/);
+  const model = buildModel({ kind: 'dncnn', depth: 4, width: 8 }, { seed: 3 });
+  const x = tf.randomNormal([2, 48, 48, 1], 0.5, 0.2, 'float32', 7);
+  const onGpu = await (model.predict(x) as tf.Tensor).data();
+  const gradGpu = await tf.grad((t: tf.Tensor) => (model.apply(t) as tf.Tensor).square().sum())(x).data();
+  // The same weights on tfjs' CPU backend (tensors cannot move back from the GPU synchronously in Node).
+  const weights = await Promise.all(model.getWeights().map(async (w) => ({ data: await w.data(), shape: w.shape })));
+  const input = await x.data();
+  await tf.setBackend('cpu');
+  const cpuModel = buildModel({ kind: 'dncnn', depth: 4, width: 8 }, { seed: 3 });
+  cpuModel.setWeights(weights.map((w) => tf.tensor(w.data, w.shape)));
+  const xCpu = tf.tensor(input, x.shape);
+  const onCpu = await (cpuModel.predict(xCpu) as tf.Tensor).data();
+  const gradCpu = await tf.grad((t: tf.Tensor) => (cpuModel.apply(t) as tf.Tensor).square().sum())(xCpu).data();
+  let worst = 0, worstGrad = 0;
+  for (let i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i]! - onGpu[i]!));
+  for (let i = 0; i < gradCpu.length; i++) worstGrad = Math.max(worstGrad, Math.abs(gradCpu[i]! - gradGpu[i]!) / (1 + Math.abs(gradCpu[i]!)));
+  assert.ok(worst < 1e-4, `outputs differ by ${worst}`);
+  assert.ok(worstGrad < 1e-3, `input gradients differ by ${worstGrad}`);
+});
