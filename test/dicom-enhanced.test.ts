@@ -153,12 +153,18 @@ test('classic slices split by acquisition too: two echo times in one series are 
   assert.match(real.acquisition ?? '', /^TE \d+/, 'Echo Time is read from the classic header');
 });
 
+/** The Enhanced MR object in a `src` folder of its own (derived series are never written beside it). */
+async function enhancedSource(dir: string): Promise<string> {
+  mkdirSync(path.join(dir, 'src'));
+  const file = path.join(dir, 'src', 'enhanced-mr.dcm');
+  await makeEnhanced(file);
+  return file;
+}
+
 test('a derived copy of an Enhanced MR object keeps its frames, stacks and per-frame rescale, marked DERIVED, with no new dciodvfy error', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    mkdirSync(path.join(dir, 'src'));
-    const file = path.join(dir, 'src', 'enhanced-mr.dcm');
-    await makeEnhanced(file);
+    const file = await enhancedSource(dir);
     const source = await readDicomImage(file);
     // New values for every frame: +3 in physical units, stored back through each frame's rescale.
     const values = new Float64Array(source.frames * source.rows * source.columns);
@@ -190,9 +196,7 @@ test('a derived copy of an Enhanced MR object keeps its frames, stacks and per-f
 test('denoising an Enhanced object with two echoes writes one derived object per echo, each with its own frames', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    mkdirSync(path.join(dir, 'src'));
-    const file = path.join(dir, 'src', 'enhanced-mr.dcm');
-    await makeEnhanced(file);
+    await enhancedSource(dir);
     const result = await runDenoiseJob({ input: path.join(dir, 'src'), outDir: path.join(dir, 'out'), method: { kind: 'classical', spec: { filter: 'median' } as never }, workers: 1 });
     assert.deepEqual(result.failed, []);
     assert.equal(result.series.length, 2);
