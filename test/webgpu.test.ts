@@ -34,3 +34,17 @@ test('WebGPU (software adapter here) computes a DnCNN like the CPU backend and r
   assert.ok(worst < 1e-4, `outputs differ by ${worst}`);
   assert.ok(worstGrad < 1e-3, `input gradients differ by ${worstGrad}`);
 });
+
+test('a denoising pool on a GPU backend is one worker, however many are asked for, and denoises', async () => {
+  const { DenoisePool } = await import('../src-main/jobs/workers/denoise-pool.js');
+  const { defaultModelFor } = await import('../src-main/jobs/models/shipped-models.js');
+  const pool = await DenoisePool.start({ kind: 'model', folder: defaultModelFor('MR') }, { workers: 2, backend: 'webgpu' });
+  try {
+    assert.equal(pool.backend, 'webgpu');
+    assert.equal(pool.size, 1, 'one GPU context, not one per core');
+    const values = Float32Array.from({ length: 64 * 64 }, (_, i) => 100 + (i % 7));
+    const out = await pool.denoise({ values, width: 64, height: 64 });
+    assert.equal(out.length, values.length);
+    assert.ok(out.every(Number.isFinite));
+  } finally { await pool.close(); }
+});

@@ -16,6 +16,18 @@ export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
 }
 
+/** Waits for a denoising worker's first message: ready (with its backend and method name) or why not. */
+function ready(w: Worker): Promise<{ backend: string; name: string }> {
+  return new Promise((resolve, reject) => {
+    w.once('error', reject);
+    w.once('exit', (code) => reject(new Error(`denoising worker exited while starting (code ${code})`)));
+    w.once('message', (m: DenoiseWorkerReply) => {
+      if (m.type === 'ready') resolve(m);
+      else reject(new Error(m.type === 'error' ? m.message : 'worker failed to start'));
+    });
+  });
+}
+
 export class DenoisePool {
   private readonly idle: Worker[] = [];
   private readonly queue: { msg: DenoiseWorkerRequest & { type: 'slice' }; transfer: ArrayBuffer[] }[] = [];
@@ -35,22 +47,22 @@ export class DenoisePool {
 
   static async start(method: MethodSpec, options: { workers?: number; backend?: BackendName } = {}): Promise<DenoisePool> {
     const count = options.workers ?? defaultWorkerCount();
-    const workers = Array.from({ length: count }, () => spawnWorker('denoise-worker', { method, backend: options.backend }));
+    // The first worker tells which backend loads: a GPU backend gets that one worker only (one GPU
+    // context, not one per core); CPU backends get one worker per core.
+    const first = spawnWorker('denoise-worker', { method, backend: options.backend });
+    const workers = [first];
     try {
-      const ready = await Promise.all(workers.map((w) => new Promise<{ backend: string; name: string }>((resolve, reject) => {
-        w.once('error', reject);
-        w.once('exit', (code) => reject(new Error(`denoising worker exited while starting (code ${code})`)));
-        w.once('message', (m: DenoiseWorkerReply) => {
-          if (m.type === 'ready') resolve(m);
-          else reject(new Error(m.type === 'error' ? m.message : 'worker failed to start'));
-        });
-      })));
-      return new DenoisePool(workers, ready[0]!.backend, ready[0]!.name);
+      const head = await ready(first);
+      const onGpu = head.backend === 'webgpu' || head.backend === 'node-gpu';
+      for (let i = 1; i < (onGpu ? 1 : count); i++) workers.push(spawnWorker('denoise-worker', { method, backend: options.backend }));
+      await Promise.all(workers.slice(1).map(ready));
+      return new DenoisePool(workers, head.backend, head.name);
     } catch (error) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw error;
     }
   }
+
 
   get size(): number {
     return this.workers.length;
