@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { CatalogPatient, CatalogSeries, JobEvent, JobInfo } from '../src-main/api/contract.js';
@@ -222,4 +222,10 @@ test('a denoise job is its own series; a second identical start returns the runn
   assert.deepEqual(again.problems, []);
   assert.equal((await post('/api/slice', { seriesInstanceUid: result.seriesInstanceUid, index: 19 })).status, 200);
   assert.equal((await post('/api/slice', { seriesInstanceUid: result.seriesInstanceUid, index: 20 })).status, 400);
+  // One unreadable copy does not lose the slice: the other location is read.
+  const derivedDir = path.join(work.dir, 'out', 'den');
+  for (const sub of readdirSync(derivedDir)) for (const f of readdirSync(path.join(derivedDir, sub))) truncateSync(path.join(derivedDir, sub, f), 0);
+  const fallback = await post('/api/slice', { seriesInstanceUid: result.seriesInstanceUid, index: 5 });
+  assert.equal(fallback.status, 200, fallback.error);
+  assert.equal((fallback.value as { values: Float32Array }).values.length, 256 * 256);
 });

@@ -75,6 +75,11 @@ export function seriesFiles(db: Database, seriesInstanceUid: string): { path: st
     .all(seriesInstanceUid) as { path: string; header: string }[];
 }
 
+/** Every catalogued location of one SOP instance. */
+export function instanceLocations(db: Database, sopInstanceUid: string): string[] {
+  return (db.prepare("SELECT path FROM files WHERE sop_uid = ? AND status = 'image' ORDER BY path").all(sopInstanceUid) as { path: string }[]).map((r) => r.path);
+}
+
 /** Series Instance UIDs catalogued with a file under `folder`. */
 export function seriesUnder(db: Database, folder: string): string[] {
   return catalogTree(db, folder).flatMap((p) => p.studies.flatMap((s) => s.series.map((x) => x.seriesInstanceUid)));

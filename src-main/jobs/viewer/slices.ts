@@ -7,7 +7,7 @@ import type { Database } from 'better-sqlite3';
 import type { PreviewResult, SliceData } from '../../api/contract.js';
 
 export type { PreviewResult, SliceData } from '../../api/contract.js';
-import { seriesFiles } from '../../catalog/query.js';
+import { instanceLocations, seriesFiles } from '../../catalog/query.js';
 import type { ImageHeader } from '../../dicom/header.js';
 import { colourFrameToRGB, readDisplayTransforms } from '../../dicom/display.js';
 import { physicalFrame } from '../../dicom/physical.js';
@@ -41,6 +41,22 @@ function luminance(rgb: Uint8Array): Float32Array {
   return out;
 }
 
+/**
+ * Reads an instance from its first location, else from any other copy the catalogue knows (an
+ * export re-opened, a CD copied to disk): one unreadable copy does not lose the slice.
+ */
+async function readAnyCopy(db: Database, file: string, sopInstanceUid: string): Promise<DicomImage> {
+  try {
+    return await readDicomImage(file);
+  } catch (error) {
+    for (const other of instanceLocations(db, sopInstanceUid).filter((p) => p !== file)) {
+      const image = await readDicomImage(other).catch(() => undefined);
+      if (image) return image;
+    }
+    throw error;
+  }
+}
+
 /** Forget cached ordering (after re-indexing a folder). */
 export function forgetSeriesOrder(): void {
   order.clear();
@@ -53,7 +69,7 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
     throw new Error(`slice ${index} is outside the series (0–${series.slices.length - 1})`);
   }
   const ref = series.slices[index]!;
-  if (lastImage?.file !== ref.file) lastImage = { file: ref.file, image: await readDicomImage(ref.file) };
+  if (lastImage?.file !== ref.file) lastImage = { file: ref.file, image: await readAnyCopy(db, ref.file, ref.sopInstanceUid) };
   const { image } = lastImage;
   const h = image.header;
   // Colour (RGB, YBR, palette: ultrasound, secondary captures) is shown as it is; its luminance
