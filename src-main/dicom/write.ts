@@ -223,7 +223,7 @@ async function encodeDerived(image: DerivedImage, ctx: EncodeContext): Promise<{
     if (method) {
       // The source's own compression step: its ratio may be recorded without its method.
       if (ratios.length > methods.length) methods.push(method);
-      else if (ratios.length === methods.length) { methods.push(method); ratios.push(formatDS(lossyRatio(parsed.syntax!.pixels, ds, h))); }
+      else if (ratios.length === methods.length) { methods.push(method); ratios.push(formatDS(lossyRatio(ds, h))); }
     }
     set('00282110', 'CS', '01');
     if (ratios.length) set('00282112', 'DS', ...ratios);
@@ -281,6 +281,12 @@ function markFramesDerived(dict: DcmjsDict): void {
 }
 
 /** A code sequence item (Code Value, Coding Scheme Designator, Code Meaning). */
+/** Binary number VRs: value size and how to read one. */
+const NUMBER_READERS: Record<string, [number, (v: DataView, o: number, little: boolean) => number]> = {
+  US: [2, (v, o, l) => v.getUint16(o, l)], SS: [2, (v, o, l) => v.getInt16(o, l)], UL: [4, (v, o, l) => v.getUint32(o, l)],
+  SL: [4, (v, o, l) => v.getInt32(o, l)], FL: [4, (v, o, l) => v.getFloat32(o, l)], FD: [8, (v, o, l) => v.getFloat64(o, l)],
+};
+
 /** A source text value made valid for its VR: ACR-NEMA dates (1995.06.26) and times (10:20:30) in today's form, cut to the VR's length. */
 function fitText(vr: string, value: string): string {
   let v = value;
@@ -295,7 +301,7 @@ function code(value: string, scheme: string, meaning: string): DcmjsDict {
 }
 
 /** Compression ratio of a lossy source: the uncompressed size over the encoded frames' size. */
-function lossyRatio(_pixels: string, ds: DataSet, h: ImageHeader): number {
+function lossyRatio(ds: DataSet, h: ImageHeader): number {
   const encoded = ds.elements.x7fe00010?.length ?? 0;
   const raw = h.rows * h.columns * h.frames * (h.bitsAllocated / 8) * h.samplesPerPixel;
   return encoded > 0 ? Math.round((raw / encoded) * 100) / 100 : 1;
@@ -334,14 +340,10 @@ function copyDataSet(ds: DataSet, encoding: string, littleEndian: boolean, top: 
       out[tag] = { vr, Value: Array.from({ length: Math.floor(el.length / 4) }, (_, i) => ((view.getUint16(el.dataOffset + 4 * i, little) << 16) | view.getUint16(el.dataOffset + 4 * i + 2, little)) >>> 0) };
       continue;
     }
-    const read: Record<string, [number, (o: number) => number]> = {
-      US: [2, (o) => view.getUint16(o, little)], SS: [2, (o) => view.getInt16(o, little)], UL: [4, (o) => view.getUint32(o, little)],
-      SL: [4, (o) => view.getInt32(o, little)], FL: [4, (o) => view.getFloat32(o, little)], FD: [8, (o) => view.getFloat64(o, little)],
-    };
-    const reader = read[vr];
+    const reader = NUMBER_READERS[vr];
     if (reader) {
       const [size, get] = reader;
-      out[tag] = { vr, Value: Array.from({ length: Math.floor(el.length / size) }, (_, i) => get(el.dataOffset + i * size)) };
+      out[tag] = { vr, Value: Array.from({ length: Math.floor(el.length / size) }, (_, i) => get(view, el.dataOffset + i * size, little)) };
     } else if (vr === 'OB' && el.length) {
       out[tag] = { vr, Value: [ds.byteArray.slice(el.dataOffset, el.dataOffset + el.length).buffer] };
     }

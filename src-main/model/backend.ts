@@ -65,6 +65,19 @@ async function tryNative(name: 'node-gpu' | 'node'): Promise<void> {
   }
 }
 
+/**
+ * Whether a GPU backend could load here (cheap: no backend is started). Callers that start one
+ * thread per core use it to avoid a GPU context per thread.
+ */
+export function gpuBackendPossible(force?: BackendName): boolean {
+  const envForce = process.env.DENOISE_STUDIO_BACKEND;
+  const pinned = force ?? (envForce ? parseBackendName(envForce, 'DENOISE_STUDIO_BACKEND') : undefined);
+  if (pinned) return pinned === 'webgpu' || pinned === 'node-gpu';
+  let cuda = false;
+  try { require.resolve('@tensorflow/tfjs-node-gpu'); cuda = true; } catch { /* not installed */ }
+  return cuda || hasGpuDevice();
+}
+
 function hasGpuDevice(): boolean {
   if (process.platform !== 'linux') return true; // Metal / D3D12: let Dawn look
   if (existsSync('/dev/nvidia0')) return true;

@@ -56,6 +56,7 @@ test('viewer: right images, per-series state, overlays, measurements, tags, layo
   // 1. A CT with no result: B and the difference say so and draw nothing.
   await expect(page.getByTestId('message-b')).toContainText('No result for this series yet');
   await expect(page.getByTestId('message-d')).toContainText('needs both images');
+  await expect(page.getByTestId('pane-d').locator('figcaption')).toHaveText('Difference (B − A)');
   expect(await painted(page, 'b')).toBe(false);
   // Overlays: patient, study date, orientation from Image Orientation (Patient), thickness, a scale bar.
   await expect(page.getByTestId('overlay-tl-a')).toContainText('PHANTOM DENOISE STUDIO');

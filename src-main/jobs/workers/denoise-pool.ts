@@ -4,7 +4,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import os from 'node:os';
-import type { BackendName } from '../../model/backend.js';
+import { gpuBackendPossible, type BackendName } from '../../model/backend.js';
 import type { ModelSliceInput } from '../../model/model-denoiser.js';
 import type { DenoiseWorkerReply, DenoiseWorkerRequest } from './denoise-worker.js';
 import type { MethodSpec } from '../methods.js';
@@ -47,18 +47,27 @@ export class DenoisePool {
 
   static async start(method: MethodSpec, options: { workers?: number; backend?: BackendName } = {}): Promise<DenoisePool> {
     const count = options.workers ?? defaultWorkerCount();
-    // The first worker tells which backend loads: a GPU backend gets that one worker only (one GPU
-    // context, not one per core); CPU backends get one worker per core.
-    const first = spawnWorker('denoise-worker', { method, backend: options.backend });
-    const workers = [first];
+    // One worker per core on CPU backends; where a GPU backend may load, the first worker tells
+    // which did, and a GPU backend keeps that one worker (one GPU context, not one per core).
+    // Each worker's readiness is awaited from the moment it starts (its first message is never missed).
+    const started: { worker: Worker; ready: Promise<{ backend: string; name: string }> }[] = [];
+    const spawn = () => {
+      const worker = spawnWorker('denoise-worker', { method, backend: options.backend });
+      const whenReady = ready(worker);
+      whenReady.catch(() => undefined); // awaited below; a failure before then is not "unhandled"
+      started.push({ worker, ready: whenReady });
+    };
+    spawn();
+    const workers = () => started.map((s) => s.worker);
     try {
-      const head = await ready(first);
+      if (!gpuBackendPossible(options.backend)) for (let i = 1; i < count; i++) spawn();
+      const head = await started[0]!.ready;
       const onGpu = head.backend === 'webgpu' || head.backend === 'node-gpu';
-      for (let i = 1; i < (onGpu ? 1 : count); i++) workers.push(spawnWorker('denoise-worker', { method, backend: options.backend }));
-      await Promise.all(workers.slice(1).map(ready));
-      return new DenoisePool(workers, head.backend, head.name);
+      while (started.length < (onGpu ? 1 : count)) spawn();
+      await Promise.all(started.map((s) => s.ready));
+      return new DenoisePool(workers(), head.backend, head.name);
     } catch (error) {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await Promise.all(workers().map((w) => w.terminate()));
       throw error;
     }
   }
