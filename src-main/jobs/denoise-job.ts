@@ -53,7 +53,7 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
   };
   try {
     const result = await processSeriesFolder({
-      input: options.input, outDir: options.outDir, inFlight: 2 * (options.workers ?? defaultWorkerCount()), // keeps every worker busy
+      input: options.input, outDir: options.outDir, inFlight: Math.max(8, 2 * (options.workers ?? defaultWorkerCount())), // keeps every worker (and a GPU worker's two batches) busy
       derivationDescription: '',
       // Every run is its own series, told apart by what made it: method, strength and time.
       seriesDescriptionSuffix: () => ` [${current!.pool.name}, strength ${strength.toFixed(2)}, ${new Date().toTimeString().slice(0, 5)}]`,

@@ -15,6 +15,7 @@ import path from 'node:path';
 // The full bundle: tfjs-core alone registers no gradient functions.
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients.js';
+import { registerWebgpuConvGradients } from './webgpu-gradients.js';
 
 export const BACKEND_NAMES = ['webgpu', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -124,6 +125,7 @@ async function tryWebgpu(forced: boolean): Promise<void> {
   });
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('the WebGPU backend failed to initialise');
+  registerWebgpuConvGradients();
   webgpuAdapter = adapter;
 }
 

@@ -13,7 +13,7 @@ import { parseArchitecture, tilingNeeds, type TilingNeeds } from './architecture
 import type { SliceDenoiser, SliceInput } from './denoiser.js';
 import type { ModelCard } from './model-card.js';
 import { loadModelFolder, type LoadedModel } from './model-io.js';
-import { predictTiled } from './tiling.js';
+import { predictTiledMany } from './tiling.js';
 
 export interface ModelDenoiserOptions {
   /** Largest tile side (default 512: a typical slice runs in one pass). */
@@ -86,19 +86,42 @@ export class ModelDenoiser implements SliceDenoiser {
   }
 
   async denoise(input: ModelSliceInput): Promise<Float32Array> {
-    const { width, height } = input;
-    if (input.values.length !== width * height) throw new Error(`denoise: expected ${width * height} values, got ${input.values.length}`);
-    const mask = invalidMask(input.values, input.mask);
-    const imputed = imputePixels(input.values, width, height, mask, this.loaded.card.preprocessing.imputation);
-    const params = this.paramsFor(imputed.values, mask, input.volumeParams);
-    const normalised = normalise(imputed.values, params);
-    const predicted = await predictTiled(this.loaded.model, normalised, width, height, {
-      ...this.tiling, tile: this.options.tile ?? 512, batch: this.options.batch,
+    return (await this.denoiseMany([input]))[0]!;
+  }
+
+  /**
+   * Several slices at once: slices of one size share the model's batches (what a GPU needs to be
+   * busy); each slice keeps its own imputation, normalisation and restored pixels.
+   */
+  async denoiseMany(inputs: ModelSliceInput[]): Promise<Float32Array[]> {
+    const prepared = inputs.map((input) => {
+      const { width, height } = input;
+      if (input.values.length !== width * height) throw new Error(`denoise: expected ${width * height} values, got ${input.values.length}`);
+      const mask = invalidMask(input.values, input.mask);
+      const imputed = imputePixels(input.values, width, height, mask, this.loaded.card.preprocessing.imputation);
+      const params = this.paramsFor(imputed.values, mask, input.volumeParams);
+      return { input, mask, params, normalised: normalise(imputed.values, params) };
     });
-    const out = denormalise(predicted, params);
-    restoreClipped(input.values, out, params);
-    for (let i = 0; i < out.length; i++) if (mask[i]) out[i] = input.values[i]!;
-    return out;
+    const outputs: Float32Array[] = new Array<Float32Array>(inputs.length);
+    const sizes = new Map<string, number[]>();
+    prepared.forEach((p, i) => {
+      const key = `${p.input.width}x${p.input.height}`;
+      sizes.set(key, [...(sizes.get(key) ?? []), i]);
+    });
+    for (const indices of sizes.values()) {
+      const { width, height } = prepared[indices[0]!]!.input;
+      const predicted = await predictTiledMany(this.loaded.model, indices.map((i) => prepared[i]!.normalised), width, height, {
+        ...this.tiling, tile: this.options.tile ?? 512, batch: this.options.batch,
+      });
+      indices.forEach((i, k) => {
+        const { input, mask, params } = prepared[i]!;
+        const out = denormalise(predicted[k]!, params);
+        restoreClipped(input.values, out, params);
+        for (let j = 0; j < out.length; j++) if (mask[j]) out[j] = input.values[j]!;
+        outputs[i] = out;
+      });
+    }
+    return outputs;
   }
 
   dispose(): void {

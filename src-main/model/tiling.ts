@@ -61,17 +61,30 @@ function ramp(distance: number, margin: number, blend: number): number {
  */
 export async function predictTiled(model: tf.LayersModel, values: Float32Array, width: number, height: number,
   options: TilingOptions): Promise<Float32Array> {
+  return (await predictTiledMany(model, [values], width, height, options))[0]!;
+}
+
+/**
+ * Several slices of one size through `model`: their tiles share batches (on a GPU one dispatch
+ * chain serves several slices), and each batch is submitted before the previous one is read
+ * back, so the device works while the readback of the last batch waits. On the CPU backends
+ * predict runs synchronously and this is the plain loop.
+ */
+export async function predictTiledMany(model: tf.LayersModel, images: Float32Array[], width: number, height: number,
+  options: TilingOptions): Promise<Float32Array[]> {
   const { margin, align } = options;
   const tile = options.fixedSize ?? Math.max(align, Math.floor(options.tile / align) * align);
   const blend = options.blend ?? (options.fixedSize ? Math.floor(options.fixedSize / 4) : 16);
   const batch = options.batch ?? 4;
   // Dense models need exactly their patch size: pad small images up to it.
   const padAlign = options.fixedSize ? 1 : align;
-  let padded = padToMultiple(values, width, height, padAlign);
-  if (options.fixedSize && (padded.width < tile || padded.height < tile)) {
-    padded = padToMultiple(values, width, height, tile);
-  }
-  const W = padded.width, H = padded.height;
+  const padOne = (values: Float32Array) => {
+    let padded = padToMultiple(values, width, height, padAlign);
+    if (options.fixedSize && (padded.width < tile || padded.height < tile)) padded = padToMultiple(values, width, height, tile);
+    return padded;
+  };
+  const padded = images.map(padOne);
+  const W = padded[0]!.width, H = padded[0]!.height;
   const tw = Math.min(tile, W), th = Math.min(tile, H);
   if (options.fixedSize && (tw !== tile || th !== tile)) throw new Error('tiling: image smaller than the model patch');
   if (tile <= 2 * margin + blend && (W > tile || H > tile)) {
@@ -79,37 +92,47 @@ export async function predictTiled(model: tf.LayersModel, values: Float32Array, 
   }
   const stepOf = (t: number) => Math.max(padAlign, Math.floor((t - 2 * margin - blend) / padAlign) * padAlign);
   const xs = origins(W, tw, stepOf(tw), padAlign), ys = origins(H, th, stepOf(th), padAlign);
-  const acc = new Float32Array(W * H), wsum = new Float32Array(W * H);
-  const jobs = ys.flatMap((y0) => xs.map((x0) => ({ x0, y0 })));
-  for (let start = 0; start < jobs.length; start += batch) {
+  const acc = padded.map(() => new Float32Array(W * H)), wsum = padded.map(() => new Float32Array(W * H));
+  const jobs = padded.flatMap((_, image) => ys.flatMap((y0) => xs.map((x0) => ({ image, x0, y0 }))));
+  const submit = (start: number) => {
     const group = jobs.slice(start, start + batch);
     const input = new Float32Array(group.length * tw * th);
-    group.forEach(({ x0, y0 }, k) => {
-      for (let y = 0; y < th; y++) input.set(padded.values.subarray((y0 + y) * W + x0, (y0 + y) * W + x0 + tw), (k * th + y) * tw);
+    group.forEach(({ image, x0, y0 }, k) => {
+      const src = padded[image]!.values;
+      for (let y = 0; y < th; y++) input.set(src.subarray((y0 + y) * W + x0, (y0 + y) * W + x0 + tw), (k * th + y) * tw);
     });
-    const output = tf.tidy(() => model.predict(tf.tensor4d(input, [group.length, th, tw, 1])) as tf.Tensor);
-    const result = await output.data() as Float32Array;
-    output.dispose();
-    group.forEach(({ x0, y0 }, k) => {
+    return { group, output: tf.tidy(() => model.predict(tf.tensor4d(input, [group.length, th, tw, 1])) as tf.Tensor) };
+  };
+  let inFlight = jobs.length ? submit(0) : undefined;
+  for (let start = 0; inFlight; start += batch) {
+    const { group, output } = inFlight;
+    inFlight = start + batch < jobs.length ? submit(start + batch) : undefined;
+    let result: Float32Array;
+    try { result = await output.data() as Float32Array; } finally { output.dispose(); }
+    group.forEach(({ image, x0, y0 }, k) => {
       const wx = edgeWeights(tw, x0, x0 + tw, W, margin, blend);
       const wy = edgeWeights(th, y0, y0 + th, H, margin, blend);
+      const a = acc[image]!, s = wsum[image]!;
       for (let y = 0; y < th; y++) {
         for (let x = 0; x < tw; x++) {
           const w = wy[y]! * wx[x]!;
           if (w === 0) continue;
           const i = (y0 + y) * W + x0 + x;
-          acc[i]! += w * result[(k * th + y) * tw + x]!;
-          wsum[i]! += w;
+          a[i]! += w * result[(k * th + y) * tw + x]!;
+          s[i]! += w;
         }
       }
     });
   }
-  const out = new Float32Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * W + x;
-      out[y * width + x] = wsum[i]! > 0 ? acc[i]! / wsum[i]! : padded.values[i]!;
+  return padded.map((p, image) => {
+    const out = new Float32Array(width * height);
+    const a = acc[image]!, s = wsum[image]!;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = y * W + x;
+        out[y * width + x] = s[i]! > 0 ? a[i]! / s[i]! : p.values[i]!;
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }

@@ -1,6 +1,7 @@
 /**
  * A pool of denoising workers, one backend each, so every core works on a volume (the WASM
- * backend runs one thread per worker in Node). Slices are handed to whichever worker is free.
+ * backend runs one thread per worker in Node). Slices are handed to whichever worker has room:
+ * a CPU worker takes one slice at a time, the one GPU worker several (it batches them).
  */
 import type { Worker } from 'node:worker_threads';
 import os from 'node:os';
@@ -11,6 +12,9 @@ import type { MethodSpec } from '../methods.js';
 import { spawnWorker, watchWorker } from './spawn.js';
 
 interface Pending { resolve: (v: Float32Array) => void; reject: (e: Error) => void }
+
+/** Slices a GPU worker puts through the model together at most (4 × 512² fits any GPU we would use). */
+const GPU_SLICES_PER_BATCH = 4;
 
 export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
@@ -29,6 +33,7 @@ function ready(w: Worker): Promise<{ backend: string; name: string }> {
 }
 
 export class DenoisePool {
+  /** A worker appears here once per slice it can take now. */
   private readonly idle: Worker[] = [];
   private readonly queue: { msg: DenoiseWorkerRequest & { type: 'slice' }; transfer: ArrayBuffer[] }[] = [];
   private readonly pending = new Map<number, Pending>();
@@ -38,10 +43,12 @@ export class DenoisePool {
   private readonly closers: (() => void)[] = [];
 
   private constructor(private readonly workers: Worker[], readonly backend: string, readonly name: string) {
+    // Two batches' worth on a GPU: one runs while the next waits, so the device never idles.
+    const slots = backend === 'webgpu' || backend === 'node-gpu' ? 2 * GPU_SLICES_PER_BATCH : 1;
     for (const w of workers) {
       w.on('message', (m: DenoiseWorkerReply) => this.onReply(w, m));
       this.closers.push(watchWorker(w, 'denoising', (e) => this.fail(e)));
-      this.idle.push(w);
+      for (let k = 0; k < slots; k++) this.idle.push(w);
     }
   }
 
@@ -52,7 +59,7 @@ export class DenoisePool {
     // Each worker's readiness is awaited from the moment it starts (its first message is never missed).
     const started: { worker: Worker; ready: Promise<{ backend: string; name: string }> }[] = [];
     const spawn = () => {
-      const worker = spawnWorker('denoise-worker', { method, backend: options.backend });
+      const worker = spawnWorker('denoise-worker', { method, backend: options.backend, batchSlices: GPU_SLICES_PER_BATCH });
       const whenReady = ready(worker);
       whenReady.catch(() => undefined); // awaited below; a failure before then is not "unhandled"
       started.push({ worker, ready: whenReady });
