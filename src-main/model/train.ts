@@ -488,10 +488,18 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
       setLearningRate(optimizer, lr);
       const rng = new Rng(config.seed * 1_000_003 + epoch);
       let lossSum = 0;
+      let batch = factory.make(trainSlices, config.batchSize, rng);
       for (let b = 0; b < config.stepsPerEpoch; b++) {
         if (options.signal?.aborted) { stoppedBy = 'cancelled'; break; }
-        const batch = factory.make(trainSlices, config.batchSize, rng);
-        const value = await trainStep(model, vars, optimizer, batch, P, config, helpers);
+        // The step is submitted (a GPU works on it; helpers work in their threads) before its loss
+        // is awaited: the next batch's patches and noise are made meanwhile, in the same order.
+        const step = trainStep(model, vars, optimizer, batch, P, config, helpers);
+        let next: typeof batch | undefined;
+        try {
+          next = b + 1 < config.stepsPerEpoch ? factory.make(trainSlices, config.batchSize, rng) : undefined;
+        } catch (error) { step.catch(() => undefined); throw error; }
+        const value = await step;
+        if (next) batch = next;
         if (!Number.isFinite(value)) throw new Error(`training diverged at epoch ${epoch + 1} (loss ${value}); lower the learning rate`);
         lossSum += value;
         stepsDone++;
