@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { applyClassical, type ClassicalSpec } from '../src-main/model/classical.js';
 import { describeBackend, initBackend } from '../src-main/model/backend.js';
 import { meanShift, psnr, ssim, type Roi } from '../src-main/model/metrics.js';
-import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
+import { loadModelDenoiser } from '../src-main/model/model-io.js';
+import type { ModelDenoiser } from '../src-main/model/model-denoiser.js';
 import { addNoise, type NoiseSpec } from '../src-main/noise/models.js';
 import { ctPhantomSlice, mrPhantomSlice } from '../src-main/noise/phantom.js';
 import { Rng } from '../src-main/noise/rng.js';
@@ -188,7 +189,7 @@ async function main() {
   const only = process.argv[2]?.toUpperCase();
   for (const [recipe, levels] of [[CT_DEFAULT, CT_LEVELS], [MR_DEFAULT, MR_LEVELS]] as const) {
     if (only && only !== recipe.modality) continue;
-    const model = await ModelDenoiser.load(path.join(ROOT, 'models', recipe.folder));
+    const model = await loadModelDenoiser(path.join(ROOT, 'models', recipe.folder));
     console.log(`\n${recipe.folder}: tuning classical filters on training images…`);
     const tuned = await tuneFilters(recipe, levels);
     for (const [level, specs] of Object.entries(tuned)) console.log(`  ${level}: ${Object.values(specs).map((s) => JSON.stringify(s)).join(' ')}`);

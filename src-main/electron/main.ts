@@ -13,7 +13,7 @@ import { isInside } from '../shared/fs-paths.js';
 import { defaultDataDir } from '../api/data-dir.js';
 import { createIpcHandlers, type DialogPurpose } from './ipc.js';
 import {
-  APP_ORIGIN, APP_SCHEME, CONTENT_SECURITY_POLICY, isAllowedNavigation, isAllowedRequest, permissionDecision,
+  APP_ORIGIN, APP_SCHEME, contentSecurityPolicyFor, isAllowedNavigation, isAllowedRequest, permissionDecision,
   sanitiseWindowState, secureWebPreferences,
 } from './security.js';
 
@@ -124,7 +124,7 @@ app.whenReady().then(() => {
     if (!isInside(rendererDir, file)) return new Response('not found', { status: 404 });
     const response = await net.fetch(`file://${file}`);
     const headers = new Headers(response.headers);
-    headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    headers.set('Content-Security-Policy', contentSecurityPolicyFor(url.pathname));
     headers.set('X-Content-Type-Options', 'nosniff');
     return new Response(response.body, { status: response.status, headers });
   });

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ClassicalDenoiser, ClassicalSpec, CLASSICAL_FILTERS } from '../model/classical.js';
 import type { SliceDenoiser } from '../model/denoiser.js';
-import { ModelDenoiser } from '../model/model-denoiser.js';
+import { loadModelDenoiser } from '../model/model-io.js';
 import { defaultModelFor } from './models/shipped-models.js';
 
 export type MethodSpec =
@@ -37,7 +37,7 @@ export function methodForSeries(method: MethodSpec | 'default' | undefined, moda
 }
 
 export async function createDenoiser(method: MethodSpec): Promise<SliceDenoiser> {
-  return method.kind === 'model' ? ModelDenoiser.load(method.folder, { tile: method.tile }) : new ClassicalDenoiser(method.spec);
+  return method.kind === 'model' ? loadModelDenoiser(method.folder, { tile: method.tile }) : new ClassicalDenoiser(method.spec);
 }
 
 export function methodLabel(method: MethodSpec): string {

@@ -16,21 +16,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients.js';
 import { registerWebgpuConvGradients } from './webgpu-gradients.js';
+import { adapterReport, BACKEND_NAMES, type BackendName, type BackendReport } from './backend-report.js';
 
-export const BACKEND_NAMES = ['webgpu', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-
-export interface BackendReport {
-  /** The backend in use. */
-  name: BackendName;
-  /** tfjs' own name for it ('tensorflow', 'wasm', 'cpu'). */
-  tfjsName: string;
-  /** Why each better backend was not used, in preference order. */
-  skipped: { name: BackendName; reason: string }[];
-  forced: boolean;
-  /** The GPU adapter, when the backend is WebGPU (vendor, device, description, and whether it is software) */
-  adapter?: { vendor: string; device: string; description: string; software: boolean };
-}
+export { BACKEND_NAMES, describeBackend, type BackendName, type BackendReport } from './backend-report.js';
 
 const require = createRequire(import.meta.url);
 let current: BackendReport | undefined;
@@ -85,8 +73,6 @@ function hasGpuDevice(): boolean {
   try { return readdirSync('/dev/dri').some((n) => n.startsWith('renderD')); } catch { return false; }
 }
 
-/** Software adapters: correct, but slower than WASM. */
-const SOFTWARE_ADAPTER = /llvmpipe|swiftshader|lavapipe|softpipe|warp|microsoft basic render/i;
 let webgpuAdapter: BackendReport['adapter'];
 
 /**
@@ -113,8 +99,7 @@ async function tryWebgpu(forced: boolean): Promise<void> {
     if (adapter) { chosen = { gpu, options: a.options, adapter }; break; }
   }
   if (!chosen) throw new Error('no WebGPU adapter (no Vulkan/Metal/D3D12 GPU, and no OpenGL ES fallback)');
-  const info = chosen.adapter.info;
-  const adapter = { vendor: info.vendor, device: info.device, description: info.description, software: SOFTWARE_ADAPTER.test(`${info.device} ${info.description}`) };
+  const adapter = adapterReport(chosen.adapter.info);
   if (adapter.software && !forced) throw new Error(`only a software adapter (${adapter.device || adapter.description}): slower than WASM here`);
   // tfjs asks navigator.gpu for an adapter itself: hand it the one that answered, with its options.
   const { gpu, options } = chosen;
@@ -187,11 +172,4 @@ export function initBackend(options: { force?: BackendName } = {}): Promise<Back
     throw error;
   });
   return pending;
-}
-
-/** One line for logs and the status bar. */
-export function describeBackend(report: BackendReport): string {
-  const why = report.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-  const adapter = report.adapter ? ` on ${report.adapter.device || report.adapter.description}${report.adapter.software ? ' (software)' : ''}` : '';
-  return `backend ${report.name}${adapter}${report.forced ? ' (forced)' : ''}${why ? ` — skipped ${why}` : ''}`;
 }

@@ -12,7 +12,7 @@ import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { parseArchitecture, tilingNeeds, type TilingNeeds } from './architectures.js';
 import type { SliceDenoiser, SliceInput } from './denoiser.js';
 import type { ModelCard } from './model-card.js';
-import { loadModelFolder, type LoadedModel } from './model-io.js';
+import type { LoadedModel } from './model-artifacts.js';
 import { predictTiledMany } from './tiling.js';
 
 export interface ModelDenoiserOptions {
@@ -50,10 +50,6 @@ export class ModelDenoiser implements SliceDenoiser {
   private constructor(private readonly loaded: LoadedModel, private readonly options: ModelDenoiserOptions) {
     this.name = `${loaded.card.name} ${loaded.card.version}`;
     this.tiling = modelTiling(loaded);
-  }
-
-  static async load(folder: string, options: ModelDenoiserOptions = {}): Promise<ModelDenoiser> {
-    return new ModelDenoiser(await loadModelFolder(folder), options);
   }
 
   static fromLoaded(loaded: LoadedModel, options: ModelDenoiserOptions = {}): ModelDenoiser {

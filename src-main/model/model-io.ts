@@ -8,23 +8,15 @@ import path from 'node:path';
 import { isInside } from '../shared/fs-paths.js';
 import * as tf from '@tensorflow/tfjs';
 import { parseModelCard, type ModelCard, type ModelCardInput } from './model-card.js';
+import { checkImageToImage, modelFromArtifacts, ModelFolderError, type LoadedModel, type ModelArtifacts } from './model-artifacts.js';
+import { ModelDenoiser, type ModelDenoiserOptions } from './model-denoiser.js';
+
+// Callers of this module (and its tests) know these names from here.
+export { checkImageToImage, ModelFolderError, type LoadedModel };
 
 export const MODEL_JSON = 'model.json';
 export const MODEL_CARD = 'model-card.json';
 const WEIGHTS_FILE = 'weights.bin';
-
-export class ModelFolderError extends Error {
-  constructor(readonly folder: string, reason: string) {
-    super(`${folder}: ${reason}`);
-    this.name = 'ModelFolderError';
-  }
-}
-
-export interface LoadedModel {
-  model: tf.LayersModel;
-  card: ModelCard;
-  folder: string;
-}
 
 /** Writes a model folder atomically (staging folder, then rename); refuses an existing folder. */
 export async function saveModelFolder(model: tf.LayersModel, card: ModelCardInput, folder: string,
@@ -113,22 +105,8 @@ async function readWeights(folder: string, manifest: NonNullable<ModelJson['weig
   return { specs, data: joined.buffer };
 }
 
-/** Checks the model maps a one-channel image to a one-channel image of the same size. */
-export function checkImageToImage(model: tf.LayersModel, folder: string): void {
-  const inShape = model.inputs[0]?.shape, outShape = model.outputs[0]?.shape;
-  const show = (shape: (number | null)[]) => `[${shape.map((d) => d ?? 'null').join(', ')}]`;
-  if (model.inputs.length !== 1 || model.outputs.length !== 1 || !inShape || !outShape) {
-    throw new ModelFolderError(folder, 'the model must have exactly one input and one output');
-  }
-  if (inShape.length !== 4 || inShape[3] !== 1) {
-    throw new ModelFolderError(folder, `input shape ${show(inShape)} is not an image of one channel [batch, height, width, 1]`);
-  }
-  if (outShape.length !== 4 || outShape[3] !== 1 || outShape[1] !== inShape[1] || outShape[2] !== inShape[2]) {
-    throw new ModelFolderError(folder, `output shape ${show(outShape)} does not match the input ${show(inShape)}`);
-  }
-}
-
-export async function loadModelFolder(folder: string): Promise<LoadedModel> {
+/** Reads a model folder into memory, checking its files (not yet a network: see modelFromArtifacts). */
+export async function readModelArtifacts(folder: string): Promise<ModelArtifacts> {
   const dir = path.resolve(folder);
   if (!(await exists(dir))) throw new ModelFolderError(dir, 'model folder not found');
   const json = await readJson(path.join(dir, MODEL_JSON), dir, MODEL_JSON) as ModelJson;
@@ -140,21 +118,17 @@ export async function loadModelFolder(folder: string): Promise<LoadedModel> {
   }
   const card = parseModelCard(await readJson(path.join(dir, MODEL_CARD), dir, MODEL_CARD), path.join(dir, MODEL_CARD));
   const weights = await readWeights(dir, json.weightsManifest ?? []);
-  let model: tf.LayersModel;
-  try {
-    model = await tf.loadLayersModel(tf.io.fromMemory({
-      modelTopology: json.modelTopology as object, weightSpecs: weights.specs, weightData: weights.data,
-    }));
-  } catch (error) {
-    throw new ModelFolderError(dir, `model.json could not be built: ${(error as Error).message}`);
-  }
-  try {
-    checkImageToImage(model, dir);
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  return { model, card, folder: dir };
+  return { modelTopology: json.modelTopology as object, weightSpecs: weights.specs, weightData: weights.data, card };
+}
+
+export async function loadModelFolder(folder: string): Promise<LoadedModel> {
+  const dir = path.resolve(folder);
+  return modelFromArtifacts(await readModelArtifacts(dir), dir);
+}
+
+/** A model folder as a slice denoiser. */
+export async function loadModelDenoiser(folder: string, options: ModelDenoiserOptions = {}): Promise<ModelDenoiser> {
+  return ModelDenoiser.fromLoaded(await loadModelFolder(folder), options);
 }
 
 export async function readModelCard(folder: string): Promise<ModelCard> {

@@ -135,18 +135,26 @@ function conv2dBackpropFilter(backend: WebGpuBackendLike, x: TensorInfo, dy: Ten
   return result;
 }
 
-let registered = false;
+let original: KernelConfig | undefined;
+/** Which filter gradient runs: ours, or tfjs' own (kept for comparison in `npm run bench:gpu`). */
+let useOwn = true;
 
 /** Replaces the 'webgpu' backend's Conv2DBackpropFilter (idempotent; call after the backend is imported). */
 export function registerWebgpuConvGradients(): void {
-  if (registered) return;
-  const original = getKernel(Conv2DBackpropFilter, 'webgpu');
+  if (original) return;
+  original = getKernel(Conv2DBackpropFilter, 'webgpu');
   if (!original) throw new Error('the WebGPU backend has no Conv2DBackpropFilter kernel to replace');
-  registered = true;
+  const tfjsKernel = original;
   unregisterKernel(Conv2DBackpropFilter, 'webgpu');
   registerKernel({
     kernelName: Conv2DBackpropFilter, backendName: 'webgpu',
-    kernelFunc: ({ inputs, attrs, backend }) => conv2dBackpropFilter(
-      backend as WebGpuBackendLike, inputs.x!, inputs.dy!, attrs as unknown as Conv2DBackpropFilterAttrs, original),
+    kernelFunc: (args) => (useOwn
+      ? conv2dBackpropFilter(args.backend as WebGpuBackendLike, args.inputs.x!, args.inputs.dy!, args.attrs as unknown as Conv2DBackpropFilterAttrs, tfjsKernel)
+      : tfjsKernel.kernelFunc(args)),
   });
+}
+
+/** Benchmarks only: 'tfjs' runs the backend's own filter gradient again. */
+export function selectFilterGradient(which: 'split-k' | 'tfjs'): void {
+  useOwn = which === 'split-k';
 }

@@ -14,6 +14,7 @@ import { API_METHODS, type AppInfo, type CallMethod, type JobEvent, type JobMeth
 import type { ApiHost } from '../api/host.js';
 import { encodeWire, hasBinary, WIRE_HEADER } from '../api/wire.js';
 import { isInside } from '../shared/fs-paths.js';
+import { contentSecurityPolicyFor } from '../shared/csp.js';
 
 /** What a browser user is told when a folder lies outside the server's roots. */
 export const ROOT_HINT = 'to open folders elsewhere, restart with npm start -- --root <folder> (several --root are allowed)';
@@ -38,7 +39,6 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 const MAX_BODY = 1 << 20;
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.woff2': 'font/woff2', '.wasm': 'application/wasm' };
 
@@ -130,7 +130,7 @@ export async function startLoopbackServer(options: LoopbackOptions): Promise<Loo
     const file = path.resolve(dir, '.' + (pathname === '/' ? '/index.html' : decodeURIComponent(pathname)));
     if (!isInside(dir, file) || !existsSync(file) || !statSync(file).isFile()) throw new HttpError(404, 'not found');
     res.writeHead(200, {
-      'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP,
+      'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-security-policy': contentSecurityPolicyFor(pathname === '/' ? '/index.html' : pathname),
       'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store',
     });
     createReadStream(file).pipe(res);

@@ -1,0 +1,62 @@
+/**
+ * A model in memory: topology, weights and card, as read from a model folder or received by a
+ * compute context (a Chromium worker has no file system). Building and checking the network
+ * happens here, so a folder and a message are held to the same rules. Browser-safe: no Node APIs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ModelCard } from './model-card.js';
+
+export class ModelFolderError extends Error {
+  constructor(readonly folder: string, reason: string) {
+    super(`${folder}: ${reason}`);
+    this.name = 'ModelFolderError';
+  }
+}
+
+export interface LoadedModel {
+  model: tf.LayersModel;
+  card: ModelCard;
+  folder: string;
+}
+
+/** What a model folder holds, in memory. */
+export interface ModelArtifacts {
+  modelTopology: object;
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  weightData: ArrayBuffer;
+  card: ModelCard;
+}
+
+/** Checks the model maps a one-channel image to a one-channel image of the same size. */
+export function checkImageToImage(model: tf.LayersModel, folder: string): void {
+  const inShape = model.inputs[0]?.shape, outShape = model.outputs[0]?.shape;
+  const show = (shape: (number | null)[]) => `[${shape.map((d) => d ?? 'null').join(', ')}]`;
+  if (model.inputs.length !== 1 || model.outputs.length !== 1 || !inShape || !outShape) {
+    throw new ModelFolderError(folder, 'the model must have exactly one input and one output');
+  }
+  if (inShape.length !== 4 || inShape[3] !== 1) {
+    throw new ModelFolderError(folder, `input shape ${show(inShape)} is not an image of one channel [batch, height, width, 1]`);
+  }
+  if (outShape.length !== 4 || outShape[3] !== 1 || outShape[1] !== inShape[1] || outShape[2] !== inShape[2]) {
+    throw new ModelFolderError(folder, `output shape ${show(outShape)} does not match the input ${show(inShape)}`);
+  }
+}
+
+/** Builds the network from its artifacts and checks it maps an image to an image. */
+export async function modelFromArtifacts(artifacts: ModelArtifacts, folder: string): Promise<LoadedModel> {
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(tf.io.fromMemory({
+      modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData,
+    }));
+  } catch (error) {
+    throw new ModelFolderError(folder, `model.json could not be built: ${(error as Error).message}`);
+  }
+  try {
+    checkImageToImage(model, folder);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return { model, card: artifacts.card, folder };
+}
