@@ -13,7 +13,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { CatalogPatient, JobEvent, JobInfo } from '../src-main/api/contract.js';
 import { RemoteEndpoint } from '../src-main/api/remote.js';
 import { createIpcHandlers, IPC_CHANNELS } from '../src-main/electron/ipc.js';
+import { COMPUTE_PORT_MESSAGE } from '../src-main/compute/protocol.js';
 import {
+  COMPUTE_CONTENT_SECURITY_POLICY, computeWebPreferences, contentSecurityPolicyFor,
   CONTENT_SECURITY_POLICY, isAllowedNavigation, isAllowedRequest, permissionDecision, sanitiseWindowState, secureWebPreferences,
 } from '../src-main/electron/security.js';
 import { FIXTURES, ROOT, tempDir } from './helpers.js';
@@ -60,6 +62,34 @@ test('the preload exposes only the API transport, and only on the channels the m
   assert.ok(!('ipcRenderer' in api) && !('invoke' in api) && !('send' in api));
   for (const [name, fn] of Object.entries(api)) if (!['onJobEvent', 'onMenu'].includes(name)) fn('x', 1);
   assert.deepEqual([...new Set(invoked)].sort(), [...IPC_CHANNELS].sort(), 'the preload invokes exactly the channels main registers');
+});
+
+test('the hidden compute window: as isolated and sandboxed as the UI, WebAssembly allowed only on its pages, its preload only forwards the one port', () => {
+  const prefs = computeWebPreferences('/x/compute-preload.cjs');
+  assert.deepEqual({ ...prefs, backgroundThrottling: undefined, preload: undefined }, { ...secureWebPreferences('/y'), backgroundThrottling: undefined, preload: undefined });
+  assert.equal(prefs.backgroundThrottling, false);
+  assert.match(COMPUTE_CONTENT_SECURITY_POLICY, /script-src 'self' 'wasm-unsafe-eval';/);
+  assert.doesNotMatch(COMPUTE_CONTENT_SECURITY_POLICY, /(^|\s)'unsafe-eval'|\*/);
+  assert.equal(contentSecurityPolicyFor('/compute.html'), COMPUTE_CONTENT_SECURITY_POLICY);
+  assert.equal(contentSecurityPolicyFor('/compute/compute-worker-x.js'), COMPUTE_CONTENT_SECURITY_POLICY);
+  for (const p of ['/index.html', '/assets/index-x.js', '/computer.html']) assert.equal(contentSecurityPolicyFor(p), CONTENT_SECURITY_POLICY, p);
+
+  const source = readFileSync(path.join(ROOT, 'src-main', 'electron', 'compute-preload.cts'), 'utf8');
+  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const listeners = new Map<string, (event: { ports: unknown[] }) => void>();
+  const posted: { message: unknown; ports: unknown }[] = [];
+  const fakeElectron = { ipcRenderer: { once: (channel: string, l: (event: { ports: unknown[] }) => void) => listeners.set(channel, l), on: () => assert.fail('no other listener') } };
+  vm.runInNewContext(js, {
+    require: (m: string) => { if (m !== 'electron') throw new Error(`compute preload required ${m}`); return fakeElectron; },
+    exports: {}, module: { exports: {} },
+    window: { postMessage: (message: unknown, _origin: string, ports: unknown) => posted.push({ message, ports }) },
+  });
+  assert.deepEqual([...listeners.keys()], [COMPUTE_PORT_MESSAGE], 'the preload listens on the protocol\'s channel name');
+  const port = { fake: 'port' };
+  listeners.get(COMPUTE_PORT_MESSAGE)!({ ports: [port] });
+  assert.equal(posted.length, 1);
+  assert.equal(JSON.stringify(posted[0]!.message), JSON.stringify({ type: COMPUTE_PORT_MESSAGE }), 'the page gets the port under the name it waits for');
+  assert.equal((posted[0]!.ports as unknown[])[0], port, 'the very port the main process sent');
 });
 
 // The real IPC handlers over the real service, which runs in its own process as in the app

@@ -8,6 +8,12 @@ import type { BackendReport } from '../model/backend-report.js';
 import type { ModelArtifacts } from '../model/model-artifacts.js';
 import type { ModelSliceInput } from '../model/model-denoiser.js';
 
+/**
+ * The one message that carries the compute window's port: main process → service process, and
+ * main process → compute window (its preload forwards it to the page under the same name).
+ */
+export const COMPUTE_PORT_MESSAGE = 'ds:compute-port';
+
 export type ComputeBackend = 'webgpu' | 'wasm' | 'cpu';
 
 export type ComputeRequest =

@@ -7,13 +7,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, MessageChannelMain, Menu, net, protocol, session, shell, utilityProcess, type MenuItemConstructorOptions, type UtilityProcess } from 'electron';
+import { COMPUTE_PORT_MESSAGE } from '../compute/protocol.js';
 import { RemoteEndpoint } from '../api/remote.js';
 import { isInside } from '../shared/fs-paths.js';
 import { defaultDataDir } from '../api/data-dir.js';
 import { createIpcHandlers, type DialogPurpose } from './ipc.js';
 import {
-  APP_ORIGIN, APP_SCHEME, contentSecurityPolicyFor, isAllowedNavigation, isAllowedRequest, permissionDecision,
+  APP_ORIGIN, APP_SCHEME, computeWebPreferences, contentSecurityPolicyFor, isAllowedNavigation, isAllowedRequest, permissionDecision,
   sanitiseWindowState, secureWebPreferences,
 } from './security.js';
 
@@ -23,6 +24,10 @@ const resources = app.isPackaged ? process.resourcesPath : appRoot;
 const rendererDir = path.join(appRoot, 'dist-renderer');
 const modelsDir = path.join(resources, 'models');
 process.env.DENOISE_STUDIO_MODELS ??= modelsDir;
+
+// Chromium enables WebGPU by default on Linux only from 147 (Electron 41 is 146); Windows and
+// macOS have it on. The compute window falls back to WASM by itself where no adapter answers.
+if (process.platform === 'linux') app.commandLine.appendSwitch('enable-unsafe-webgpu');
 
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
@@ -34,15 +39,35 @@ const sampleStudy = path.join(modelsDir, 'sample-study');
 let window: BrowserWindow | undefined;
 
 /** The service process; the window's main process only relays to it (utility processes start after 'ready'). */
-function startService(): RemoteEndpoint {
+function startService(): { endpoint: RemoteEndpoint; child: UtilityProcess } {
   const child = utilityProcess.fork(path.join(here, '..', 'api', 'process-host.js'), [JSON.stringify({ roots: [dataDir, sampleStudy] })], {
     serviceName: 'Denoise Studio service', env: { ...process.env, DENOISE_STUDIO_MODELS: modelsDir },
   });
-  return new RemoteEndpoint({
+  const endpoint = new RemoteEndpoint({
     postMessage: (m) => child.postMessage(m),
     onMessage: (l) => child.on('message', l),
     onExit: (l) => child.once('exit', (code) => l(`exit code ${code}`)),
   });
+  return { endpoint, child };
+}
+
+/**
+ * The compute context: a hidden window whose page runs the engine in a worker on Chromium's own
+ * WebGPU (Dawn's Node binding cannot run inside Electron). The service process and that worker
+ * get the two ends of one MessagePort; this process only introduces them. Reloaded if it crashes.
+ */
+function startComputeWindow(service: UtilityProcess): void {
+  const compute = new BrowserWindow({ show: false, width: 64, height: 64, webPreferences: computeWebPreferences(path.join(here, 'compute-preload.cjs')) });
+  const contents = compute.webContents;
+  contents.on('will-navigate', (e) => e.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('did-finish-load', () => {
+    const { port1, port2 } = new MessageChannelMain();
+    contents.postMessage(COMPUTE_PORT_MESSAGE, null, [port1]);
+    service.postMessage({ type: COMPUTE_PORT_MESSAGE }, [port2]);
+  });
+  contents.on('render-process-gone', () => { if (!compute.isDestroyed()) void compute.loadURL(`${APP_ORIGIN}/compute.html`); });
+  void compute.loadURL(`${APP_ORIGIN}/compute.html`);
 }
 let service: RemoteEndpoint;
 
@@ -105,6 +130,7 @@ function createWindow(): void {
     if (!window) return;
     writeFileSync(stateFile, JSON.stringify({ ...window.getNormalBounds(), maximized: window.isMaximized() }));
   });
+  window.on('closed', () => app.quit()); // the hidden compute window would otherwise keep the app alive
   const contents = window.webContents;
   contents.on('will-navigate', (e, url) => { if (!isAllowedNavigation(url)) e.preventDefault(); });
   contents.on('will-attach-webview', (e) => e.preventDefault());
@@ -113,7 +139,8 @@ function createWindow(): void {
 }
 
 app.whenReady().then(() => {
-  service = startService();
+  const started = startService();
+  service = started.endpoint;
   const ses = session.defaultSession;
   ses.setPermissionRequestHandler((_wc, permission, callback) => callback(permissionDecision(permission)));
   ses.setPermissionCheckHandler((_wc, permission) => permissionDecision(permission));
@@ -139,9 +166,11 @@ app.whenReady().then(() => {
   }
   buildMenu();
   createWindow();
+  startComputeWindow(started.child);
 }).catch((error: unknown) => {
   dialog.showErrorBox('Denoise Studio could not start', (error as Error).message);
   app.quit();
 });
 
+// The hidden compute window never closes by itself: the app ends with its one visible window.
 app.on('window-all-closed', () => app.quit());

@@ -28,6 +28,14 @@ export function secureWebPreferences(preload: string): SecureWebPreferences {
   };
 }
 
+/**
+ * The hidden compute window (the engine on Chromium's WebGPU, in a worker of its page): the same
+ * isolation and sandbox; not throttled when hidden, since it is never shown.
+ */
+export function computeWebPreferences(preload: string): SecureWebPreferences & { backgroundThrottling: false } {
+  return { ...secureWebPreferences(preload), backgroundThrottling: false };
+}
+
 /** Only our own pages; everything else (http, file, data, javascript…) is refused. */
 export function isAllowedNavigation(url: string): boolean {
   try {

@@ -8,7 +8,8 @@ import { applyStrength } from '../model/denoiser.js';
 import { readModelCard } from '../model/model-io.js';
 import { fitNormalisation, normalisationScope, valueStats, volumeSample, type NormalisationParams } from '../preprocess/normalise.js';
 import { invalidMask } from '../preprocess/impute.js';
-import { defaultWorkerCount, DenoisePool } from './workers/denoise-pool.js';
+import { defaultWorkerCount, type SlicePool } from './workers/denoise-pool.js';
+import { startSlicePool } from './workers/slice-pools.js';
 import { methodForSeries, methodLabel, type MethodSpec } from './methods.js';
 import { processSeriesFolder, type ProcessedFolder, type SeriesProgress } from './process-series.js';
 import { readSeriesSlices } from './series-source.js';
@@ -39,14 +40,14 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
   const strength = options.strength ?? 1;
   if (!(strength >= 0 && strength <= 1)) throw new Error(`--strength must be between 0 and 1 (got ${options.strength})`);
   const started = performance.now();
-  const pools = new Map<string, DenoisePool>();
+  const pools = new Map<string, SlicePool>();
   let volumeParams: NormalisationParams | undefined;
-  let current: { pool: DenoisePool; method: MethodSpec } | undefined;
+  let current: { pool: SlicePool; method: MethodSpec } | undefined;
   const poolFor = async (method: MethodSpec) => {
     const key = JSON.stringify(method);
     let pool = pools.get(key);
     if (!pool) {
-      pool = await DenoisePool.start(method, { workers: options.workers, backend: options.backend });
+      pool = await startSlicePool(method, { workers: options.workers, backend: options.backend });
       pools.set(key, pool);
     }
     return pool;

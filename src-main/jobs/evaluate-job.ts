@@ -9,7 +9,7 @@ import type { AssembledSeries } from '../dicom/series.js';
 import type { EvaluateResult, Quality } from '../api/contract.js';
 
 export type { EvaluateResult, Quality } from '../api/contract.js';
-import { DenoisePool } from './workers/denoise-pool.js';
+import { startSlicePool } from './workers/slice-pools.js';
 import type { MethodSpec } from './methods.js';
 import { findSeries, readSeriesSlices, seriesLabel } from './series-source.js';
 
@@ -49,7 +49,7 @@ export async function runEvaluateJob(options: {
   const chosen = options.seriesUids ? inp.series.filter((s) => options.seriesUids!.includes(s.seriesInstanceUid)) : inp.series;
   if (chosen.length === 0) throw new Error(`series: none of ${options.seriesUids!.join(', ')} is in ${options.input}`);
   const pairs = pairSeries(ref.series, chosen);
-  const pool = options.method ? await DenoisePool.start(options.method, { workers: options.workers, backend: options.backend }) : undefined;
+  const pool = options.method ? await startSlicePool(options.method, { workers: options.workers, backend: options.backend }) : undefined;
   const total = pairs.reduce((a, [r]) => a + r.slices.length, 0);
   let done = 0;
   try {

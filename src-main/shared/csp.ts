@@ -3,8 +3,7 @@
  * loopback server. The UI page runs only our scripts; the compute page (the engine in a Chromium
  * worker) may also compile WebAssembly ('wasm-unsafe-eval' allows WASM compilation, not JS eval).
  */
-const BASE = [
-  "default-src 'self'",
+const REST = [
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "connect-src 'self'",
@@ -15,8 +14,8 @@ const BASE = [
   "frame-ancestors 'none'",
 ];
 
-export const CONTENT_SECURITY_POLICY = ["script-src 'self'", ...BASE].join('; ');
-export const COMPUTE_CONTENT_SECURITY_POLICY = ["script-src 'self' 'wasm-unsafe-eval'", ...BASE].join('; ');
+export const CONTENT_SECURITY_POLICY = ["default-src 'self'", "script-src 'self'", ...REST].join('; ');
+export const COMPUTE_CONTENT_SECURITY_POLICY = ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", ...REST].join('; ');
 
 /** The compute page and its assets live under /compute (see the renderer's Vite build). */
 export function contentSecurityPolicyFor(pathname: string): string {

@@ -32,7 +32,16 @@ function ready(w: Worker): Promise<{ backend: string; name: string }> {
   });
 }
 
-export class DenoisePool {
+/** What a job needs of a pool: worker threads here, or a compute context (compute-client.ts). */
+export interface SlicePool {
+  readonly backend: string;
+  readonly name: string;
+  readonly size: number;
+  denoise(input: ModelSliceInput): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+export class DenoisePool implements SlicePool {
   /** A worker appears here once per slice it can take now. */
   private readonly idle: Worker[] = [];
   private readonly queue: { msg: DenoiseWorkerRequest & { type: 'slice' }; transfer: ArrayBuffer[] }[] = [];
