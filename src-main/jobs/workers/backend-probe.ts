@@ -1,8 +1,14 @@
-/** Which backend would jobs get? Asked in a worker so the caller's thread never loads tfjs. */
+/**
+ * Which backend would jobs get? The Electron app's compute window, when it has a real GPU;
+ * otherwise asked in a worker, so the caller's thread never loads tfjs.
+ */
 import type { BackendName, BackendReport } from '../../model/backend.js';
 import { spawnWorker } from './spawn.js';
+import { gpuContextReport } from './slice-pools.js';
 
 export async function probeBackend(backend?: BackendName): Promise<BackendReport> {
+  const context = backend ? undefined : await gpuContextReport();
+  if (context) return context;
   const worker = spawnWorker('backend-worker', { backend });
   try {
     const reply = await new Promise<{ ok: true; report: BackendReport } | { ok: false; message: string }>((resolve, reject) => {

@@ -6,7 +6,7 @@
  */
 import type { ComputeChannel } from '../../compute/protocol.js';
 import type { MethodSpec } from '../methods.js';
-import type { BackendName } from '../../model/backend-report.js';
+import type { BackendName, BackendReport } from '../../model/backend-report.js';
 import { ComputeClient, ComputeContextPool, isGpuContext } from './compute-client.js';
 import { DenoisePool, type SlicePool } from './denoise-pool.js';
 
@@ -37,6 +37,12 @@ async function gpuContext(): Promise<ComputeClient | undefined> {
   } catch {
     return undefined;
   } finally { clearTimeout(timer); }
+}
+
+/** The attached compute context's backend when jobs will use it (a real GPU), for the backend report. */
+export async function gpuContextReport(): Promise<BackendReport | undefined> {
+  const context = await gpuContext();
+  return context ? context.ready : undefined;
 }
 
 export async function startSlicePool(method: MethodSpec, options: { workers?: number; backend?: BackendName } = {}): Promise<SlicePool> {
