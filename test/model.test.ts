@@ -191,5 +191,14 @@ test('a model in the Keras-converter layout (tensorflowjs_converter --input_form
     const out = await denoiser.denoise({ values, width: 64, height: 48 });
     assert.ok(maxAbsDiff(values, out) < 1e-3, `identity model changed values by ${maxAbsDiff(values, out)}`);
     denoiser.dispose();
+    // It fine-tunes too (self-supervised here): the card keeps the imported network and names its parent.
+    const { trainModel } = await import('../src-main/model/train.js');
+    const slices = Array.from({ length: 4 }, (_, i) => ({ values: Float32Array.from({ length: 64 * 64 }, (_, k) => 100 + 40 * Math.sin(k / 50 + i) + ((k * 7919) % 13)), width: 64, height: 64 }));
+    const tuned = await trainModel({ mode: 'noise2void', epochs: 1, stepsPerEpoch: 2, batchSize: 4, patchSize: 32, validation: { fraction: 0.25, patches: 4 }, earlyStopping: null },
+      [{ seriesId: 'phantom', modality: 'MR', slices }], { init: await loadModelFolder(folder) });
+    assert.equal(tuned.card.architecture.kind, 'imported');
+    assert.equal(tuned.card.parent?.name, card({ kind: 'imported' }).name);
+    assert.ok(tuned.baseline && tuned.baseline.loss !== null, 'the parent was scored on the validation data first');
+    tuned.model.dispose();
   } finally { cleanup(); }
 });

@@ -200,3 +200,40 @@ test('data-parallel steps (a helper computing half of each batch) give the same 
   parallel.model.dispose();
   await helper.dispose();
 });
+
+test('fine-tuning the shipped MR default on the brain series beats the untouched default on the same validation data', async () => {
+  const { defaultModelFor } = await import('../src-main/jobs/models/shipped-models.js');
+  const parent = await loadModelFolder(defaultModelFor('MR'));
+  // Per weighted layer, in order (getWeights() lists trainable weights first, so freezing reorders it).
+  const byLayer = (m: tf.LayersModel) => m.layers.filter((l) => l.getWeights().length).map((l) => l.getWeights().map((w) => Array.from(w.dataSync())));
+  const parentWeights = byLayer(parent.model);
+  const messages: string[] = [];
+  const result = await trainModel({
+    mode: 'supervised', noise: [{ kind: 'rician', sigma: 6, units: 'percent' }], patchSize: 48, batchSize: 8, stepsPerEpoch: 8, epochs: 3,
+    optimizer: { kind: 'adam', learningRate: 2e-4 }, validation: { fraction: 0.2, patches: 24 }, seed: 5,
+    fineTune: { freezeLayers: 2, warmupSteps: 4 }, earlyStopping: { patience: 5, minDelta: 0, restoreBest: true },
+  }, [volume], { init: parent, onProgress: (e) => { if (e.type === 'message') messages.push(e.text); } });
+  assert.ok(result.baseline?.psnr, 'the default was scored first');
+  const saved = result.history.find((h) => h.epoch === result.savedEpoch)!;
+  assert.ok(saved.valPsnr! > result.baseline!.psnr!, `fine-tuned ${saved.valPsnr} dB vs untouched default ${result.baseline!.psnr} dB`);
+  assert.equal(result.card.parent?.name, parent.card.name);
+  assert.equal(result.card.parent?.validation?.psnr, result.baseline!.psnr);
+  assert.deepEqual(result.card.architecture, parent.card.architecture, 'the network is the parent\'s, whatever the config said');
+  assert.deepEqual(result.card.preprocessing.normalisation, parent.card.preprocessing.normalisation, 'and so is its preprocessing');
+  assert.ok(messages.some((m) => /first 2 weighted layers frozen/.test(m)));
+  // Frozen: the first two weighted layers are the parent's, bit for bit; every later one moved.
+  const now = byLayer(result.model);
+  for (let i = 0; i < 2; i++) assert.deepEqual(now[i], parentWeights[i], `frozen layer ${i}`);
+  for (let i = 2; i < now.length; i++) assert.notDeepEqual(now[i], parentWeights[i], `layer ${i} was trained`);
+  // A warm-up ramps the first steps' learning rate up to the configured one.
+  const { warmupFactor } = await import('../src-main/model/train-config.js');
+  assert.deepEqual([0, 1, 2, 3, 4].map((s) => warmupFactor(s, 4)), [0.2, 0.4, 0.6, 0.8, 1]);
+  result.model.dispose();
+});
+
+test('a model with frozen layers is not trained data-parallel (helpers would rebuild it without its frozen weights)', async () => {
+  const { defaultModelFor } = await import('../src-main/jobs/models/shipped-models.js');
+  const helper = { init: async () => undefined, compute: async () => ({ grads: [], lossSum: 0 }), dispose: async () => undefined } as unknown as GradientHelper;
+  await assert.rejects(trainModel({ ...small, epochs: 1, fineTune: { freezeLayers: 1, warmupSteps: 0 } }, [volume], { init: await loadModelFolder(defaultModelFor('MR')), gradientHelpers: [helper] }),
+    /frozen layers; train it on one thread/);
+});

@@ -221,6 +221,10 @@ export interface TrainRequest extends DatasetRequest {
   checkpoint?: string;
   resume?: boolean;
   backend?: string;
+  /** Fine-tune: start from this model folder (its weights, architecture and preprocessing) */
+  init?: string;
+  /** Fine-tune the shipped default model for the data's modality */
+  initDefault?: boolean;
 }
 
 export interface EpochRecord {
@@ -253,6 +257,8 @@ export interface TrainResult {
   slices: number;
   skipped: string[];
   unreadable: number;
+  /** Fine-tuning: the starting model and its score on this run's validation data before training */
+  parent?: { name: string; version: string; valPsnr: number | null; valSsim: number | null; valLoss: number | null };
 }
 
 /** The training form's live check: the first bad field, or what the run will do. */

@@ -70,7 +70,8 @@ export const METHODS = {
   train: {
     request: z.object({
       ...Dataset, config: z.unknown(), out: PathString, checkpoint: PathString.optional(), resume: z.boolean().optional(), backend: BackendName.optional(),
-    }).refine(needsData, DATA_MESSAGE),
+      init: PathString.optional(), initDefault: z.boolean().optional(),
+    }).refine(needsData, DATA_MESSAGE).refine((r) => !(r.init && r.initDefault), { message: 'init: give a model folder or initDefault, not both', path: ['init'] }),
     outputs: (r: ResultOf<'train'>) => [r.outDir],
   },
   sweep: {

@@ -173,7 +173,8 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     return runTrainJob({
       sources, config: r.config, outDir: out,
       checkpointDir: r.checkpoint && path.resolve(r.checkpoint), resume: r.resume, backend: r.backend,
-      command: `denoise-studio train ${sources.map((s) => `--series ${s.seriesInstanceUid}`).join(' ')} --config <config> --out ${r.out}`,
+      init: r.initDefault ? 'default' : r.init && path.resolve(r.init),
+      command: `denoise-studio train ${sources.map((s) => `--series ${s.seriesInstanceUid}`).join(' ')} --config <config> --out ${r.out}${r.initDefault ? ' --init default' : r.init ? ` --init ${r.init}` : ''}`,
     }, {
       signal: control.signal,
       onProgress: (e) => {

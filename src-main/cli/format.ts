@@ -78,6 +78,7 @@ export function formatTrain(r: TrainResult): string {
     `${r.stoppedBy === 'cancelled' ? 'cancelled' : `model saved to ${r.outDir}`} after ${r.epochs} epochs (${r.stoppedBy}) in ${duration(r.seconds)} on ${r.backend}`,
     `  ${r.series.length} series (${r.series.map((s) => `${s.modality} …${s.seriesInstanceUid.slice(-8)} ${s.slices} slices${s.role === 'validation' ? ', validation' : ''}`).join('; ')}), ${r.slices} slices, ${r.parameters} parameters`,
     `  saved weights: epoch ${r.savedEpoch ?? '-'}, validation loss ${r.savedValLoss ?? '-'}, PSNR ${r.savedValPsnr?.toFixed(2) ?? '-'} dB, SSIM ${r.savedValSsim?.toFixed(4) ?? '-'} (data units)`,
+    ...(r.parent ? [`  fine-tuned from ${r.parent.name} ${r.parent.version}: it scored PSNR ${r.parent.valPsnr?.toFixed(2) ?? '-'} dB, SSIM ${r.parent.valSsim?.toFixed(4) ?? '-'} on the same validation data before training`] : []),
     ...r.skipped.map((s) => `  skipped ${s}`),
   ].join('\n') + '\n';
 }

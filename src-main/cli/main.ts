@@ -112,9 +112,10 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .requiredOption('--out <dir>', 'new model folder')
     .option('--checkpoint <dir>', 'save a checkpoint every epoch here')
     .option('--resume', 'continue from --checkpoint')
+    .option('--init <model>', "fine-tune: start from this model folder ('default': the shipped model for the data's modality); config.fineTune sets frozen layers and warm-up")
     .option('--backend <name>', 'force a backend: webgpu, node-gpu, node, wasm, cpu')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { series?: string[]; data?: string[]; config: string; out: string; checkpoint?: string; resume?: boolean; backend?: string; json?: boolean }) => {
+    .action(async (opts: { series?: string[]; data?: string[]; config: string; out: string; checkpoint?: string; resume?: boolean; init?: string; backend?: string; json?: boolean }) => {
       if (opts.resume && !opts.checkpoint) throw new Error('--resume needs --checkpoint <dir>');
       if (!opts.series?.length && !opts.data?.length) throw new Error('give the training series: --series <uid>… and/or --data <folder>…');
       const config = await readJsonFile(opts.config);
@@ -122,7 +123,8 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
       const onSigint = () => { io.err.write('\nstopping after this batch (checkpoint kept)…\n'); controller.abort(); };
       process.once('SIGINT', onSigint);
       try {
-        const result = await service().train({ series: opts.series, data: opts.data, config, out: opts.out, checkpoint: opts.checkpoint, resume: opts.resume, backend: opts.backend as never },
+        const init = opts.init === 'default' ? { initDefault: true } : opts.init ? { init: opts.init } : {};
+        const result = await service().train({ series: opts.series, data: opts.data, config, out: opts.out, checkpoint: opts.checkpoint, resume: opts.resume, backend: opts.backend as never, ...init },
           { onProgress: progress(opts.json), signal: controller.signal });
         endProgress();
         emit(opts.json, result, formatTrain(result));

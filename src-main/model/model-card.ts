@@ -55,6 +55,11 @@ export const ModelCard = z.object({
   metrics: z.record(z.string(), z.unknown()).optional(),
   backend: z.string().optional(),
   created: z.string().optional(),
+  /** The model this one was fine-tuned from, and how that model scored on this run's validation data. */
+  parent: z.object({
+    name: z.string(), version: z.string(), folder: z.string().optional(),
+    validation: z.object({ loss: z.number().nullable(), psnr: z.number().nullable(), ssim: z.number().nullable() }).optional(),
+  }).optional(),
   /** The command line that reproduces the model. */
   command: z.string().optional(),
 });

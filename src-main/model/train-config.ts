@@ -67,6 +67,15 @@ export const TrainConfig = z.object({
     /** Replacement values come from this neighbourhood. */
     radius: z.number().int().min(1).max(5).default(2),
   }).default({ maskFraction: 0.02, radius: 2 }),
+  /**
+   * When training starts from another model (`train --init`): how many of its first weighted
+   * layers stay frozen, and over how many optimiser steps the learning rate ramps up to its value
+   * (a fresh optimiser's first steps could otherwise undo what the model knows).
+   */
+  fineTune: z.object({
+    freezeLayers: z.number().int().min(0).max(1000).default(0),
+    warmupSteps: z.number().int().min(0).max(100000).default(0),
+  }).default({ freezeLayers: 0, warmupSteps: 0 }),
   seed: z.number().int().min(0).default(1),
 });
 export type TrainConfigInput = z.input<typeof TrainConfig>;
@@ -79,6 +88,11 @@ export function parseTrainConfig(json: unknown, source = 'training config'): Tra
     throw new Error(`${source}: field '${issue.path.join('.') || '(root)'}': ${issue.message}`);
   }
   return result.data;
+}
+
+/** The warm-up factor for a global step (0-based): a linear ramp to 1 over `warmupSteps`. */
+export function warmupFactor(step: number, warmupSteps: number): number {
+  return warmupSteps > 0 && step < warmupSteps ? (step + 1) / (warmupSteps + 1) : 1;
 }
 
 /** Learning rate for an epoch (0-based). `plateauRate` carries reduce-on-plateau's state. */

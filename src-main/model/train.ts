@@ -19,7 +19,9 @@ import { psnr, ssim } from './metrics.js';
 import type { EpochRecord } from '../api/contract.js';
 import type { ModelCardInput } from './model-card.js';
 import { loadModelFolder, saveModelFolder } from './model-io.js';
-import { learningRateAt, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
+import { learningRateAt, parseTrainConfig, warmupFactor, type TrainConfig, type TrainConfigInput } from './train-config.js';
+import type { LoadedModel } from './model-artifacts.js';
+import { cardParams } from './model-denoiser.js';
 
 /** One series of physical values (HU for CT), slices in order along the normal. */
 export interface TrainingVolume {
@@ -45,6 +47,11 @@ export interface TrainOptions {
   backend?: string;
   /** Threads that compute part of every batch (see GradientHelper). */
   gradientHelpers?: GradientHelper[];
+  /**
+   * Fine-tuning: start from this model (its weights, architecture and preprocessing, including
+   * its dataset normalisation) instead of a fresh network. The training run owns it from here.
+   */
+  init?: LoadedModel;
 }
 
 export interface TrainResult {
@@ -57,6 +64,8 @@ export interface TrainResult {
   savedEpoch: number;
   /** Series validated on (held out of training) */
   validationSeries: string[];
+  /** Fine-tuning: the starting model's score on this run's validation patches, before any step. */
+  baseline?: { loss: number | null; psnr: number | null; ssim: number | null };
 }
 
 interface PreparedSlice extends TrainingSlice {
@@ -84,7 +93,7 @@ interface Batch {
 }
 
 /** Normalisation fitted at the card's scope; the dataset statistics go into the card. */
-function prepare(volumes: TrainingVolume[], config: TrainConfig) {
+function prepare(volumes: TrainingVolume[], config: TrainConfig, fixed?: NormalisationParams) {
   const spec = config.preprocessing.normalisation;
   const scope = normalisationScope(spec);
   const masked = volumes.map((v) => v.slices.map((s) => {
@@ -93,7 +102,7 @@ function prepare(volumes: TrainingVolume[], config: TrainConfig) {
     return { ...s, values: imputed.values, mask };
   }));
   const datasetParams = scope === 'dataset'
-    ? fitNormalisation(spec, spec.kind === 'window' ? undefined : valueStats(masked.flat()))
+    ? fixed ?? fitNormalisation(spec, spec.kind === 'window' ? undefined : valueStats(masked.flat()))
     : undefined;
   const slices: PreparedSlice[] = [];
   volumes.forEach((volume, vi) => {
@@ -394,13 +403,15 @@ async function loadCheckpoint(dir: string, optimizer: tf.Optimizer, config: Trai
 export const VALIDATION_DATA_RANGE = 'data units (HU for CT); data range = each validation slice\'s max − min';
 
 function cardFor(config: TrainConfig, history: EpochRecord[], datasetParams: NormalisationParams | undefined,
-  volumes: TrainingVolume[], heldOut: string[], backend: string | undefined, seconds: number, parameters: number, savedEpoch: number): ModelCardInput {
+  volumes: TrainingVolume[], heldOut: string[], backend: string | undefined, seconds: number, parameters: number, savedEpoch: number,
+  lineage?: { architecture: ModelCardInput['architecture']; parent: ModelCardInput['parent'] }): ModelCardInput {
   // The metrics of the weights actually saved: the restored best epoch, else the last.
   const last = history.find((h) => h.epoch === savedEpoch) ?? history.at(-1);
   return {
     name: config.name, version: config.version,
     task: { modality: config.modality, noise: config.mode === 'supervised' ? config.noise : undefined, mode: config.mode },
-    architecture: config.architecture,
+    architecture: lineage?.architecture ?? config.architecture,
+    ...(lineage?.parent ? { parent: lineage.parent } : {}),
     preprocessing: {
       ...config.preprocessing,
       normalisationParams: datasetParams && {
@@ -421,13 +432,32 @@ function cardFor(config: TrainConfig, history: EpochRecord[], datasetParams: Nor
   };
 }
 
+/** The run's config with the starting model's architecture and preprocessing (its stored statistics aside). */
+function inheritFrom(config: TrainConfig, init: LoadedModel): TrainConfig {
+  const { normalisationParams: _fitted, ...preprocessing } = init.card.preprocessing;
+  const architecture = init.card.architecture.kind === 'imported' ? config.architecture : init.card.architecture;
+  return { ...config, architecture, preprocessing };
+}
+
+/** Freezes the first `count` layers that have weights; returns how many were frozen. */
+function freezeFirstLayers(model: tf.LayersModel, count: number): number {
+  const weighted = model.layers.filter((l) => l.getWeights().length > 0);
+  if (count > weighted.length) throw new Error(`fineTune.freezeLayers: ${count} asked, but the model has only ${weighted.length} layers with weights`);
+  for (const layer of weighted.slice(0, count)) layer.trainable = false;
+  return count;
+}
+
 export async function trainModel(configInput: TrainConfigInput | TrainConfig, volumes: TrainingVolume[], options: TrainOptions = {}): Promise<TrainResult> {
-  const config = parseTrainConfig(configInput);
+  const init = options.init;
+  // Fine-tuning keeps the starting model's network and preprocessing: the data must reach it
+  // scaled exactly as it was trained (its dataset normalisation statistics included).
+  const config = init ? inheritFrom(parseTrainConfig(configInput), init) : parseTrainConfig(configInput);
   const arch = config.architecture;
-  const P = arch.kind === 'dense' ? arch.patchSize : config.patchSize;
+  const fixedInput = init?.model.inputs[0]?.shape[1];
+  const P = arch.kind === 'dense' ? arch.patchSize : init?.card.architecture.kind === 'imported' && fixedInput ? fixedInput : config.patchSize;
   const emit = options.onProgress ?? (() => {});
   if (volumes.length === 0 || volumes.every((v) => v.slices.length === 0)) throw new Error('training: no slices given');
-  const { slices, datasetParams } = prepare(volumes, config);
+  const { slices, datasetParams } = prepare(volumes, config, init ? cardParams(init.card) : undefined);
   if (!slices.some((s) => s.width >= P && s.height >= P)) throw new Error(`training: every slice is smaller than the ${P}×${P} patch`);
 
   // Validation by series; with a single series, by slice range (the last slices), never by patches.
@@ -460,11 +490,26 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
     state = loaded.state;
     best = loaded.bestWeights;
     emit({ type: 'message', text: `resumed after epoch ${state.epoch}${state.bestEpoch ? ` (best so far: epoch ${state.bestEpoch})` : ''}` });
+    init?.model.dispose();
+  } else if (init) {
+    model = init.model;
+    const frozen = freezeFirstLayers(model, config.fineTune.freezeLayers);
+    emit({ type: 'message', text: `fine-tuning ${init.card.name} ${init.card.version}${frozen ? `, its first ${frozen} weighted layers frozen` : ''}` });
   } else {
     model = buildModel(config.architecture, { name: config.name.replace(/\W+/g, '_'), seed: config.seed });
   }
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const helpers = options.gradientHelpers ?? [];
+  // Helpers rebuild the network from its topology and receive only the trainable weights each step.
+  if (helpers.length && model.nonTrainableWeights.some((w) => !w.name.includes('moving_'))) {
+    throw new Error('training: data-parallel helpers cannot train a model with frozen layers; train it on one thread');
+  }
+  const baseline = init && valBatch && !options.resume ? await validate(model, valBatch, P, config) : undefined;
+  if (baseline) emit({ type: 'message', text: `${init!.card.name} before fine-tuning: validation PSNR ${baseline.psnr?.toFixed(2) ?? '—'} dB, loss ${baseline.loss.toExponential(3)}` });
+  const lineage = init ? {
+    architecture: init.card.architecture,
+    parent: { name: init.card.name, version: init.card.version, folder: init.folder, validation: baseline && { loss: baseline.loss, psnr: baseline.psnr, ssim: baseline.ssim } },
+  } : undefined;
   // Batch norm normalises by each thread's own shard statistics: data-parallel would silently
   // train a different model, so it is refused rather than approximated.
   if (helpers.length && usesBatchNorm(config.architecture)) {
@@ -493,6 +538,7 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
         if (options.signal?.aborted) { stoppedBy = 'cancelled'; break; }
         // The step is submitted (a GPU works on it; helpers work in their threads) before its loss
         // is awaited: the next batch's patches and noise are made meanwhile, in the same order.
+        if (config.fineTune.warmupSteps) setLearningRate(optimizer, lr * warmupFactor(epoch * config.stepsPerEpoch + b, config.fineTune.warmupSteps));
         const step = trainStep(model, vars, optimizer, batch, P, config, helpers);
         let next: typeof batch | undefined;
         try {
@@ -538,7 +584,7 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
       emit({ type: 'epoch', record, epochs: config.epochs, etaSeconds: perStep * (totalSteps - stepsDone), best: improved });
       if (options.checkpointDir) {
         await saveCheckpoint(options.checkpointDir, model, optimizer, state,
-          cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, 0, model.countParams(), epoch + 1), improved);
+          cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, 0, model.countParams(), epoch + 1, lineage), improved);
       }
       if (config.earlyStopping && state.wait >= config.earlyStopping.patience) { stoppedBy = 'early-stopping'; break; }
     }
@@ -553,8 +599,11 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
     optimizer.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
-  const card = cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, seconds, model.countParams(), savedEpoch);
-  return { model, card, history: state.history, stoppedBy, config, savedEpoch, validationSeries: [...split.validation] };
+  const card = cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, seconds, model.countParams(), savedEpoch, lineage);
+  return {
+    model, card, history: state.history, stoppedBy, config, savedEpoch, validationSeries: [...split.validation],
+    ...(baseline ? { baseline: { loss: baseline.loss, psnr: baseline.psnr, ssim: baseline.ssim } } : {}),
+  };
 }
 
 async function validate(model: tf.LayersModel, batch: Batch, P: number, config: TrainConfig) {

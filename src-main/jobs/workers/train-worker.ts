@@ -1,7 +1,8 @@
 /** A training run in its own thread: loads the data, trains, saves the model folder. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from '../../model/backend.js';
-import { saveModelFolder } from '../../model/model-io.js';
+import { loadModelFolder, saveModelFolder } from '../../model/model-io.js';
+import { defaultModelFor } from '../models/shipped-models.js';
 import { trainModel, type TrainProgress } from '../../model/train.js';
 import { parseTrainConfig } from '../../model/train-config.js';
 import { gradientHelpersFor } from './gradient-helpers.js';
@@ -20,6 +21,8 @@ export interface TrainWorkerInput {
   command?: string;
   /** Data-parallel helper threads (default: one per spare core on CPU backends; none for batch norm). */
   helpers?: number;
+  /** Fine-tune from this model folder, or 'default': the shipped model for the data's modality. */
+  init?: string;
 }
 
 export type TrainSummary = TrainResult;
@@ -44,12 +47,15 @@ async function main() {
   const sliceCount = data.volumes.reduce((a, v) => a + v.slices.length, 0);
   const modalities = [...new Set(data.volumes.map((v) => v.modality))].join(', ');
   onProgress({ type: 'message', text: `training on ${data.volumes.length} series, ${sliceCount} slices, ${modalities}; backend ${backend.name}` });
-  // Batch norm needs whole-batch statistics: such a model trains on one thread.
-  const batchNorm = usesBatchNorm(config.architecture);
+  const initFolder = input.init === 'default' ? defaultModelFor(config.modality !== 'any' ? config.modality : data.volumes[0]?.modality ?? 'CT') : input.init;
+  const init = initFolder ? await loadModelFolder(initFolder) : undefined;
+  // Batch norm needs whole-batch statistics, and helpers see only trainable weights: such models train on one thread.
+  const batchNorm = usesBatchNorm(init && init.card.architecture.kind !== 'imported' ? init.card.architecture : config.architecture);
   if (batchNorm && input.helpers !== 0) onProgress({ type: 'message', text: 'batch normalisation: training on one thread (data-parallel shards would see different statistics)' });
-  const gradientHelpers = batchNorm ? [] : gradientHelpersFor(backend.name, input.helpers);
+  const oneThread = batchNorm || (init !== undefined && config.fineTune.freezeLayers > 0);
+  const gradientHelpers = oneThread ? [] : gradientHelpersFor(backend.name, input.helpers);
   const result = await trainModel(config, data.volumes, {
-    onProgress, signal: controller.signal, checkpointDir: input.checkpointDir, resume: input.resume, backend: backend.name, gradientHelpers,
+    onProgress, signal: controller.signal, checkpointDir: input.checkpointDir, resume: input.resume, backend: backend.name, gradientHelpers, init,
   }).finally(() => Promise.all(gradientHelpers.map((h) => h.dispose())));
   if (result.stoppedBy !== 'cancelled') {
     await saveModelFolder(result.model, { ...result.card, command: input.command }, input.outDir);
@@ -65,6 +71,7 @@ async function main() {
       seconds: (performance.now() - started) / 1000, parameters: result.model.countParams(), backend: backend.name,
       series: data.volumes.map((v) => ({ seriesInstanceUid: v.seriesId, modality: v.modality, slices: v.slices.length, role: validation.has(v.seriesId) ? 'validation' : 'train' })),
       slices: sliceCount, skipped: data.skipped, unreadable: data.unreadable.length,
+      ...(result.baseline ? { parent: { name: init!.card.name, version: init!.card.version, valPsnr: result.baseline.psnr, valSsim: result.baseline.ssim, valLoss: result.baseline.loss } } : {}),
     },
   });
   result.model.dispose();
