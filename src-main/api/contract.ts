@@ -276,8 +276,48 @@ export interface SweepRequest extends DatasetRequest {
 export interface SweepResult {
   outDir: string;
   runs: { run: string; params: Record<string, unknown>; summary?: TrainResult; error?: string }[];
+  /** Runs that finished, best first by the objective */
   ranking: string[];
+  objective?: 'valPsnr' | 'valSsim' | 'valLoss';
 }
+
+// ---- Runs (every training run, tracked in the catalogue) ----------------------------------
+
+export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';
+
+export interface RunSummary {
+  id: number;
+  name: string;
+  origin: 'train' | 'sweep';
+  sweep?: { dir: string; run: string };
+  status: RunStatus;
+  error: string | null;
+  configHash: string;
+  backend: string | null;
+  seconds: number | null;
+  parameters: number | null;
+  modelDir: string | null;
+  parent: TrainResult['parent'] | null;
+  savedEpoch: number | null;
+  valLoss: number | null;
+  valPsnr: number | null;
+  valSsim: number | null;
+  /** Last epoch's train and validation loss: their gap is the overfitting signal */
+  trainLoss: number | null;
+  lastValLoss: number | null;
+  epochs: number;
+  series: DatasetSeries[];
+  startedAt: string;
+  finishedAt: string | null;
+  tags: string[];
+}
+
+export interface RunDetails extends RunSummary {
+  config: Record<string, unknown>;
+  history: EpochRecord[];
+}
+
+export interface RunsRequest { status?: RunStatus; tag?: string; sweep?: string }
 
 // ---- Models, export, backend --------------------------------------------------------------
 
@@ -376,6 +416,11 @@ export interface ApiMethods {
   evaluate: { kind: 'job'; request: EvaluateRequest; result: EvaluateResult };
   train: { kind: 'job'; request: TrainRequest; result: TrainResult };
   sweep: { kind: 'job'; request: SweepRequest; result: SweepResult };
+  runs: { kind: 'call'; request: RunsRequest; result: RunSummary[] };
+  run: { kind: 'call'; request: { id: number }; result: RunDetails };
+  tagRun: { kind: 'call'; request: { id: number; add?: string[]; remove?: string[] }; result: RunSummary };
+  deleteRun: { kind: 'call'; request: { id: number; files?: boolean }; result: { deleted: number; removedFolder: string | null } };
+  promoteRun: { kind: 'call'; request: { id: number }; result: ModelSummary };
   addNoise: { kind: 'job'; request: AddNoiseRequest; result: DenoiseResult };
   exportSeries: { kind: 'job'; request: ExportRequest; result: ExportResult };
 }
@@ -389,7 +434,7 @@ export type ResultOf<K extends ApiMethod> = ApiMethods[K]['result'];
 /** The method names and kinds at run time (the client and the transports enumerate these). */
 export const API_METHODS: { [K in ApiMethod]: ApiMethods[K]['kind'] } = {
   index: 'call', catalog: 'call', slice: 'call', tags: 'call', forgetSeries: 'call', preview: 'call', backend: 'call', models: 'call',
-  importModel: 'call', deleteModel: 'call', checkTrainConfig: 'call',
+  importModel: 'call', deleteModel: 'call', checkTrainConfig: 'call', runs: 'call', run: 'call', tagRun: 'call', deleteRun: 'call', promoteRun: 'call',
   denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job',
 };
 

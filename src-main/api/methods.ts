@@ -36,6 +36,9 @@ interface MethodEntry {
   outputs?: (result: never) => string[];
 }
 
+const RunId = z.number().int().positive();
+const RunTag = z.string().regex(/^[\w.+-]{1,40}$/, 'a tag is 1–40 letters, digits or . _ + -');
+
 export const METHODS = {
   index: { request: z.object({ path: PathString }) },
   catalog: { request: Empty },
@@ -52,6 +55,11 @@ export const METHODS = {
   importModel: { request: z.object({ folder: PathString }) },
   deleteModel: { request: z.object({ id: z.string().regex(/^user:[\w.-]{1,200}$/, 'only user models can be deleted') }) },
   checkTrainConfig: { request: z.object({ config: z.unknown() }) },
+  runs: { request: z.object({ status: z.enum(['running', 'finished', 'stopped', 'failed']).optional(), tag: RunTag.optional(), sweep: z.string().max(4096).optional() }) },
+  run: { request: z.object({ id: RunId }) },
+  tagRun: { request: z.object({ id: RunId, add: z.array(RunTag).max(20).optional(), remove: z.array(RunTag).max(20).optional() }) },
+  deleteRun: { request: z.object({ id: RunId, files: z.boolean().optional() }) },
+  promoteRun: { request: z.object({ id: RunId }) },
   denoise: {
     request: z.object({
       input: PathString, out: PathString, model: PathString.optional(), method: z.string().min(1).max(50).optional(),

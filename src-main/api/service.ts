@@ -1,5 +1,5 @@
 /** The API's one implementation; every transport (IPC, loopback HTTP, CLI) calls this. */
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { openCatalog } from '../catalog/db.js';
@@ -23,8 +23,11 @@ import { readTags } from '../dicom/tags.js';
 import type {
   AddNoiseRequest, BackendInfo, CatalogPatient, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest,
   EvaluateResult, ExportRequest, ExportResult, IndexRequest, IndexResult, JobControl, ModelSummary, PreviewRequest,
-  PreviewResult, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult, TrainConfigCheck, TrainRequest, TrainResult,
+  PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
+  TrainConfigCheck, TrainRequest, TrainResult,
 } from './contract.js';
+import { deleteRunRow, failRun, finishRun, getRun, listRuns, recordEpoch, setRunTags, startRun } from '../catalog/runs.js';
+import type { RunTracker } from '../jobs/train-job.js';
 import { ApiError, parseRequest } from './methods.js';
 import { defaultDataDir } from './data-dir.js';
 
@@ -64,6 +67,23 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   private database(): Database {
     this.db ??= openCatalog(this.databasePath);
     return this.db;
+  }
+
+  /** Every training run, whoever starts it, is recorded in the catalogue through this. */
+  private runTracker(origin: 'train' | 'sweep'): RunTracker {
+    const db = () => this.database();
+    return {
+      started: (run) => startRun(db(), { ...run, origin }),
+      epoch: (id, record) => recordEpoch(db(), id, record),
+      finished: (id, summary) => finishRun(db(), id, summary),
+      failed: (id, error) => failRun(db(), id, error),
+    };
+  }
+
+  private runOrThrow(id: number): RunDetails {
+    const run = getRun(this.database(), id);
+    if (!run) throw new ApiError(404, `id: no run ${id}`);
+    return run;
   }
 
   /**
@@ -176,7 +196,7 @@ export class DenoiseStudioService implements DenoiseStudioApi {
       init: r.initDefault ? 'default' : r.init && path.resolve(r.init),
       command: `denoise-studio train ${sources.map((s) => `--series ${s.seriesInstanceUid}`).join(' ')} --config <config> --out ${r.out}${r.initDefault ? ' --init default' : r.init ? ` --init ${r.init}` : ''}`,
     }, {
-      signal: control.signal,
+      signal: control.signal, tracker: this.runTracker('train'),
       onProgress: (e) => {
         if (e.type === 'batch') control.onProgress?.({ task: 'train', done: e.batch, total: e.batches, epoch: e.epoch, epochs: e.epochs, batch: e.batch, batches: e.batches, loss: e.loss, etaSeconds: e.etaSeconds });
         else if (e.type === 'epoch') control.onProgress?.({ task: 'train', done: e.record.epoch, total: e.epochs, epoch: e.record.epoch, epochs: e.epochs, record: e.record, etaSeconds: e.etaSeconds });
@@ -213,7 +233,7 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     if (!wanted.series?.length && !wanted.data?.length) throw new ApiError(400, 'sweep: no training data (give --series/--data or "series"/"data" in the spec)');
     const sources = await this.dataset(wanted, control.signal);
     return runSweep(r.spec as never, {
-      outDir: out, sources, backend: r.backend, signal: control.signal,
+      outDir: out, sources, backend: r.backend, signal: control.signal, tracker: this.runTracker('sweep'),
       onProgress: (run, e) => {
         if (e.type === 'epoch') control.onProgress?.({ task: 'sweep', run, done: e.record.epoch, total: e.epochs, record: e.record, etaSeconds: e.etaSeconds });
         else if (e.type === 'finished') control.onProgress?.({ task: 'sweep', run, done: 1, total: 1, message: e.error ? `${run} failed: ${e.error}` : `${run} finished` });
@@ -273,6 +293,47 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     const r = parseRequest('deleteModel', request);
     await deleteModel(r.id, this.userModelsDir);
     return { deleted: r.id };
+  }
+
+  async runs(request: RunsRequest = {}): Promise<RunSummary[]> {
+    const r = parseRequest('runs', request);
+    return listRuns(this.database(), { ...r, sweep: r.sweep && path.resolve(r.sweep) });
+  }
+
+  async run(request: { id: number }): Promise<RunDetails> {
+    return this.runOrThrow(parseRequest('run', request).id);
+  }
+
+  async tagRun(request: { id: number; add?: string[]; remove?: string[] }): Promise<RunSummary> {
+    const r = parseRequest('tagRun', request);
+    const run = this.runOrThrow(r.id);
+    const remove = new Set(r.remove ?? []);
+    setRunTags(this.database(), r.id, [...run.tags, ...(r.add ?? [])].filter((t) => !remove.has(t)));
+    return this.runOrThrow(r.id);
+  }
+
+  /**
+   * Forgets a run; with `files`, also deletes the model folder it wrote — only a folder that
+   * holds a model card (what the run wrote), never anything else, and never a running run's.
+   */
+  async deleteRun(request: { id: number; files?: boolean }): Promise<{ deleted: number; removedFolder: string | null }> {
+    const r = parseRequest('deleteRun', request);
+    const run = this.runOrThrow(r.id);
+    if (run.status === 'running') throw new ApiError(409, `id: run ${r.id} is still running; stop it first`);
+    let removedFolder: string | null = null;
+    if (r.files && run.modelDir && await stat(path.join(run.modelDir, 'model-card.json')).then(() => true, () => false)) {
+      await rm(run.modelDir, { recursive: true });
+      removedFolder = run.modelDir;
+    }
+    deleteRunRow(this.database(), r.id);
+    return { deleted: r.id, removedFolder };
+  }
+
+  /** Copies a finished run's model into the model list (what Denoise and the viewer offer). */
+  async promoteRun(request: { id: number }): Promise<ModelSummary> {
+    const run = this.runOrThrow(parseRequest('promoteRun', request).id);
+    if (run.status !== 'finished' || !run.modelDir) throw new ApiError(409, `id: run ${run.id} has no saved model (${run.status})`);
+    return summary(await importModel(run.modelDir, this.userModelsDir));
   }
 
   async preview(request: PreviewRequest): Promise<PreviewResult> {

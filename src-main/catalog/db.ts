@@ -55,6 +55,31 @@ const MIGRATIONS: string[] = [
   CREATE TABLE sources (path TEXT PRIMARY KEY, indexed_at TEXT NOT NULL);
   CREATE INDEX files_sop ON files(series_ref, sop_uid);
   `,
+  // 3: every training run (UI, CLI, sweep) with its config, data split, per-epoch metrics and outcome
+  `
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('train', 'sweep')),
+    sweep_dir TEXT, sweep_run TEXT,           -- a sweep's folder and the run's name in it
+    config TEXT NOT NULL, config_hash TEXT NOT NULL,
+    series TEXT NOT NULL DEFAULT '[]',        -- [{ seriesInstanceUid, modality, slices, role }]
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped', 'failed')),
+    error TEXT,
+    backend TEXT, seconds REAL, parameters INTEGER,
+    model_dir TEXT, parent TEXT,              -- parent: { name, version, valPsnr, … } when fine-tuned
+    saved_epoch INTEGER, val_loss REAL, val_psnr REAL, val_ssim REAL,
+    started_at TEXT NOT NULL, finished_at TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    pid INTEGER                               -- the process running it, to tell a killed run from a live one
+  );
+  CREATE TABLE run_epochs (
+    run_ref INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL, train_loss REAL, val_loss REAL, val_psnr REAL, val_ssim REAL, learning_rate REAL, seconds REAL,
+    PRIMARY KEY (run_ref, epoch)
+  );
+  CREATE INDEX runs_sweep ON runs(sweep_dir, sweep_run);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,5 +1,6 @@
 /** Human-readable CLI output (the --json form is the contract; this is for people). */
-import type { DenoiseResult, EvaluateResult, IndexResult, ProgressEvent, SweepResult, TrainResult } from '../api/contract.js';
+import path from 'node:path';
+import type { DenoiseResult, EvaluateResult, IndexResult, ProgressEvent, RunSummary, SweepResult, TrainResult } from '../api/contract.js';
 
 export function formatIndex(r: IndexResult): string {
   const lines: string[] = [];
@@ -92,4 +93,16 @@ export function formatSweep(r: SweepResult): string {
     lines.push(`  ${name}  ${JSON.stringify(x.params)}  ${s ? `val PSNR ${s.savedValPsnr?.toFixed(2) ?? '-'} dB, SSIM ${s.savedValSsim?.toFixed(4) ?? '-'} (epoch ${s.savedEpoch ?? '-'}), ${s.epochs} epochs, ${duration(s.seconds)}` : `FAILED: ${x.error}`}`);
   }
   return lines.join('\n') + '\n';
+}
+
+export function formatRuns(runs: RunSummary[]): string {
+  if (!runs.length) return 'no runs recorded yet\n';
+  return runs.map((r) => {
+    const metrics = r.valPsnr !== null ? `val PSNR ${r.valPsnr.toFixed(2)} dB, SSIM ${r.valSsim?.toFixed(4) ?? '-'} (epoch ${r.savedEpoch ?? '-'})` : '';
+    const gap = r.trainLoss !== null && r.lastValLoss !== null ? `, val/train loss ${(r.lastValLoss / Math.max(r.trainLoss, 1e-12)).toFixed(2)}` : '';
+    const where = r.sweep ? ` [sweep ${path.basename(r.sweep.dir)}/${r.sweep.run}]` : '';
+    return `#${r.id} ${r.name}${where} ${r.status}${r.error ? ` (${r.error})` : ''}: ${r.epochs} epochs${r.seconds !== null ? ` in ${duration(r.seconds)}` : ''}`
+      + `${r.backend ? ` on ${r.backend}` : ''}${metrics ? `, ${metrics}` : ''}${gap}${r.parent ? `, fine-tuned from ${r.parent.name}` : ''}`
+      + `${r.tags.length ? ` {${r.tags.join(', ')}}` : ''}\n`;
+  }).join('');
 }

@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DenoiseStudioService, readJsonFile } from '../api/service.js';
 import type { IndexResult, ProgressEvent } from '../api/contract.js';
-import { formatDenoise, formatEvaluate, formatIndex, formatSweep, formatTrain, progressLine } from './format.js';
+import { formatDenoise, formatEvaluate, formatIndex, formatRuns, formatSweep, formatTrain, progressLine } from './format.js';
 
 type Io = { out: NodeJS.WritableStream; err: NodeJS.WritableStream & { isTTY?: boolean } };
 
@@ -135,8 +135,8 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
 
   program
     .command('sweep')
-    .description('train every combination of a parameter grid and rank the results')
-    .requiredOption('--spec <file>', 'sweep spec (JSON): { base, grid: { "dotted.path": [values] }, data?, parallel? }')
+    .description('train every point of a grid or random search and rank them; run it again with the same --out to resume')
+    .requiredOption('--spec <file>', 'sweep spec (JSON): { base, grid: {"dotted.path": [values]} | random: {runs, seed, space}, budget?, objective?, halving?, data?, parallel? }')
     .requiredOption('--out <folder>', 'folder for the run models and results.csv / results.json')
     .option('--series <uid...>', 'catalogued series to train on (overrides the spec)')
     .option('--data <folder...>', 'folders whose series are all used (overrides the spec)')
@@ -147,6 +147,46 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
       const result = await service().sweep({ spec, out: opts.out, series: opts.series, data: opts.data, backend: opts.backend as never }, { onProgress: progress(opts.json) });
       endProgress();
       emit(opts.json, result, formatSweep(result));
+    });
+
+  const runs = program.command('runs').description('training runs recorded in the catalogue (app, CLI and sweeps)');
+  runs
+    .command('list', { isDefault: true })
+    .description('list runs, newest first')
+    .option('--status <status>', 'running, finished, stopped or failed')
+    .option('--tag <tag>', 'only runs with this tag')
+    .option('--sweep <folder>', "only this sweep's runs")
+    .option('--json', 'print one JSON array')
+    .action(async (opts: { status?: string; tag?: string; sweep?: string; json?: boolean }) => {
+      const list = await service().runs({ status: opts.status as never, tag: opts.tag, sweep: opts.sweep });
+      emit(opts.json, list, formatRuns(list));
+    });
+  runs.command('show').argument('<id>', 'run id', number('id', 1, 2 ** 31)).option('--json', 'print one JSON object')
+    .description('a run with its config and per-epoch history')
+    .action(async (id: number, opts: { json?: boolean }) => {
+      const run = await service().run({ id });
+      emit(opts.json, run, formatRuns([run]) + run.history.map((h) => `  epoch ${h.epoch}: train ${h.trainLoss.toExponential(3)}, val ${h.valLoss?.toExponential(3) ?? '-'}, PSNR ${h.valPsnr?.toFixed(2) ?? '-'} dB, lr ${h.learningRate.toExponential(2)}\n`).join(''));
+    });
+  runs.command('export').argument('<id>', 'run id', number('id', 1, 2 ** 31))
+    .description("print a run's training config as JSON (for `train --config`)")
+    .action(async (id: number) => { io.out.write(JSON.stringify((await service().run({ id })).config, null, 2) + '\n'); });
+  runs.command('tag').argument('<id>', 'run id', number('id', 1, 2 ** 31)).argument('<tags...>', 'tags to add')
+    .option('--remove', 'remove these tags instead').option('--json', 'print one JSON object')
+    .action(async (id: number, tags: string[], opts: { remove?: boolean; json?: boolean }) => {
+      const run = await service().tagRun(opts.remove ? { id, remove: tags } : { id, add: tags });
+      emit(opts.json, run, formatRuns([run]));
+    });
+  runs.command('delete').argument('<id>', 'run id', number('id', 1, 2 ** 31))
+    .option('--files', 'also delete the model folder the run wrote').option('--json', 'print one JSON object')
+    .action(async (id: number, opts: { files?: boolean; json?: boolean }) => {
+      const r = await service().deleteRun({ id, files: opts.files });
+      emit(opts.json, r, `deleted run ${r.deleted}${r.removedFolder ? ` and ${r.removedFolder}` : ''}\n`);
+    });
+  runs.command('promote').argument('<id>', 'run id', number('id', 1, 2 ** 31)).option('--json', 'print one JSON object')
+    .description("add a finished run's model to the model list")
+    .action(async (id: number, opts: { json?: boolean }) => {
+      const m = await service().promoteRun({ id });
+      emit(opts.json, m, `promoted: ${m.name} ${m.version} (${m.id})\n`);
     });
 
   program
