@@ -319,6 +319,69 @@ export interface RunDetails extends RunSummary {
 
 export interface RunsRequest { status?: RunStatus; tag?: string; sweep?: string }
 
+// ---- Generalisation and bias report ------------------------------------------------------
+
+export interface ReportRequest extends DatasetRequest {
+  /** A model folder; else `method` (a classical filter or 'model'), else the shipped default per modality */
+  model?: string;
+  method?: string;
+  /** Attributes to break results down by: standard names and/or DICOM keywords or tags */
+  by?: string[];
+  /** Noise added to series that have no reference (seeded); default per modality */
+  noise?: unknown;
+  seed?: number;
+  /** Slices evaluated per series, evenly spaced (default 8) */
+  slicesPerSeries?: number;
+  /** 'psnr' (of the result, default) or 'gain' (result minus input) */
+  metric?: 'psnr' | 'gain';
+  /** A new folder for report.csv, report.json, report.svg and report.png */
+  out?: string;
+  backend?: string;
+}
+
+export interface ReportSeries {
+  seriesInstanceUid: string;
+  description: string;
+  /** 'reference': a noisy copy compared with its clean source; 'synthetic': seeded noise added here */
+  mode: 'reference' | 'synthetic';
+  slices: number;
+  dataRange: number;
+  inputPsnr: number;
+  psnr: number;
+  gain: number;
+  inputSsim: number;
+  ssim: number;
+  ssimGain: number;
+  /** Mean of (result − reference) over the image, in data units: a denoiser should not shift values */
+  meanShift: number;
+  attributes: Record<string, string>;
+}
+
+export interface ReportSubset {
+  attribute: string;
+  value: string;
+  n: number;
+  mean: number;
+  ci: [number, number] | null;
+  meanGain: number;
+  meanSsimGain: number;
+  meanShift: number;
+  flagged: boolean;
+}
+
+export interface BiasReport {
+  method: string;
+  backend?: string;
+  metric: 'psnr' | 'gain';
+  overall: { n: number; mean: number; ci: [number, number] | null; meanGain: number; meanSsimGain: number };
+  subsets: ReportSubset[];
+  series: ReportSeries[];
+  skipped: string[];
+  /** When the model's card holds its training history: last epoch's validation ÷ training loss */
+  overfitting?: { trainLoss: number; valLoss: number; ratio: number; epoch: number };
+  files?: { csv: string; json: string; svg: string; png?: string; pngError?: string };
+}
+
 // ---- Models, export, backend --------------------------------------------------------------
 
 export interface ModelSummary {
@@ -350,7 +413,7 @@ export interface AppInfo { dataDir: string; roots: string[]; sampleStudy: string
 // ---- Progress and jobs --------------------------------------------------------------------
 
 export interface ProgressEvent {
-  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep' | 'export' | 'addNoise';
+  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep' | 'export' | 'addNoise' | 'report';
   done: number;
   total: number;
   etaSeconds?: number;
@@ -416,6 +479,7 @@ export interface ApiMethods {
   evaluate: { kind: 'job'; request: EvaluateRequest; result: EvaluateResult };
   train: { kind: 'job'; request: TrainRequest; result: TrainResult };
   sweep: { kind: 'job'; request: SweepRequest; result: SweepResult };
+  report: { kind: 'job'; request: ReportRequest; result: BiasReport };
   runs: { kind: 'call'; request: RunsRequest; result: RunSummary[] };
   run: { kind: 'call'; request: { id: number }; result: RunDetails };
   tagRun: { kind: 'call'; request: { id: number; add?: string[]; remove?: string[] }; result: RunSummary };
@@ -435,7 +499,7 @@ export type ResultOf<K extends ApiMethod> = ApiMethods[K]['result'];
 export const API_METHODS: { [K in ApiMethod]: ApiMethods[K]['kind'] } = {
   index: 'call', catalog: 'call', slice: 'call', tags: 'call', forgetSeries: 'call', preview: 'call', backend: 'call', models: 'call',
   importModel: 'call', deleteModel: 'call', checkTrainConfig: 'call', runs: 'call', run: 'call', tagRun: 'call', deleteRun: 'call', promoteRun: 'call',
-  denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job',
+  denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job', report: 'job',
 };
 
 /** The service: one method per table entry; jobs take a JobControl. */

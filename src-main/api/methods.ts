@@ -5,6 +5,7 @@
  * generated from this table and `API_METHODS`; the service implements one method per entry.
  * Adding a method: an entry in contract.ts's ApiMethods, one here, one service method, its UI.
  */
+import path from 'node:path';
 import { z } from 'zod';
 import { PixelImputation } from '../preprocess/impute.js';
 import { NormalisationSpec } from '../preprocess/normalise.js';
@@ -55,6 +56,15 @@ export const METHODS = {
   importModel: { request: z.object({ folder: PathString }) },
   deleteModel: { request: z.object({ id: z.string().regex(/^user:[\w.-]{1,200}$/, 'only user models can be deleted') }) },
   checkTrainConfig: { request: z.object({ config: z.unknown() }) },
+  report: {
+    request: z.object({
+      ...Dataset, model: PathString.optional(), method: z.string().min(1).max(50).optional(),
+      by: z.array(z.string().regex(/^([A-Za-z][A-Za-z0-9]{1,63}|\(?[0-9A-Fa-f]{4},?[0-9A-Fa-f]{4}\)?)$/, 'an attribute is a name (manufacturer, PatientSex) or a tag (0018,0050)')).max(20).optional(),
+      noise: z.unknown().optional(), seed: z.number().int().min(0).optional(), slicesPerSeries: z.number().int().min(1).max(200).optional(),
+      metric: z.enum(['psnr', 'gain']).optional(), out: PathString.optional(), backend: BackendName.optional(),
+    }).refine(needsData, DATA_MESSAGE),
+    outputs: (r: ResultOf<'report'>) => (r.files ? [path.dirname(r.files.json)] : []),
+  },
   runs: { request: z.object({ status: z.enum(['running', 'finished', 'stopped', 'failed']).optional(), tag: RunTag.optional(), sweep: z.string().max(4096).optional() }) },
   run: { request: z.object({ id: RunId }) },
   tagRun: { request: z.object({ id: RunId, add: z.array(RunTag).max(20).optional(), remove: z.array(RunTag).max(20).optional() }) },

@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { openCatalog } from '../catalog/db.js';
 import { indexPath } from '../catalog/indexer.js';
 import {
-  catalogTree, forgetSeries, maxSeriesNumber, recordDerivation, seriesFiles, seriesSummary, seriesUnder, sourceContaining,
+  catalogTree, forgetSeries, maxSeriesNumber, recordDerivation, seriesDerivation, seriesFiles, seriesSummary, seriesUnder, sourceContaining,
 } from '../catalog/query.js';
 import { probeBackend } from '../jobs/workers/backend-probe.js';
 import { runDenoiseJob } from '../jobs/denoise-job.js';
@@ -23,11 +23,15 @@ import { readTags } from '../dicom/tags.js';
 import type {
   AddNoiseRequest, BackendInfo, CatalogPatient, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest,
   EvaluateResult, ExportRequest, ExportResult, IndexRequest, IndexResult, JobControl, ModelSummary, PreviewRequest,
-  PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
+  BiasReport, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
   TrainConfigCheck, TrainRequest, TrainResult,
 } from './contract.js';
 import { deleteRunRow, failRun, finishRun, getRun, listRuns, recordEpoch, setRunTags, startRun } from '../catalog/runs.js';
 import type { RunTracker } from '../jobs/train-job.js';
+import { runReportJob, type ReportTarget } from '../jobs/report/report-job.js';
+
+/** How add-noise marks the copies it makes (their source is their clean reference). */
+const NOISY_COPY = 'simulated noise';
 import { ApiError, parseRequest } from './methods.js';
 import { defaultDataDir } from './data-dir.js';
 
@@ -172,10 +176,9 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     forgetSeriesOrder();
     const sources: DatasetSource[] = [];
     for (const uid of new Set(uids)) {
-      const files = seriesFiles(db, uid).map((f) => f.path);
-      const summary = seriesSummary(db, uid);
-      if (!files.length || !summary) throw new ApiError(400, `series: ${uid} is not in the catalogue (open its folder first)`);
-      sources.push({ seriesInstanceUid: uid, modality: summary.modality ?? '', files });
+      const source = this.sourceOf(uid);
+      if (!source) throw new ApiError(400, `series: ${uid} is not in the catalogue (open its folder first)`);
+      sources.push(source);
     }
     if (sources.length === 0) throw new ApiError(400, 'series: give at least one series or data folder');
     return sources;
@@ -249,6 +252,14 @@ export class DenoiseStudioService implements DenoiseStudioApi {
       input: r.input, outDir: out, noise: r.noise, seed: r.seed, signal: control.signal,
       onProgress: (p) => control.onProgress?.({ task: 'addNoise', ...p }),
     });
+    // A noisy copy knows its clean source (catalogued too): the report evaluates it against that reference.
+    const db = this.database();
+    await indexPath(db, path.resolve(r.input));
+    for (const s of result.series) {
+      await indexPath(db, s.output);
+      recordDerivation(db, s.outputSeriesInstanceUid, s.seriesInstanceUid, `${NOISY_COPY} ${JSON.stringify(r.noise)}`);
+    }
+    forgetSeriesOrder();
     return { backend: 'js', model: 'noise simulation', series: result.series, failed: result.failed, unreadable: result.unreadable, seconds: result.seconds };
   }
 
@@ -293,6 +304,39 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     const r = parseRequest('deleteModel', request);
     await deleteModel(r.id, this.userModelsDir);
     return { deleted: r.id };
+  }
+
+  async report(request: ReportRequest, control: JobControl = {}): Promise<BiasReport> {
+    const r = parseRequest('report', request);
+    const out = r.out ? this.refuseSourceFolder(r.out, 'out') : undefined;
+    if (out && await stat(out).then(() => true, () => false)) throw new ApiError(400, `out: ${out} already exists; choose a new folder`);
+    const sources = await this.dataset(r, control.signal);
+    const db = this.database();
+    const byUid = new Map(sources.map((s) => [s.seriesInstanceUid, s]));
+    // A noisy copy is compared with its clean source; a source that is some copy's reference is not evaluated itself.
+    const targets: ReportTarget[] = [];
+    const references = new Set<string>();
+    for (const source of sources) {
+      const derivation = seriesDerivation(db, source.seriesInstanceUid);
+      if (derivation && !derivation.derivation.startsWith(NOISY_COPY)) continue; // results are outputs, not test data
+      const reference = derivation && (byUid.get(derivation.derivedFrom) ?? this.sourceOf(derivation.derivedFrom));
+      if (reference) references.add(reference.seriesInstanceUid);
+      targets.push({ input: source, reference: reference || undefined });
+    }
+    const method = methodOf(r, false) ?? 'default';
+    return runReportJob({
+      targets: targets.filter((t) => t.reference || !references.has(t.input.seriesInstanceUid)),
+      method, by: r.by, noise: r.noise, seed: r.seed, slicesPerSeries: r.slicesPerSeries, metric: r.metric, outDir: out, backend: r.backend,
+      signal: control.signal, onProgress: (done, total) => control.onProgress?.({ task: 'report', done, total }),
+    });
+  }
+
+  /** A catalogued series as a dataset source, if the catalogue has its files. */
+  private sourceOf(seriesInstanceUid: string): DatasetSource | undefined {
+    const db = this.database();
+    const files = seriesFiles(db, seriesInstanceUid).map((f) => f.path);
+    const summary = seriesSummary(db, seriesInstanceUid);
+    return files.length && summary ? { seriesInstanceUid, modality: summary.modality ?? '', files } : undefined;
   }
 
   async runs(request: RunsRequest = {}): Promise<RunSummary[]> {

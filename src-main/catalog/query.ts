@@ -110,6 +110,12 @@ export function sourceContaining(db: Database, target: string): string | undefin
   return rows.map((r) => r.path).find((source) => isInside(source, target));
 }
 
+/** How a series was made from which source, when the catalogue knows (results, noisy copies). */
+export function seriesDerivation(db: Database, seriesInstanceUid: string): { derivedFrom: string; derivation: string } | undefined {
+  const row = db.prepare('SELECT derived_from, derivation FROM series WHERE series_uid = ? AND derived_from IS NOT NULL').get(seriesInstanceUid) as { derived_from: string; derivation: string | null } | undefined;
+  return row && { derivedFrom: row.derived_from, derivation: row.derivation ?? '' };
+}
+
 /** Links a result series to its source and says how it was made. */
 export function recordDerivation(db: Database, seriesInstanceUid: string, derivedFrom: string, derivation: string): void {
   db.prepare('UPDATE series SET derived_from = ?, derivation = ? WHERE series_uid = ?').run(derivedFrom, derivation, seriesInstanceUid);

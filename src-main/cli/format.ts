@@ -1,6 +1,6 @@
 /** Human-readable CLI output (the --json form is the contract; this is for people). */
 import path from 'node:path';
-import type { DenoiseResult, EvaluateResult, IndexResult, ProgressEvent, RunSummary, SweepResult, TrainResult } from '../api/contract.js';
+import type { BiasReport, DenoiseResult, EvaluateResult, IndexResult, ProgressEvent, RunSummary, SweepResult, TrainResult } from '../api/contract.js';
 
 export function formatIndex(r: IndexResult): string {
   const lines: string[] = [];
@@ -105,4 +105,23 @@ export function formatRuns(runs: RunSummary[]): string {
       + `${r.backend ? ` on ${r.backend}` : ''}${metrics ? `, ${metrics}` : ''}${gap}${r.parent ? `, fine-tuned from ${r.parent.name}` : ''}`
       + `${r.tags.length ? ` {${r.tags.join(', ')}}` : ''}\n`;
   }).join('');
+}
+
+export function formatReport(r: BiasReport): string {
+  const ci = (c: [number, number] | null) => (c ? ` [${c[0].toFixed(2)}, ${c[1].toFixed(2)}]` : '');
+  const what = r.metric === 'gain' ? 'PSNR gain' : 'PSNR of the result';
+  const lines = [
+    `${r.method}${r.backend ? ` on ${r.backend}` : ''}: ${r.series.length} series; ${what} ${r.overall.mean.toFixed(2)} dB${ci(r.overall.ci)} (95 % CI), mean gain ${r.overall.meanGain.toFixed(2)} dB, SSIM gain ${r.overall.meanSsimGain.toFixed(4)}`,
+  ];
+  if (r.overfitting) lines.push(`  training: last validation/training loss ${r.overfitting.ratio.toFixed(2)} at epoch ${r.overfitting.epoch}${r.overfitting.ratio > 1.5 ? ' — the model may be overfitted' : ''}`);
+  let attribute = '';
+  for (const s of r.subsets) {
+    if (s.attribute !== attribute) { attribute = s.attribute; lines.push(`  ${attribute}:`); }
+    lines.push(`    ${s.flagged ? '!' : ' '} ${s.value.padEnd(24)} n=${String(s.n).padStart(3)}  ${s.mean.toFixed(2)} dB${ci(s.ci)}  gain ${s.meanGain.toFixed(2)} dB  shift ${s.meanShift.toFixed(2)}`);
+  }
+  const flagged = r.subsets.filter((s) => s.flagged);
+  lines.push(flagged.length ? `flagged (≥ 1 dB below overall, CI excluding it): ${flagged.map((s) => `${s.attribute}=${s.value}`).join(', ')}` : 'no subset is flagged');
+  for (const s of r.skipped) lines.push(`  skipped ${s}`);
+  if (r.files) lines.push(`written: ${r.files.csv}, ${r.files.svg}${r.files.png ? `, ${r.files.png}` : ` (${r.files.pngError})`}`);
+  return lines.join('\n') + '\n';
 }

@@ -26,6 +26,8 @@ export interface SyntheticSeriesOptions {
   rescaleIntercept?: number;
   studyInstanceUid?: string;
   seriesNumber?: number;
+  /** Who "made" it (default: the phantom generator); tests of the bias report vary it */
+  manufacturer?: string;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function writeSyntheticSeries(count: number, slice: (index: number)
         '00080018': set('UI', sop),
         '00080020': set('DA', '20260101'),
         '00080060': set('CS', options.modality),
-        '00080070': set('LO', 'Denoise Studio phantom generator'),
+        '00080070': set('LO', (options.manufacturer ?? 'Denoise Studio phantom generator').slice(0, 64)),
         '0008103E': set('LO', options.seriesDescription.slice(0, 64)),
         '00100010': set('PN', { Alphabetic: 'PHANTOM^DENOISE STUDIO' }),
         '00100020': set('LO', 'PHANTOM-0001'),
