@@ -267,10 +267,12 @@ export type TrainConfigCheck =
   | { ok: false; error: string };
 
 export interface SweepRequest extends DatasetRequest {
-  /** { series?, data?, base, grid: { "dotted.path": [values] }, parallel? } */
-  spec: unknown;
+  /** { series?, data?, base, grid | random, budget?, objective?, halving?, parallel? }; absent with resume */
+  spec?: unknown;
   out: string;
   backend?: string;
+  /** Continue the sweep in `out` with the spec it was started with (its spec.json) */
+  resume?: boolean;
 }
 
 export interface SweepResult {
@@ -380,6 +382,8 @@ export interface BiasReport {
   /** When the model's card holds its training history: last epoch's validation ÷ training loss */
   overfitting?: { trainLoss: number; valLoss: number; ratio: number; epoch: number };
   files?: { csv: string; json: string; svg: string; png?: string; pngError?: string };
+  /** The chart as SVG (the same picture as report.svg/png) */
+  chartSvg?: string;
 }
 
 // ---- Models, export, backend --------------------------------------------------------------

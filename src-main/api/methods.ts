@@ -96,9 +96,9 @@ export const METHODS = {
     request: z.object({
       ...Dataset,
       // The spec's own data folders are paths too; the engine validates the rest of the spec.
-      spec: z.looseObject({ data: z.array(PathString).optional(), series: z.array(Uid).optional() }),
-      out: PathString, backend: BackendName.optional(),
-    }),
+      spec: z.looseObject({ data: z.array(PathString).optional(), series: z.array(Uid).optional() }).optional(),
+      out: PathString, backend: BackendName.optional(), resume: z.boolean().optional(),
+    }).refine((r) => Boolean(r.spec) !== Boolean(r.resume), { message: 'give a spec, or resume: true to continue the sweep in out', path: ['spec'] }),
     outputs: (r: ResultOf<'sweep'>) => [r.outDir],
   },
   addNoise: {

@@ -12,7 +12,7 @@ import { runDenoiseJob } from '../jobs/denoise-job.js';
 import { runEvaluateJob } from '../jobs/evaluate-job.js';
 import { methodForSeries, methodOf } from '../jobs/methods.js';
 import { runNoiseJob } from '../jobs/noise-job.js';
-import { runSweep } from '../jobs/sweep-job.js';
+import { runSweep, SWEEP_SPEC_FILE } from '../jobs/sweep-job.js';
 import { runTrainJob } from '../jobs/train-job.js';
 import type { DatasetSource } from '../jobs/training-data.js';
 import { tilingNeeds } from '../model/architectures.js';
@@ -230,12 +230,22 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   async sweep(request: SweepRequest, control: JobControl = {}): Promise<SweepResult> {
     const r = parseRequest('sweep', request);
     const out = this.refuseSourceFolder(r.out, 'out');
-    const spec = r.spec as { series?: string[]; data?: string[] };
+    // Resume reads the spec the sweep was started with. Its series UIDs are used again; folder
+    // paths read from a file are not (every path a request uses is one the request names).
+    let specJson: unknown = r.spec;
+    if (r.resume) {
+      const saved = await readFile(path.join(out, SWEEP_SPEC_FILE), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => {
+        throw new ApiError(400, `out: ${out} holds no ${SWEEP_SPEC_FILE}; it is not a sweep this app started`);
+      });
+      const { data: _folders, ...rest } = saved;
+      specJson = rest;
+    }
+    const spec = specJson as { series?: string[]; data?: string[] };
     // The request's dataset wins over the spec's; either is series and/or folders.
     const wanted = r.series?.length || r.data?.length ? r : spec;
     if (!wanted.series?.length && !wanted.data?.length) throw new ApiError(400, 'sweep: no training data (give --series/--data or "series"/"data" in the spec)');
     const sources = await this.dataset(wanted, control.signal);
-    return runSweep(r.spec as never, {
+    return runSweep(specJson as never, {
       outDir: out, sources, backend: r.backend, signal: control.signal, tracker: this.runTracker('sweep'),
       onProgress: (run, e) => {
         if (e.type === 'epoch') control.onProgress?.({ task: 'sweep', run, done: e.record.epoch, total: e.epochs, record: e.record, etaSeconds: e.etaSeconds });

@@ -47,6 +47,8 @@ export type SweepSpec = z.input<typeof SweepSpec>;
 type ParsedSpec = z.output<typeof SweepSpec>;
 
 export type SweepRun = SweepResult['runs'][number];
+/** The spec, as given, beside the runs: what "resume" reads back. */
+export const SWEEP_SPEC_FILE = 'spec.json';
 export interface SweepPoint { run: string; params: Record<string, unknown>; config: Record<string, unknown> }
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
@@ -172,6 +174,7 @@ export async function runSweep(spec: SweepSpec, options: {
   const points = expandSweep(spec);
   const outDir = path.resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, SWEEP_SPEC_FILE), JSON.stringify(spec, null, 2) + '\n');
   const parallel = parsed.parallel ?? (gpuBackendPossible(options.backend) ? 1 : 2);
   const deadline = parsed.budget.maxMinutes ? performance.now() + parsed.budget.maxMinutes * 60_000 : Infinity;
   const halving = parsed.halving && new Halving(parsed.halving.minEpochs, parsed.halving.eta);

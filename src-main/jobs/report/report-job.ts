@@ -173,6 +173,7 @@ export async function runReportJob(options: ReportOptions): Promise<BiasReport> 
     backend: firstPool?.backend, metric, overall, subsets, series, skipped, overfitting: await overfittingOf(options.method),
   };
   if (options.outDir) report.files = await writeReportFiles(report, options.outDir);
+  report.chartSvg = reportChartSvg(report);
   return report;
 }
 
