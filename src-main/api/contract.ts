@@ -398,6 +398,17 @@ export interface ModelSummary {
   architecture: string;
   /** The full model card (see DESIGN.md "Model folder") */
   card: Record<string, unknown>;
+  /** A model adapted to one series ("Adapt to this series"): that series' UID */
+  adaptedTo?: string;
+}
+
+export interface AdaptRequest {
+  /** The series to adapt the default model to (self-supervised: its own noisy slices only) */
+  seriesInstanceUid: string;
+  /** The new model folder (default: a new folder in the user model list) */
+  out?: string;
+  epochs?: number;
+  backend?: string;
 }
 
 export interface ExportRequest { seriesInstanceUid: string; out: string }
@@ -417,7 +428,7 @@ export interface AppInfo { dataDir: string; roots: string[]; sampleStudy: string
 // ---- Progress and jobs --------------------------------------------------------------------
 
 export interface ProgressEvent {
-  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep' | 'export' | 'addNoise' | 'report';
+  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep' | 'export' | 'addNoise' | 'report' | 'adapt';
   done: number;
   total: number;
   etaSeconds?: number;
@@ -484,6 +495,7 @@ export interface ApiMethods {
   train: { kind: 'job'; request: TrainRequest; result: TrainResult };
   sweep: { kind: 'job'; request: SweepRequest; result: SweepResult };
   report: { kind: 'job'; request: ReportRequest; result: BiasReport };
+  adapt: { kind: 'job'; request: AdaptRequest; result: TrainResult };
   runs: { kind: 'call'; request: RunsRequest; result: RunSummary[] };
   run: { kind: 'call'; request: { id: number }; result: RunDetails };
   tagRun: { kind: 'call'; request: { id: number; add?: string[]; remove?: string[] }; result: RunSummary };
@@ -503,7 +515,7 @@ export type ResultOf<K extends ApiMethod> = ApiMethods[K]['result'];
 export const API_METHODS: { [K in ApiMethod]: ApiMethods[K]['kind'] } = {
   index: 'call', catalog: 'call', slice: 'call', tags: 'call', forgetSeries: 'call', preview: 'call', backend: 'call', models: 'call',
   importModel: 'call', deleteModel: 'call', checkTrainConfig: 'call', runs: 'call', run: 'call', tagRun: 'call', deleteRun: 'call', promoteRun: 'call',
-  denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job', report: 'job',
+  denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job', report: 'job', adapt: 'job',
 };
 
 /** The service: one method per table entry; jobs take a JobControl. */

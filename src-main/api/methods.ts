@@ -65,6 +65,10 @@ export const METHODS = {
     }).refine(needsData, DATA_MESSAGE),
     outputs: (r: ResultOf<'report'>) => (r.files ? [path.dirname(r.files.json)] : []),
   },
+  adapt: {
+    request: z.object({ seriesInstanceUid: Uid, out: PathString.optional(), epochs: z.number().int().min(1).max(200).optional(), backend: BackendName.optional() }),
+    outputs: (r: ResultOf<'adapt'>) => [r.outDir],
+  },
   runs: { request: z.object({ status: z.enum(['running', 'finished', 'stopped', 'failed']).optional(), tag: RunTag.optional(), sweep: z.string().max(4096).optional() }) },
   run: { request: z.object({ id: RunId }) },
   tagRun: { request: z.object({ id: RunId, add: z.array(RunTag).max(20).optional(), remove: z.array(RunTag).max(20).optional() }) },

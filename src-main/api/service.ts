@@ -23,12 +23,23 @@ import { readTags } from '../dicom/tags.js';
 import type {
   AddNoiseRequest, BackendInfo, CatalogPatient, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest,
   EvaluateResult, ExportRequest, ExportResult, IndexRequest, IndexResult, JobControl, ModelSummary, PreviewRequest,
-  BiasReport, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
+  AdaptRequest, BiasReport, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
   TrainConfigCheck, TrainRequest, TrainResult,
 } from './contract.js';
 import { deleteRunRow, failRun, finishRun, getRun, listRuns, recordEpoch, setRunTags, startRun } from '../catalog/runs.js';
 import type { RunTracker } from '../jobs/train-job.js';
 import { runReportJob, type ReportTarget } from '../jobs/report/report-job.js';
+
+/** The self-supervised fine-tune of "Adapt to this series": short, gentle, noise-respecting masks. */
+function adaptConfig(modality: string, epochs: number | undefined, name: string): Record<string, unknown> {
+  return {
+    name, modality: modality === 'CT' || modality === 'MR' ? modality : 'any', mode: 'noise2void',
+    noise2void: { maskFraction: 0.02, radius: 2, structRadius: modality === 'CT' ? 2 : 0 },
+    epochs: epochs ?? 6, stepsPerEpoch: 30, batchSize: 16, patchSize: 64,
+    optimizer: { kind: 'adam', learningRate: 1e-4 }, fineTune: { freezeLayers: 0, warmupSteps: 10 },
+    validation: { fraction: 0.15, patches: 64 }, earlyStopping: { patience: 3, minDelta: 0, restoreBest: true },
+  };
+}
 
 /** How add-noise marks the copies it makes (their source is their clean reference). */
 const NOISY_COPY = 'simulated noise';
@@ -48,6 +59,7 @@ function summary(m: ModelEntry): ModelSummary {
   return {
     id: m.id, folder: m.folder, shipped: m.shipped, name: m.card.name, version: m.card.version,
     modality: m.card.task.modality, architecture: m.card.architecture.kind, card: m.card as unknown as Record<string, unknown>,
+    ...(m.card.adaptedTo ? { adaptedTo: m.card.adaptedTo.seriesInstanceUid } : {}),
   };
 }
 
@@ -314,6 +326,36 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     const r = parseRequest('deleteModel', request);
     await deleteModel(r.id, this.userModelsDir);
     return { deleted: r.id };
+  }
+
+  /**
+   * "Adapt to this series": a self-supervised fine-tune of the shipped default on the series
+   * itself — Noise2Void, with structured blind spots (structN2V) for CT, whose noise is
+   * spatially correlated — saved into the model list, linked to that series.
+   */
+  async adapt(request: AdaptRequest, control: JobControl = {}): Promise<TrainResult> {
+    const r = parseRequest('adapt', request);
+    const source = this.sourceOf(r.seriesInstanceUid);
+    if (!source) throw new ApiError(400, `seriesInstanceUid: ${r.seriesInstanceUid} is not in the catalogue (open its folder first)`);
+    const short = r.seriesInstanceUid.replace(/\D/g, '').slice(-8);
+    const stamp = new Date().toISOString().slice(0, 19).replace(/\D/g, '');
+    const out = r.out ? this.refuseSourceFolder(r.out, 'out') : path.join(this.userModelsDir, `adapted-${short}-${stamp}`);
+    if (await stat(out).then(() => true, () => false)) throw new ApiError(400, `out: ${out} already exists; choose a new model folder`);
+    const ct = source.modality === 'CT';
+    const config = adaptConfig(source.modality, r.epochs, `${source.modality === 'MR' ? 'mr' : 'ct'}-default-adapted-${short}`);
+    const description = seriesSummary(this.database(), r.seriesInstanceUid)?.description ?? undefined;
+    return runTrainJob({
+      sources: [source], config, outDir: out, backend: r.backend, init: 'default',
+      adaptedTo: { seriesInstanceUid: r.seriesInstanceUid, description },
+      command: `denoise-studio adapt --series ${r.seriesInstanceUid}${r.out ? ` --out ${r.out}` : ''}${r.epochs ? ` --epochs ${r.epochs}` : ''}`,
+    }, {
+      signal: control.signal, tracker: this.runTracker('train'),
+      onProgress: (e) => {
+        if (e.type === 'batch') control.onProgress?.({ task: 'adapt', done: e.batch, total: e.batches, epoch: e.epoch, epochs: e.epochs, batch: e.batch, batches: e.batches, loss: e.loss, etaSeconds: e.etaSeconds });
+        else if (e.type === 'epoch') control.onProgress?.({ task: 'adapt', done: e.record.epoch, total: e.epochs, epoch: e.record.epoch, epochs: e.epochs, record: e.record, etaSeconds: e.etaSeconds });
+        else control.onProgress?.({ task: 'adapt', done: 0, total: 0, message: ct && /fine-tuning/.test(e.text) ? `${e.text} (structured blind spots for CT's correlated noise)` : e.text });
+      },
+    });
   }
 
   async report(request: ReportRequest, control: JobControl = {}): Promise<BiasReport> {

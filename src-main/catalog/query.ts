@@ -86,8 +86,8 @@ export function seriesUnder(db: Database, folder: string): string[] {
 }
 
 /** One catalogued series' summary, or undefined. */
-export function seriesSummary(db: Database, seriesInstanceUid: string): { modality: string | null; studyUid: string; slices: number; seriesNumber: number | null } | undefined {
-  return db.prepare(`SELECT se.modality, st.study_uid AS studyUid, se.slice_count AS slices, se.series_number AS seriesNumber
+export function seriesSummary(db: Database, seriesInstanceUid: string): { modality: string | null; studyUid: string; slices: number; seriesNumber: number | null; description: string | null } | undefined {
+  return db.prepare(`SELECT se.modality, st.study_uid AS studyUid, se.slice_count AS slices, se.series_number AS seriesNumber, se.description
     FROM series se JOIN studies st ON st.id = se.study_ref WHERE se.series_uid = ?`).get(seriesInstanceUid) as never;
 }
 

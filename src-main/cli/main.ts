@@ -150,6 +150,23 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     });
 
   program
+    .command('adapt')
+    .description("adapt the shipped default model to one series, self-supervised (its own noisy slices; structured blind spots for CT)")
+    .requiredOption('--series <uid>', 'the catalogued series (see `index`)')
+    .option('--data <folder>', 'index this folder first (the series must be in it)')
+    .option('--out <dir>', 'new model folder (default: a new model in the model list)')
+    .option('--epochs <n>', 'epochs (default 6)', number('--epochs', 1, 200))
+    .option('--backend <name>', 'force a backend: webgpu, node-gpu, node, wasm, cpu')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { series: string; data?: string; out?: string; epochs?: number; backend?: string; json?: boolean }) => {
+      const s = service();
+      if (opts.data) await s.index({ path: opts.data });
+      const result = await s.adapt({ seriesInstanceUid: opts.series, out: opts.out, epochs: opts.epochs, backend: opts.backend as never }, { onProgress: progress(opts.json) });
+      endProgress();
+      emit(opts.json, result, formatTrain(result));
+    });
+
+  program
     .command('report')
     .description('evaluate a model (or filter) over many series and break PSNR/SSIM down by subset: the generalisation and bias report')
     .option('--model <dir>', "model folder, or 'default' (the shipped model per modality)", 'default')

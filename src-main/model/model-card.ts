@@ -55,11 +55,18 @@ export const ModelCard = z.object({
   metrics: z.record(z.string(), z.unknown()).optional(),
   backend: z.string().optional(),
   created: z.string().optional(),
+  /**
+   * Inference: `noiseGuard` caps what the model may remove from a slice at that many times the
+   * noise estimated in it (so a low-noise image is never smoothed into a worse one); null: off.
+   */
+  inference: z.object({ noiseGuard: z.number().positive().max(10).nullable().default(1) }).default({ noiseGuard: 1 }),
   /** The model this one was fine-tuned from, and how that model scored on this run's validation data. */
   parent: z.object({
     name: z.string(), version: z.string(), folder: z.string().optional(),
     validation: z.object({ loss: z.number().nullable(), psnr: z.number().nullable(), ssim: z.number().nullable() }).optional(),
   }).optional(),
+  /** "Adapt to this series": the series this model was fine-tuned on, self-supervised. */
+  adaptedTo: z.object({ seriesInstanceUid: z.string(), description: z.string().optional() }).optional(),
   /** The command line that reproduces the model. */
   command: z.string().optional(),
 });

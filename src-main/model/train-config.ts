@@ -66,7 +66,13 @@ export const TrainConfig = z.object({
     maskFraction: z.number().positive().max(0.2).default(0.02),
     /** Replacement values come from this neighbourhood. */
     radius: z.number().int().min(1).max(5).default(2),
-  }).default({ maskFraction: 0.02, radius: 2 }),
+    /**
+     * structN2V: also hide this many pixels on each side of a blind spot, along its row and its
+     * column, behind random values — for spatially correlated noise (CT's filtered
+     * back-projection), which a network would otherwise predict from the neighbours. 0: plain N2V.
+     */
+    structRadius: z.number().int().min(0).max(6).default(0),
+  }).default({ maskFraction: 0.02, radius: 2, structRadius: 0 }),
   /**
    * When training starts from another model (`train --init`): how many of its first weighted
    * layers stay frozen, and over how many optimiser steps the learning rate ramps up to its value

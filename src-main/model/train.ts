@@ -192,7 +192,7 @@ class PatchFactory {
 
   /** Noise2Void: hide a few pixels behind a random neighbour's value; only they count in the loss. */
   private blindSpots(x: Float32Array, noisy: Float32Array, weights: Float32Array, P: number, rng: Rng): void {
-    const { maskFraction, radius } = this.config.noise2void;
+    const { maskFraction, radius, structRadius } = this.config.noise2void;
     const chosen = new Uint8Array(P * P);
     const n = Math.max(1, Math.round(maskFraction * P * P));
     for (let k = 0; k < n; k++) {
@@ -202,6 +202,12 @@ class PatchFactory {
       const sx = Math.min(P - 1, Math.max(0, px + dx)), sy = Math.min(P - 1, Math.max(0, py + dy));
       x[py * P + px] = noisy[sy * P + sx]!;
       chosen[py * P + px] = 1;
+      // structN2V: the blind spot's row and column neighbours carry correlated noise: hide them too.
+      for (let d = 1; d <= structRadius; d++) {
+        for (const [qx, qy] of [[px - d, py], [px + d, py], [px, py - d], [px, py + d]] as const) {
+          if (qx >= 0 && qx < P && qy >= 0 && qy < P) x[qy * P + qx] = noisy[rng.int(P * P)]!;
+        }
+      }
     }
     for (let i = 0; i < weights.length; i++) weights[i] = chosen[i] ? weights[i]! : 0;
   }

