@@ -18,21 +18,23 @@ const upward = (...layers) =>
 // For each layer: the layers it must NOT import (everything below it in the table).
 const layerRules = {
   // shared/: helpers every layer uses (path containment); it imports no layer.
-  shared: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute'],
-  dicom: ['preprocess', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute'],
-  preprocess: ['dicom', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute'],
-  noise: ['dicom', 'preprocess', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute'],
-  model: ['dicom', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute'],
-  catalog: ['preprocess', 'noise', 'model', 'jobs', 'api', 'electron', 'server', 'cli', 'compute'],
+  shared: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute', 'pacs'],
+  dicom: ['preprocess', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute', 'pacs'],
+  preprocess: ['dicom', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute', 'pacs'],
+  noise: ['dicom', 'preprocess', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute', 'pacs'],
+  model: ['dicom', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute', 'pacs'],
+  catalog: ['preprocess', 'noise', 'model', 'jobs', 'api', 'electron', 'server', 'cli', 'compute', 'pacs'],
+  // pacs/: DICOM networking (dcmjs-dimse): query, retrieve, send, the storage SCP.
+  pacs: ['preprocess', 'noise', 'model', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'compute'],
   // compute/: the engine's host in a Chromium worker (the app's compute window); jobs/ talks to it.
-  compute: ['dicom', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli'],
-  jobs: ['api', 'electron', 'server', 'cli'],
+  compute: ['dicom', 'catalog', 'jobs', 'api', 'electron', 'server', 'cli', 'pacs'],
+  jobs: ['api', 'electron', 'server', 'cli', 'pacs'],
   api: ['electron', 'server', 'cli'],
   // The transports see only the API.
   // (electron/ may name compute/protocol.ts's constants: the main process wires the compute window.)
-  electron: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'server', 'cli'],
-  server: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'electron', 'cli', 'compute'],
-  cli: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'electron', 'server', 'compute'],
+  electron: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'server', 'cli', 'pacs'],
+  server: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'electron', 'cli', 'compute', 'pacs'],
+  cli: ['dicom', 'preprocess', 'noise', 'model', 'catalog', 'jobs', 'electron', 'server', 'compute', 'pacs'],
 };
 
 export default tseslint.config(

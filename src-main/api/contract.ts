@@ -386,6 +386,41 @@ export interface BiasReport {
   chartSvg?: string;
 }
 
+// ---- PACS (DICOM networking) ---------------------------------------------------------------
+
+/** A DICOM node: where it listens and its AE title; `callingAet` is ours (default DENOISESTUDIO) */
+export interface PacsNodeRequest { host: string; port: number; aet: string; callingAet?: string }
+
+export interface PacsFindRequest {
+  node: PacsNodeRequest;
+  level: 'study' | 'series';
+  patientName?: string;
+  patientId?: string;
+  /** YYYYMMDD or a range YYYYMMDD-YYYYMMDD */
+  studyDate?: string;
+  modality?: string;
+  studyInstanceUid?: string;
+}
+
+export interface PacsMatch {
+  studyInstanceUid: string;
+  seriesInstanceUid?: string;
+  patientName?: string;
+  patientId?: string;
+  studyDate?: string;
+  description?: string;
+  modality?: string;
+  instances?: number;
+}
+
+export interface PacsRetrieveRequest { node: PacsNodeRequest; studyInstanceUid: string; seriesInstanceUid?: string }
+export interface PacsRetrieveResult { folder: string; files: number; failed: number; series: string[] }
+export interface PacsSendRequest { node: PacsNodeRequest; seriesInstanceUid: string }
+export interface PacsSendResult { sent: number; failed: { file: string; status: string }[] }
+/** The storage SCP: our port and AE title, and who may send to us */
+export interface PacsListenRequest { port: number; aet: string; allowedCallers: string[] }
+export interface PacsListenResult { folder: string; received: number; refused: string[] }
+
 // ---- Models, export, backend --------------------------------------------------------------
 
 export interface ModelSummary {
@@ -428,7 +463,7 @@ export interface AppInfo { dataDir: string; roots: string[]; sampleStudy: string
 // ---- Progress and jobs --------------------------------------------------------------------
 
 export interface ProgressEvent {
-  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep' | 'export' | 'addNoise' | 'report' | 'adapt';
+  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep' | 'export' | 'addNoise' | 'report' | 'adapt' | 'pacsRetrieve' | 'pacsSend' | 'pacsListen';
   done: number;
   total: number;
   etaSeconds?: number;
@@ -495,6 +530,11 @@ export interface ApiMethods {
   train: { kind: 'job'; request: TrainRequest; result: TrainResult };
   sweep: { kind: 'job'; request: SweepRequest; result: SweepResult };
   report: { kind: 'job'; request: ReportRequest; result: BiasReport };
+  pacsEcho: { kind: 'call'; request: { node: PacsNodeRequest }; result: { ms: number } };
+  pacsFind: { kind: 'call'; request: PacsFindRequest; result: PacsMatch[] };
+  pacsRetrieve: { kind: 'job'; request: PacsRetrieveRequest; result: PacsRetrieveResult };
+  pacsSend: { kind: 'job'; request: PacsSendRequest; result: PacsSendResult };
+  pacsListen: { kind: 'job'; request: PacsListenRequest; result: PacsListenResult };
   adapt: { kind: 'job'; request: AdaptRequest; result: TrainResult };
   runs: { kind: 'call'; request: RunsRequest; result: RunSummary[] };
   run: { kind: 'call'; request: { id: number }; result: RunDetails };
@@ -515,7 +555,7 @@ export type ResultOf<K extends ApiMethod> = ApiMethods[K]['result'];
 export const API_METHODS: { [K in ApiMethod]: ApiMethods[K]['kind'] } = {
   index: 'call', catalog: 'call', slice: 'call', tags: 'call', forgetSeries: 'call', preview: 'call', backend: 'call', models: 'call',
   importModel: 'call', deleteModel: 'call', checkTrainConfig: 'call', runs: 'call', run: 'call', tagRun: 'call', deleteRun: 'call', promoteRun: 'call',
-  denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job', report: 'job', adapt: 'job',
+  denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job', report: 'job', adapt: 'job', pacsEcho: 'call', pacsFind: 'call', pacsRetrieve: 'job', pacsSend: 'job', pacsListen: 'job',
 };
 
 /** The service: one method per table entry; jobs take a JobControl. */

@@ -38,6 +38,13 @@ interface MethodEntry {
 }
 
 const RunId = z.number().int().positive();
+const AeTitle = z.string().regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'an AE title is 1–16 printable characters without a backslash');
+const PacsNode = z.object({
+  host: z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'a host name or IP address'), port: z.number().int().min(1).max(65535),
+  aet: AeTitle, callingAet: AeTitle.optional(),
+});
+/** Query text: DICOM wildcards * and ? allowed; no backslash (a value separator) or control characters. */
+const QueryText = z.string().regex(/^[^\\\p{Cc}]{0,64}$/u, 'at most 64 characters, no backslash');
 const RunTag = z.string().regex(/^[\w.+-]{1,40}$/, 'a tag is 1–40 letters, digits or . _ + -');
 
 export const METHODS = {
@@ -69,6 +76,17 @@ export const METHODS = {
     request: z.object({ seriesInstanceUid: Uid, out: PathString.optional(), epochs: z.number().int().min(1).max(200).optional(), backend: BackendName.optional() }),
     outputs: (r: ResultOf<'adapt'>) => [r.outDir],
   },
+  pacsEcho: { request: z.object({ node: PacsNode }) },
+  pacsFind: {
+    request: z.object({
+      node: PacsNode, level: z.enum(['study', 'series']), patientName: QueryText.optional(), patientId: QueryText.optional(),
+      studyDate: z.string().regex(/^(\d{8})?(-(\d{8})?)?$/, 'a date YYYYMMDD or a range YYYYMMDD-YYYYMMDD').optional(),
+      modality: z.string().regex(/^[A-Z]{2,4}$/, 'a modality such as CT or MR').optional(), studyInstanceUid: Uid.optional(),
+    }).refine((r) => r.level !== 'series' || r.studyInstanceUid, { message: 'a series query needs studyInstanceUid', path: ['studyInstanceUid'] }),
+  },
+  pacsRetrieve: { request: z.object({ node: PacsNode, studyInstanceUid: Uid, seriesInstanceUid: Uid.optional() }), outputs: (r: ResultOf<'pacsRetrieve'>) => [r.folder] },
+  pacsSend: { request: z.object({ node: PacsNode, seriesInstanceUid: Uid }) },
+  pacsListen: { request: z.object({ port: z.number().int().min(1).max(65535), aet: AeTitle, allowedCallers: z.array(AeTitle).min(1).max(50) }) },
   runs: { request: z.object({ status: z.enum(['running', 'finished', 'stopped', 'failed']).optional(), tag: RunTag.optional(), sweep: z.string().max(4096).optional() }) },
   run: { request: z.object({ id: RunId }) },
   tagRun: { request: z.object({ id: RunId, add: z.array(RunTag).max(20).optional(), remove: z.array(RunTag).max(20).optional() }) },

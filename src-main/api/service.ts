@@ -23,12 +23,14 @@ import { readTags } from '../dicom/tags.js';
 import type {
   AddNoiseRequest, BackendInfo, CatalogPatient, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest,
   EvaluateResult, ExportRequest, ExportResult, IndexRequest, IndexResult, JobControl, ModelSummary, PreviewRequest,
-  AdaptRequest, BiasReport, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
+  AdaptRequest, BiasReport, PacsFindRequest, PacsMatch, PacsNodeRequest, PacsRetrieveRequest, PacsRetrieveResult, PacsSendRequest, PacsSendResult, PacsListenRequest, PacsListenResult, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
   TrainConfigCheck, TrainRequest, TrainResult,
 } from './contract.js';
 import { deleteRunRow, failRun, finishRun, getRun, listRuns, recordEpoch, setRunTags, startRun } from '../catalog/runs.js';
 import type { RunTracker } from '../jobs/train-job.js';
 import { runReportJob, type ReportTarget } from '../jobs/report/report-job.js';
+import { echo, find, retrieve, send } from '../pacs/dimse.js';
+import { StorageScp } from '../pacs/storage-scp.js';
 
 /** The self-supervised fine-tune of "Adapt to this series": short, gentle, noise-respecting masks. */
 function adaptConfig(modality: string, epochs: number | undefined, name: string): Record<string, unknown> {
@@ -389,6 +391,86 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     const files = seriesFiles(db, seriesInstanceUid).map((f) => f.path);
     const summary = seriesSummary(db, seriesInstanceUid);
     return files.length && summary ? { seriesInstanceUid, modality: summary.modality ?? '', files } : undefined;
+  }
+
+  async pacsEcho(request: { node: PacsNodeRequest }): Promise<{ ms: number }> {
+    const { node } = parseRequest('pacsEcho', request);
+    return echo(node, { callingAet: node.callingAet });
+  }
+
+  async pacsFind(request: PacsFindRequest): Promise<PacsMatch[]> {
+    const r = parseRequest('pacsFind', request);
+    const rows = await find(r.node, r.level, {
+      PatientName: r.patientName, PatientID: r.patientId, StudyDate: r.studyDate, StudyInstanceUID: r.studyInstanceUid,
+      ...(r.modality ? (r.level === 'study' ? { ModalitiesInStudy: r.modality } : { Modality: r.modality }) : {}),
+    }, { callingAet: r.node.callingAet });
+    const text = (v: unknown) => (v === undefined || v === null || v === '' ? undefined
+      : typeof v === 'object' ? String((v as { Alphabetic?: string }).Alphabetic ?? '') || undefined : String(v));
+    return rows.map((row) => ({
+      studyInstanceUid: String(row.StudyInstanceUID ?? ''), seriesInstanceUid: text(row.SeriesInstanceUID),
+      patientName: text(row.PatientName), patientId: text(row.PatientID), studyDate: text(row.StudyDate),
+      description: text(row.SeriesDescription ?? row.StudyDescription), modality: text(row.Modality ?? row.ModalitiesInStudy),
+      instances: Number(row.NumberOfSeriesRelatedInstances ?? row.NumberOfStudyRelatedInstances) || undefined,
+    }));
+  }
+
+  /** C-GET into a new folder of the data folder, indexed at once: the retrieved series open like any other. */
+  async pacsRetrieve(request: PacsRetrieveRequest, control: JobControl = {}): Promise<PacsRetrieveResult> {
+    const r = parseRequest('pacsRetrieve', request);
+    const folder = path.join(path.dirname(this.databasePath), 'received', `${new Date().toISOString().replace(/[:.]/g, '-')}-${r.studyInstanceUid.slice(-8)}`);
+    const got = await retrieve(r.node, { studyInstanceUid: r.studyInstanceUid, seriesInstanceUid: r.seriesInstanceUid }, folder, {
+      callingAet: r.node.callingAet, onProgress: (done, total) => control.onProgress?.({ task: 'pacsRetrieve', done, total }),
+    });
+    if (!got.files.length) throw new ApiError(404, `nothing was retrieved: the node has no instances of ${r.seriesInstanceUid ?? r.studyInstanceUid}`);
+    const db = this.database();
+    await indexPath(db, folder);
+    forgetSeriesOrder();
+    return { folder, files: got.files.length, failed: got.failed, series: seriesUnder(db, folder) };
+  }
+
+  /** C-STORE of a catalogued series (a denoised result, typically) to a node. */
+  async pacsSend(request: PacsSendRequest, control: JobControl = {}): Promise<PacsSendResult> {
+    const r = parseRequest('pacsSend', request);
+    const files = seriesFiles(this.database(), r.seriesInstanceUid).map((f) => f.path);
+    if (!files.length) throw new ApiError(400, `seriesInstanceUid: ${r.seriesInstanceUid} is not in the catalogue`);
+    return send(r.node, files, { callingAet: r.node.callingAet, onProgress: (done, total) => control.onProgress?.({ task: 'pacsSend', done, total }) });
+  }
+
+  /**
+   * The storage SCP, until the job is cancelled: instances from the allowed callers land in the
+   * data folder's received/ and are indexed as they arrive; refusals are reported with their reason.
+   */
+  async pacsListen(request: PacsListenRequest, control: JobControl = {}): Promise<PacsListenResult> {
+    const r = parseRequest('pacsListen', request);
+    const folder = path.join(path.dirname(this.databasePath), 'received', `scp-${r.aet.trim().replace(/\W+/g, '_')}`);
+    const db = this.database();
+    const refused: string[] = [];
+    let received = 0;
+    let indexing = Promise.resolve();
+    const scp = new StorageScp({
+      port: r.port, aet: r.aet.trim(), allowedCallers: r.allowedCallers, folder,
+      onStored: (file) => {
+        received++;
+        // Indexed one folder at a time, in arrival order; the catalogue skips files it already knows.
+        indexing = indexing.then(() => indexPath(db, path.dirname(file))).then(() => {
+          forgetSeriesOrder();
+          control.onProgress?.({ task: 'pacsListen', done: received, total: 0, message: `received ${received} instance(s)` });
+        }, () => undefined);
+      },
+      onRefused: (reason) => { refused.push(reason); control.onProgress?.({ task: 'pacsListen', done: received, total: 0, message: reason }); },
+    });
+    await scp.start();
+    control.onProgress?.({ task: 'pacsListen', done: 0, total: 0, message: `listening on port ${r.port} as ${r.aet.trim()}` });
+    try {
+      await new Promise<void>((resolve) => {
+        if (control.signal?.aborted) return resolve();
+        control.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    } finally {
+      scp.stop();
+      await indexing;
+    }
+    return { folder, received, refused };
   }
 
   async runs(request: RunsRequest = {}): Promise<RunSummary[]> {

@@ -195,6 +195,66 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
       emit(opts.json, result, formatReport(result));
     });
 
+  /** "host:port:AET" → the node a request names (the service validates each field). */
+  const nodeOf = (text: string, callingAet?: string) => {
+    const m = /^([^:\s]+):(\d{1,5}):(.+)$/.exec(text.trim());
+    if (!m) throw new Error(`--node: expected host:port:AET, got '${text}'`);
+    return { host: m[1]!, port: Number(m[2]), aet: m[3]!, ...(callingAet ? { callingAet } : {}) };
+  };
+  const pacs = program.command('pacs').description('DICOM networking with a PACS or modality: echo, find, retrieve (C-GET), send (C-STORE), listen (storage SCP)');
+  pacs.command('echo').description('C-ECHO: is the node there and does it accept us?')
+    .requiredOption('--node <host:port:AET>', 'the remote node').option('--aet <ours>', 'our AE title (default DENOISESTUDIO)').option('--json', 'print one JSON object')
+    .action(async (opts: { node: string; aet?: string; json?: boolean }) => {
+      const r = await service().pacsEcho({ node: nodeOf(opts.node, opts.aet) });
+      emit(opts.json, r, `${opts.node}: C-ECHO answered in ${r.ms.toFixed(0)} ms\n`);
+    });
+  pacs.command('find').description('C-FIND studies (or the series of one study)')
+    .requiredOption('--node <host:port:AET>', 'the remote node').option('--aet <ours>', 'our AE title')
+    .option('--level <level>', 'study or series', 'study').option('--patient-name <pattern>', 'e.g. DOE^* (wildcards * and ?)')
+    .option('--patient-id <id>').option('--date <range>', 'YYYYMMDD or YYYYMMDD-YYYYMMDD').option('--modality <m>', 'CT, MR, …')
+    .option('--study <uid>', 'the study (needed for --level series)').option('--json', 'print one JSON array')
+    .action(async (opts: { node: string; aet?: string; level: string; patientName?: string; patientId?: string; date?: string; modality?: string; study?: string; json?: boolean }) => {
+      const rows = await service().pacsFind({
+        node: nodeOf(opts.node, opts.aet), level: opts.level as 'study', patientName: opts.patientName, patientId: opts.patientId,
+        studyDate: opts.date, modality: opts.modality, studyInstanceUid: opts.study,
+      });
+      emit(opts.json, rows, rows.length ? rows.map((r) => `${r.studyDate ?? '????????'} ${r.modality ?? ''} ${r.description ?? ''} (${r.instances ?? '?'} images)  study ${r.studyInstanceUid}${r.seriesInstanceUid ? `  series ${r.seriesInstanceUid}` : ''}\n`).join('') : 'no matches\n');
+    });
+  pacs.command('retrieve').description('C-GET a study or series into the data folder and index it')
+    .requiredOption('--node <host:port:AET>', 'the remote node').option('--aet <ours>', 'our AE title')
+    .requiredOption('--study <uid>').option('--series <uid>').option('--json', 'print one JSON object')
+    .action(async (opts: { node: string; aet?: string; study: string; series?: string; json?: boolean }) => {
+      const r = await service().pacsRetrieve({ node: nodeOf(opts.node, opts.aet), studyInstanceUid: opts.study, seriesInstanceUid: opts.series }, { onProgress: progress(opts.json) });
+      endProgress();
+      emit(opts.json, r, `retrieved ${r.files} instance(s)${r.failed ? `, ${r.failed} failed` : ''} into ${r.folder}; series ${r.series.join(', ')}\n`);
+    });
+  pacs.command('send').description('C-STORE a catalogued series (e.g. a denoised result) to a node')
+    .requiredOption('--node <host:port:AET>', 'the remote node').option('--aet <ours>', 'our AE title')
+    .requiredOption('--series <uid>', 'the Series Instance UID (see `index`)').option('--json', 'print one JSON object')
+    .action(async (opts: { node: string; aet?: string; series: string; json?: boolean }) => {
+      const r = await service().pacsSend({ node: nodeOf(opts.node, opts.aet), seriesInstanceUid: opts.series }, { onProgress: progress(opts.json) });
+      endProgress();
+      emit(opts.json, r, `sent ${r.sent} instance(s)${r.failed.length ? `; ${r.failed.length} refused (${r.failed.map((f) => f.status).join(', ')})` : ''}\n`);
+      if (r.failed.length) throw new Error(`${r.failed.length} instance(s) were refused by the node`);
+    });
+  pacs.command('listen').description('run the storage SCP until Ctrl-C: received instances land in the data folder and are indexed')
+    .requiredOption('--port <n>', 'port to listen on', number('--port', 1, 65535)).option('--aet <ours>', 'our AE title', 'DENOISESTUDIO')
+    .requiredOption('--allow <AETs>', 'comma-separated calling AE titles allowed to send').option('--json', 'print one JSON object at the end')
+    .action(async (opts: { port: number; aet: string; allow: string; json?: boolean }) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        const r = await service().pacsListen({ port: opts.port, aet: opts.aet, allowedCallers: opts.allow.split(',').map((a) => a.trim()).filter(Boolean) },
+          { signal: controller.signal, onProgress: (e) => { if (e.message) io.err.write(`${e.message}\n`); } });
+        emit(opts.json, r, `received ${r.received} instance(s) into ${r.folder}${r.refused.length ? `; refused: ${r.refused.join('; ')}` : ''}\n`);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+
   const runs = program.command('runs').description('training runs recorded in the catalogue (app, CLI and sweeps)');
   runs
     .command('list', { isDefault: true })

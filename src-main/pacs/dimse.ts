@@ -1,0 +1,166 @@
+/**
+ * DICOM networking with a PACS or modality, through dcmjs-dimse (no PDU code of ours):
+ * verification (C-ECHO), query (C-FIND), retrieve (C-GET into a new folder) and send (C-STORE).
+ * Every association has timeouts, so a node that is down or silent fails with a clear message
+ * instead of hanging. dcmjs-dimse's own logging is silenced: it could print patient data.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { dimse } from './quiet.js';
+
+const { Client } = dimse;
+const { CEchoRequest, CFindRequest, CGetRequest, CStoreRequest } = dimse.requests;
+const { CStoreResponse } = dimse.responses;
+const { Status } = dimse.constants;
+
+export interface PacsNode { host: string; port: number; aet: string }
+export interface DimseOptions {
+  /** Our AE title (the calling AE title) */
+  callingAet?: string;
+  /** Connect and association timeouts, ms */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_AET = 'DENOISESTUDIO';
+
+/** DICOM warning statuses (0xB000, 0xB006, 0xB007…): the instance was taken, with a remark. */
+const isWarning = (status: number) => (status & 0xf000) === 0xb000;
+const where = (node: PacsNode) => `${node.aet}@${node.host}:${node.port}`;
+
+type Request = InstanceType<typeof CEchoRequest> | InstanceType<typeof CFindRequest> | InstanceType<typeof CGetRequest> | InstanceType<typeof CStoreRequest>;
+
+/** One association: the requests in order; resolves when it is released, rejects with the reason otherwise. */
+function associate(node: PacsNode, requests: Request[], options: DimseOptions,
+  onStore?: (request: InstanceType<typeof CStoreRequest>) => Promise<number>): Promise<void> {
+  const timeout = options.timeoutMs ?? 10_000;
+  const client = new Client();
+  for (const r of requests) client.addRequest(r);
+  return new Promise<void>((resolve, reject) => {
+    let failed: Error | undefined;
+    client.on('associationRejected', (result: { reason?: number; source?: number }) => {
+      failed = new Error(`${where(node)} refused the association (reason ${result?.reason ?? '?'}: check that it knows our AE title ${options.callingAet ?? DEFAULT_AET})`);
+    });
+    client.on('networkError', (e: Error) => { failed ??= new Error(`${where(node)}: ${e.message || 'network error'} (is it running, and is the port right?)`); });
+    client.on('closed', () => (failed ? reject(failed) : resolve()));
+    if (onStore) {
+      client.on('cStoreRequest', (request: InstanceType<typeof CStoreRequest>, callback: (r: InstanceType<typeof CStoreResponse>) => void) => {
+        onStore(request).then((status) => {
+          const response = CStoreResponse.fromRequest(request);
+          response.setStatus(status);
+          callback(response);
+        }, () => {
+          const response = CStoreResponse.fromRequest(request);
+          response.setStatus(Status.ProcessingFailure);
+          callback(response);
+        });
+      });
+    }
+    client.send(node.host, node.port, options.callingAet ?? DEFAULT_AET, node.aet, {
+      connectTimeout: timeout, associationTimeout: timeout, pduTimeout: Math.max(timeout, 30_000),
+    });
+  });
+}
+
+/** C-ECHO: round-trip milliseconds, or an error saying why not. */
+export async function echo(node: PacsNode, options: DimseOptions = {}): Promise<{ ms: number }> {
+  const started = performance.now();
+  const request = new CEchoRequest();
+  let status: number | undefined;
+  request.on('response', (r: { getStatus(): number }) => { status = r.getStatus(); });
+  await associate(node, [request], options);
+  if (status !== Status.Success) throw new Error(`${where(node)} answered C-ECHO with status 0x${(status ?? 0).toString(16)}`);
+  return { ms: performance.now() - started };
+}
+
+export type QueryLevel = 'study' | 'series';
+
+export interface QueryKeys {
+  PatientName?: string;
+  PatientID?: string;
+  /** A DICOM date range, e.g. 20240101-20241231 */
+  StudyDate?: string;
+  ModalitiesInStudy?: string;
+  Modality?: string;
+  StudyInstanceUID?: string;
+  SeriesInstanceUID?: string;
+  AccessionNumber?: string;
+}
+
+/** What each level asks back (empty = return it). */
+const RETURN_KEYS: Record<QueryLevel, string[]> = {
+  study: ['PatientName', 'PatientID', 'StudyInstanceUID', 'StudyDate', 'StudyTime', 'StudyDescription', 'AccessionNumber', 'ModalitiesInStudy', 'NumberOfStudyRelatedSeries', 'NumberOfStudyRelatedInstances'],
+  series: ['StudyInstanceUID', 'SeriesInstanceUID', 'Modality', 'SeriesNumber', 'SeriesDescription', 'BodyPartExamined', 'NumberOfSeriesRelatedInstances'],
+};
+
+/** C-FIND (Study Root; a patient is found by name or ID at study level): one plain record per match, by keyword. */
+export async function find(node: PacsNode, level: QueryLevel, keys: QueryKeys, options: DimseOptions = {}): Promise<Record<string, unknown>[]> {
+  if (level === 'series' && !keys.StudyInstanceUID) throw new Error('a series query needs the study (StudyInstanceUID)');
+  const elements: Record<string, unknown> = Object.fromEntries(RETURN_KEYS[level].map((k) => [k, '']));
+  for (const [k, v] of Object.entries(keys)) if (v !== undefined && v !== '') elements[k] = v;
+  if (level === 'series') delete elements.ModalitiesInStudy;
+  const request = level === 'study' ? CFindRequest.createStudyFindRequest(elements) : CFindRequest.createSeriesFindRequest(elements);
+  const rows: Record<string, unknown>[] = [];
+  let final: number | undefined;
+  request.on('response', (r: { getStatus(): number; hasDataset(): boolean; getDataset(): { getElements(): Record<string, unknown> } }) => {
+    if (r.getStatus() === Status.Pending && r.hasDataset()) rows.push(r.getDataset().getElements());
+    else final = r.getStatus();
+  });
+  await associate(node, [request], options);
+  if (final !== undefined && final !== Status.Success) throw new Error(`${where(node)} answered C-FIND with status 0x${final.toString(16)}`);
+  return rows;
+}
+
+/**
+ * C-GET of a study or one series into `folder` (created; must not exist): one file per instance,
+ * named by its SOP Instance UID, written exclusively (never over anything). Returns the files.
+ */
+export async function retrieve(node: PacsNode, what: { studyInstanceUid: string; seriesInstanceUid?: string }, folder: string,
+  options: DimseOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<{ files: string[]; failed: number }> {
+  const dir = path.resolve(folder);
+  if (existsSync(dir)) throw new Error(`${dir} already exists; retrieve into a new folder`);
+  await mkdir(dir, { recursive: true });
+  const request = what.seriesInstanceUid
+    ? CGetRequest.createSeriesGetRequest(what.studyInstanceUid, what.seriesInstanceUid)
+    : CGetRequest.createStudyGetRequest(what.studyInstanceUid);
+  const files: string[] = [];
+  let failed = 0, final: number | undefined;
+  request.on('response', (r: { getStatus(): number; getCompleted(): number; getRemaining(): number; getFailures(): number }) => {
+    if (r.getStatus() === Status.Pending) options.onProgress?.(r.getCompleted(), r.getCompleted() + r.getRemaining());
+    else { final = r.getStatus(); failed = r.getFailures() ?? 0; }
+  });
+  await associate(node, [request], options, async (store) => {
+    const dataset = store.getDataset();
+    if (!dataset) return Status.ProcessingFailure;
+    const sop = String(dataset.getElement('SOPInstanceUID') ?? '').replace(/[^\d.]/g, '');
+    if (!sop) return Status.ProcessingFailure;
+    const file = path.join(dir, `${sop}.dcm`);
+    if (existsSync(file)) return Status.Success; // the same instance twice: keep the first
+    await new Promise<void>((resolve, reject) => dataset.toFile(file, (e?: Error) => (e ? reject(e) : resolve())));
+    files.push(file);
+    return Status.Success;
+  });
+  if (final !== undefined && final !== Status.Success && !isWarning(final) && !files.length) {
+    throw new Error(`${where(node)} answered C-GET with status 0x${final.toString(16)} and sent nothing`);
+  }
+  return { files, failed };
+}
+
+/** C-STORE of files to a node: each instance's status; the association fails only as a whole. */
+export async function send(node: PacsNode, files: string[], options: DimseOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<{ sent: number; failed: { file: string; status: string }[] }> {
+  if (!files.length) throw new Error('nothing to send');
+  const failed: { file: string; status: string }[] = [];
+  let done = 0;
+  const requests = files.map((file) => {
+    const request = new CStoreRequest(file);
+    request.on('response', (r: { getStatus(): number }) => {
+      const status = r.getStatus();
+      if (status !== Status.Success && !isWarning(status)) failed.push({ file, status: `0x${status.toString(16)}` });
+      options.onProgress?.(++done, files.length);
+    });
+    return request;
+  });
+  await associate(node, requests, options);
+  if (done < files.length) for (const file of files.slice(done)) failed.push({ file, status: 'no answer' });
+  return { sent: files.length - failed.length, failed };
+}

