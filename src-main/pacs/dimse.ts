@@ -146,21 +146,28 @@ export async function retrieve(node: PacsNode, what: { studyInstanceUid: string;
   return { files, failed };
 }
 
-/** C-STORE of files to a node: each instance's status; the association fails only as a whole. */
+/** C-STORE of files to a node: each instance's status; instances left unanswered get one more association. */
 export async function send(node: PacsNode, files: string[], options: DimseOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<{ sent: number; failed: { file: string; status: string }[] }> {
   if (!files.length) throw new Error('nothing to send');
-  const failed: { file: string; status: string }[] = [];
-  let done = 0;
-  const requests = files.map((file) => {
-    const request = new CStoreRequest(file);
-    request.on('response', (r: { getStatus(): number }) => {
-      const status = r.getStatus();
-      if (status !== Status.Success && !isWarning(status)) failed.push({ file, status: `0x${status.toString(16)}` });
-      options.onProgress?.(++done, files.length);
+  const answered = new Map<string, number>();
+  const attempt = async (batch: string[]) => {
+    const requests = batch.map((file) => {
+      const request = new CStoreRequest(file);
+      request.on('response', (r: { getStatus(): number }) => {
+        answered.set(file, r.getStatus());
+        options.onProgress?.(answered.size, files.length);
+      });
+      return request;
     });
-    return request;
+    await associate(node, requests, options);
+  };
+  await attempt(files);
+  const unanswered = files.filter((f) => !answered.has(f));
+  if (unanswered.length) await attempt(unanswered);
+  const failed = files.flatMap((file) => {
+    const status = answered.get(file);
+    if (status === undefined) return [{ file, status: 'no answer' }];
+    return status === Status.Success || isWarning(status) ? [] : [{ file, status: `0x${status.toString(16)}` }];
   });
-  await associate(node, requests, options);
-  if (done < files.length) for (const file of files.slice(done)) failed.push({ file, status: 'no answer' });
   return { sent: files.length - failed.length, failed };
 }

