@@ -9,7 +9,7 @@ import {
   type NormalisationParams,
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
-import { estimateNoiseSigma } from '../preprocess/noise-level.js';
+import { noiseSigmaUpperBound } from '../preprocess/noise-level.js';
 import { parseArchitecture, tilingNeeds, type TilingNeeds } from './architectures.js';
 import type { SliceDenoiser, SliceInput } from './denoiser.js';
 import type { ModelCard } from './model-card.js';
@@ -45,12 +45,13 @@ function modelTiling(loaded: LoadedModel): TilingNeeds {
 
 /**
  * The noise guard: a denoiser should remove noise, not anatomy. When what the model removed
- * (input − output) has a larger spread than `factor` × the noise estimated in the input, the
+ * (input − output) has a larger spread than `factor` × the most noise the input may hold
+ * (correlated noise included, see noiseSigmaUpperBound), the
  * removal is scaled down to that, in place. On a noisy slice it rarely acts; on a low-noise one
  * it keeps a model trained for stronger noise from smoothing edges away. Returns the scale used.
  */
 export function limitToNoise(input: Float32Array, out: Float32Array, width: number, height: number, mask: Uint8Array, factor: number): number {
-  const sigma = estimateNoiseSigma(input, width, height, mask);
+  const sigma = noiseSigmaUpperBound(input, width, height, mask);
   let sum = 0, sum2 = 0, n = 0;
   for (let j = 0; j < out.length; j++) {
     if (mask[j]) continue;

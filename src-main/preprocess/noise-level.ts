@@ -6,8 +6,35 @@
  * 0.6745 σ. Pure: no tfjs, runs anywhere.
  */
 
-/** Robust σ of the noise in one image; `mask` (1 = ignore: padding, invalid) is optional. */
+/** Robust σ of white noise in one image; `mask` (1 = ignore: padding, invalid) is optional. */
 export function estimateNoiseSigma(values: Float32Array, width: number, height: number, mask?: Uint8Array): number {
+  return laplacianSigma(values, width, height, mask);
+}
+
+/**
+ * How much noise there may be, correlated noise included: noise that is spatially correlated (CT's
+ * reconstruction kernels) has little energy at the finest scale, so the image binned 2×2 is
+ * measured too (its σ doubled: what white noise would give) and the larger is taken. Structure
+ * at the coarser scale can only raise it: an upper bound, for limits that must not bite on
+ * correlated noise (the noise guard), not a measurement.
+ */
+export function noiseSigmaUpperBound(values: Float32Array, width: number, height: number, mask?: Uint8Array): number {
+  const fine = laplacianSigma(values, width, height, mask);
+  const w2 = Math.floor(width / 2), h2 = Math.floor(height / 2);
+  if (w2 < 8 || h2 < 8) return fine;
+  const binned = new Float32Array(w2 * h2);
+  const binnedMask = mask ? new Uint8Array(w2 * h2) : undefined;
+  for (let y = 0; y < h2; y++) {
+    for (let x = 0; x < w2; x++) {
+      const i = 2 * y * width + 2 * x;
+      binned[y * w2 + x] = (values[i]! + values[i + 1]! + values[i + width]! + values[i + width + 1]!) / 4;
+      if (binnedMask && (mask![i] || mask![i + 1] || mask![i + width] || mask![i + width + 1])) binnedMask[y * w2 + x] = 1;
+    }
+  }
+  return Math.max(fine, 2 * laplacianSigma(binned, w2, h2, binnedMask));
+}
+
+function laplacianSigma(values: Float32Array, width: number, height: number, mask?: Uint8Array): number {
   const responses: number[] = [];
   // Every second pixel in each direction: plenty of samples, a quarter of the work.
   for (let y = 1; y < height - 1; y += 2) {
