@@ -101,6 +101,7 @@ test('every run is recorded in the catalogue; a killed sweep resumes, trains onl
   assert.deepEqual((JSON.parse((await cli('runs', '--tag', 'best', '--json')).out) as RunSummary[]).map((r) => r.id), [best.id]);
   const shown = JSON.parse((await cli('runs', 'show', String(best.id), '--json')).out) as RunDetails;
   assert.equal(shown.history.length, 1);
+  assert.deepEqual(shown.previews, [{ width: 96, height: 32, bytes: 96 * 32 }], 'a validation patch (input | output | target) per epoch');
   const exported = JSON.parse((await cli('runs', 'export', String(best.id))).out) as { architecture: { width: number } };
   assert.equal(exported.architecture.width, result.runs.find((x) => x.run === best.sweep!.run)!.params['architecture.width']);
   const promoted = await cli('runs', 'promote', String(best.id), '--json');

@@ -237,6 +237,9 @@ export interface EpochRecord {
   seconds: number;
 }
 
+/** One validation patch after an epoch, 8-bit grey: input | output | target side by side */
+export interface EpochPreview { width: number; height: number; pixels: Uint8Array }
+
 /** One series a run trained or validated on. */
 export interface DatasetSeries { seriesInstanceUid: string; modality: string; slices: number; role: 'train' | 'validation' }
 
@@ -317,6 +320,8 @@ export interface RunSummary {
 export interface RunDetails extends RunSummary {
   config: Record<string, unknown>;
   history: EpochRecord[];
+  /** Per epoch (same order as history), when the run recorded one */
+  previews: (EpochPreview | null)[];
 }
 
 export interface RunsRequest { status?: RunStatus; tag?: string; sweep?: string }

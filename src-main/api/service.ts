@@ -92,7 +92,7 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     const db = () => this.database();
     return {
       started: (run) => startRun(db(), { ...run, origin }),
-      epoch: (id, record) => recordEpoch(db(), id, record),
+      epoch: (id, record, preview) => recordEpoch(db(), id, record, preview),
       finished: (id, summary) => finishRun(db(), id, summary),
       failed: (id, error) => failRun(db(), id, error),
     };

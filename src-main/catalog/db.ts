@@ -76,6 +76,8 @@ const MIGRATIONS: string[] = [
   CREATE TABLE run_epochs (
     run_ref INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     epoch INTEGER NOT NULL, train_loss REAL, val_loss REAL, val_psnr REAL, val_ssim REAL, learning_rate REAL, seconds REAL,
+    preview BLOB,                             -- one validation patch, 8-bit: input | output | target
+    preview_width INTEGER, preview_height INTEGER,
     PRIMARY KEY (run_ref, epoch)
   );
   CREATE INDEX runs_sweep ON runs(sweep_dir, sweep_run);

@@ -4,7 +4,7 @@
  * a sweep — goes through the service, which records it here.
  */
 import type { Database } from 'better-sqlite3';
-import type { DatasetSeries, EpochRecord, RunDetails, RunsRequest, RunStatus, RunSummary, TrainResult } from '../api/contract.js';
+import type { DatasetSeries, EpochPreview, EpochRecord, RunDetails, RunsRequest, RunStatus, RunSummary, TrainResult } from '../api/contract.js';
 
 export interface RunStart {
   name: string;
@@ -48,9 +48,10 @@ export function startRun(db: Database, run: RunStart): number {
   return Number(info.lastInsertRowid);
 }
 
-export function recordEpoch(db: Database, runId: number, e: EpochRecord): void {
-  db.prepare(`INSERT OR REPLACE INTO run_epochs (run_ref, epoch, train_loss, val_loss, val_psnr, val_ssim, learning_rate, seconds)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(runId, e.epoch, e.trainLoss, e.valLoss, e.valPsnr, e.valSsim, e.learningRate, e.seconds);
+export function recordEpoch(db: Database, runId: number, e: EpochRecord, preview?: EpochPreview): void {
+  db.prepare(`INSERT OR REPLACE INTO run_epochs (run_ref, epoch, train_loss, val_loss, val_psnr, val_ssim, learning_rate, seconds, preview, preview_width, preview_height)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(runId, e.epoch, e.trainLoss, e.valLoss, e.valPsnr, e.valSsim, e.learningRate, e.seconds,
+    preview ? Buffer.from(preview.pixels.buffer, preview.pixels.byteOffset, preview.pixels.byteLength) : null, preview?.width ?? null, preview?.height ?? null);
 }
 
 export function finishRun(db: Database, runId: number, result: TrainResult): void {
@@ -91,10 +92,13 @@ export function listRuns(db: Database, filter: RunsRequest = {}): RunSummary[] {
 export function getRun(db: Database, id: number): RunDetails | undefined {
   const row = db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
   if (!row) return undefined;
-  const history = (db.prepare('SELECT * FROM run_epochs WHERE run_ref = ? ORDER BY epoch').all(id) as {
+  const rows = db.prepare('SELECT * FROM run_epochs WHERE run_ref = ? ORDER BY epoch').all(id) as {
     epoch: number; train_loss: number; val_loss: number | null; val_psnr: number | null; val_ssim: number | null; learning_rate: number; seconds: number;
-  }[]).map((e) => ({ epoch: e.epoch, trainLoss: e.train_loss, valLoss: e.val_loss, valPsnr: e.val_psnr, valSsim: e.val_ssim, learningRate: e.learning_rate, seconds: e.seconds }));
-  return { ...summaryOf(row), config: JSON.parse(row.config) as Record<string, unknown>, history };
+    preview: Buffer | null; preview_width: number | null; preview_height: number | null;
+  }[];
+  const history = rows.map((e) => ({ epoch: e.epoch, trainLoss: e.train_loss, valLoss: e.val_loss, valPsnr: e.val_psnr, valSsim: e.val_ssim, learningRate: e.learning_rate, seconds: e.seconds }));
+  const previews = rows.map((e) => (e.preview && e.preview_width && e.preview_height ? { width: e.preview_width, height: e.preview_height, pixels: new Uint8Array(e.preview) } : null));
+  return { ...summaryOf(row), config: JSON.parse(row.config) as Record<string, unknown>, history, previews };
 }
 
 export function setRunTags(db: Database, id: number, tags: string[]): void {

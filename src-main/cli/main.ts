@@ -271,7 +271,9 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .description('a run with its config and per-epoch history')
     .action(async (id: number, opts: { json?: boolean }) => {
       const run = await service().run({ id });
-      emit(opts.json, run, formatRuns([run]) + run.history.map((h) => `  epoch ${h.epoch}: train ${h.trainLoss.toExponential(3)}, val ${h.valLoss?.toExponential(3) ?? '-'}, PSNR ${h.valPsnr?.toFixed(2) ?? '-'} dB, lr ${h.learningRate.toExponential(2)}\n`).join(''));
+      // The validation previews are pictures (the app shows them); JSON says only that they are there.
+      const json = { ...run, previews: run.previews.map((p) => p && { width: p.width, height: p.height, bytes: p.pixels.length }) };
+      emit(opts.json, json, formatRuns([run]) + run.history.map((h) => `  epoch ${h.epoch}: train ${h.trainLoss.toExponential(3)}, val ${h.valLoss?.toExponential(3) ?? '-'}, PSNR ${h.valPsnr?.toFixed(2) ?? '-'} dB, lr ${h.learningRate.toExponential(2)}\n`).join(''));
     });
   runs.command('export').argument('<id>', 'run id', number('id', 1, 2 ** 31))
     .description("print a run's training config as JSON (for `train --config`)")

@@ -1,7 +1,7 @@
 /** Runs a training worker and relays its progress; cancelling asks the loop to stop cleanly. */
 import { configHash, type TrainProgress } from '../model/train.js';
 import { parseTrainConfig } from '../model/train-config.js';
-import type { EpochRecord } from '../api/contract.js';
+import type { EpochPreview, EpochRecord } from '../api/contract.js';
 import { spawnWorker } from './workers/spawn.js';
 import type { TrainSummary, TrainWorkerInput, TrainWorkerMessage } from './workers/train-worker.js';
 
@@ -10,7 +10,7 @@ export type { TrainSummary, TrainWorkerInput } from './workers/train-worker.js';
 /** Where runs are recorded (the service gives the catalogue's; tests may give their own). */
 export interface RunTracker {
   started(run: { name: string; config: Record<string, unknown>; configHash: string; modelDir: string; sweep?: { dir: string; run: string } }): number;
-  epoch(id: number, record: EpochRecord): void;
+  epoch(id: number, record: EpochRecord, preview?: EpochPreview): void;
   finished(id: number, summary: TrainSummary): void;
   failed(id: number, error: string): void;
 }
@@ -33,7 +33,7 @@ export function runTrainJob(input: TrainWorkerInput, options: {
   const job = new Promise<TrainSummary>((resolve, reject) => {
     worker.on('message', (m: TrainWorkerMessage) => {
       if (m.type === 'progress') {
-        if (m.event.type === 'epoch' && id !== undefined) options.tracker!.epoch(id, m.event.record);
+        if (m.event.type === 'epoch' && id !== undefined) options.tracker!.epoch(id, m.event.record, m.event.preview);
         options.onProgress?.(m.event);
       } else if (m.type === 'done') resolve(m.summary);
       else reject(new Error(m.message));

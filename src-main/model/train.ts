@@ -16,7 +16,7 @@ import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { cropTransformed, samplePatch, splitBySeries, type TrainingSlice } from '../preprocess/patches.js';
 import { buildModel, kernelWeights, usesBatchNorm } from './architectures.js';
 import { psnr, ssim } from './metrics.js';
-import type { EpochRecord } from '../api/contract.js';
+import type { EpochPreview, EpochRecord } from '../api/contract.js';
 import type { ModelCardInput } from './model-card.js';
 import { loadModelFolder, saveModelFolder } from './model-io.js';
 import { learningRateAt, parseTrainConfig, warmupFactor, type TrainConfig, type TrainConfigInput } from './train-config.js';
@@ -35,7 +35,7 @@ export interface TrainingVolume {
 
 export type TrainProgress =
   | { type: 'batch'; epoch: number; epochs: number; batch: number; batches: number; loss: number; etaSeconds: number }
-  | { type: 'epoch'; record: EpochRecord; epochs: number; etaSeconds: number; best: boolean }
+  | { type: 'epoch'; record: EpochRecord; epochs: number; etaSeconds: number; best: boolean; preview?: EpochPreview }
   | { type: 'message'; text: string };
 
 export interface TrainOptions {
@@ -561,6 +561,7 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
       }
       if (stoppedBy === 'cancelled') break;
       const val = valBatch ? await validate(model, valBatch, P, config) : undefined;
+      const preview = val?.preview;
       const record: EpochRecord = {
         epoch: epoch + 1, trainLoss: lossSum / config.stepsPerEpoch, valLoss: val?.loss ?? null,
         valPsnr: val?.psnr ?? null, valSsim: val?.ssim ?? null, learningRate: lr, seconds: (performance.now() - epochStart) / 1000,
@@ -587,7 +588,7 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
       }
       state.epoch = epoch + 1;
       const perStep = (performance.now() - started) / 1000 / Math.max(1, stepsDone);
-      emit({ type: 'epoch', record, epochs: config.epochs, etaSeconds: perStep * (totalSteps - stepsDone), best: improved });
+      emit({ type: 'epoch', record, epochs: config.epochs, etaSeconds: perStep * (totalSteps - stepsDone), best: improved, ...(preview ? { preview } : {}) });
       if (options.checkpointDir) {
         await saveCheckpoint(options.checkpointDir, model, optimizer, state,
           cardFor(config, state.history, datasetParams, volumes, [...split.validation], options.backend, 0, model.countParams(), epoch + 1, lineage), improved);
@@ -619,9 +620,30 @@ async function validate(model: tf.LayersModel, batch: Batch, P: number, config: 
   let err = 0, weight = 0;
   for (let i = 0; i < out.length; i++) { const d = out[i]! - batch.y[i]!; err += batch.w[i]! * d * d; weight += batch.w[i]!; }
   const loss = err / Math.max(1, weight);
-  if (config.mode !== 'supervised') return { loss, psnr: null, ssim: null };
+  const preview = previewOf(batch, out, P);
+  if (config.mode !== 'supervised') return { loss, psnr: null, ssim: null, preview };
   const q = qualityInDataUnits(batch, out, P);
-  return { loss, ...q };
+  return { loss, ...q, preview };
+}
+
+/**
+ * What one validation patch looks like this epoch, as 8-bit grey: input | output | target side by
+ * side, all three on the target's range — so a researcher sees blur, artefacts or residual noise.
+ */
+function previewOf(batch: Batch, out: Float32Array, P: number): EpochPreview {
+  const area = P * P;
+  const target = batch.y.subarray(0, area);
+  let lo = Infinity, hi = -Infinity;
+  for (const v of target) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  const span = hi > lo ? hi - lo : 1;
+  const pixels = new Uint8Array(3 * area);
+  const panels = [batch.x.subarray(0, area), out.subarray(0, area), target];
+  for (let y = 0; y < P; y++) {
+    for (let k = 0; k < 3; k++) {
+      for (let x = 0; x < P; x++) pixels[y * 3 * P + k * P + x] = Math.max(0, Math.min(255, Math.round(((panels[k]![y * P + x]! - lo) / span) * 255)));
+    }
+  }
+  return { width: 3 * P, height: P, pixels };
 }
 
 /**

@@ -51,6 +51,14 @@ test('experiments: a sweep from the training form, its leaderboard and curves; t
   await expect(page.getByTestId('run-curves')).toHaveAttribute('data-runs', '2');
   await expect(page.getByTestId('run-curves').locator('canvas')).toBeVisible();
   await expect(page.getByTestId('param-plot')).toHaveAttribute('data-points', '2');
+  // The validation patch after each of the two epochs, drawn (not blank).
+  await expect(page.getByTestId('epoch-preview')).toHaveCount(2);
+  const spread = await page.getByTestId('epoch-preview').first().evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let lo = 255, hi = 0; for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]!); hi = Math.max(hi, d[i]!); }
+    return hi - lo;
+  });
+  expect(spread).toBeGreaterThan(100);
   await shot(page, '21-experiments-leaderboard');
   await rows.first().getByRole('button', { name: 'Promote' }).click();
   await expect(page.getByTestId('sweep-status')).toContainText('is now in the model list');
