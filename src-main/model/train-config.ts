@@ -67,9 +67,9 @@ export const TrainConfig = z.object({
     /** Replacement values come from this neighbourhood. */
     radius: z.number().int().min(1).max(5).default(2),
     /**
-     * structN2V: also hide this many pixels on each side of a blind spot, along its row and its
-     * column, behind random values — for spatially correlated noise (CT's filtered
-     * back-projection), which a network would otherwise predict from the neighbours. 0: plain N2V.
+     * structN2V: also hide the square of this radius around a blind spot behind random values —
+     * for spatially correlated noise (CT's filtered back-projection), which a network would
+     * otherwise predict from the neighbours. 0: plain N2V.
      */
     structRadius: z.number().int().min(0).max(6).default(0),
   }).default({ maskFraction: 0.02, radius: 2, structRadius: 0 }),

@@ -200,12 +200,14 @@ class PatchFactory {
       let dx = 0, dy = 0;
       while (dx === 0 && dy === 0) { dx = rng.int(2 * radius + 1) - radius; dy = rng.int(2 * radius + 1) - radius; }
       const sx = Math.min(P - 1, Math.max(0, px + dx)), sy = Math.min(P - 1, Math.max(0, py + dy));
-      x[py * P + px] = noisy[sy * P + sx]!;
+      // With correlated noise a neighbour's value would leak the spot's noise: any patch value then.
+      x[py * P + px] = structRadius > 0 ? noisy[rng.int(P * P)]! : noisy[sy * P + sx]!;
       chosen[py * P + px] = 1;
-      // structN2V: the blind spot's row and column neighbours carry correlated noise: hide them too.
-      for (let d = 1; d <= structRadius; d++) {
-        for (const [qx, qy] of [[px - d, py], [px + d, py], [px, py - d], [px, py + d]] as const) {
-          if (qx >= 0 && qx < P && qy >= 0 && qy < P) x[qy * P + qx] = noisy[rng.int(P * P)]!;
+      // structN2V: the blind spot's neighbours carry noise correlated with its own (CT's noise is
+      // correlated in every direction): hide the square around it too, behind random patch values.
+      for (let qy = Math.max(0, py - structRadius); qy <= Math.min(P - 1, py + structRadius); qy++) {
+        for (let qx = Math.max(0, px - structRadius); qx <= Math.min(P - 1, px + structRadius); qx++) {
+          if (qx !== px || qy !== py) x[qy * P + qx] = noisy[rng.int(P * P)]!;
         }
       }
     }
