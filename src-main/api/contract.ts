@@ -418,7 +418,14 @@ export interface PacsMatch {
   instances?: number;
 }
 
-export interface PacsRetrieveRequest { node: PacsNodeRequest; studyInstanceUid: string; seriesInstanceUid?: string }
+export interface PacsRetrieveRequest {
+  node: PacsNodeRequest;
+  studyInstanceUid: string;
+  seriesInstanceUid?: string;
+  /** C-GET (default), or C-MOVE to our storage SCP started on `listenPort` for the transfer */
+  via?: 'get' | 'move';
+  listenPort?: number;
+}
 export interface PacsRetrieveResult { folder: string; files: number; failed: number; series: string[] }
 export interface PacsSendRequest { node: PacsNodeRequest; seriesInstanceUid: string }
 export interface PacsSendResult { sent: number; failed: { file: string; status: string }[] }

@@ -84,7 +84,13 @@ export const METHODS = {
       modality: z.string().regex(/^[A-Z]{2,4}$/, 'a modality such as CT or MR').optional(), studyInstanceUid: Uid.optional(),
     }).refine((r) => r.level !== 'series' || r.studyInstanceUid, { message: 'a series query needs studyInstanceUid', path: ['studyInstanceUid'] }),
   },
-  pacsRetrieve: { request: z.object({ node: PacsNode, studyInstanceUid: Uid, seriesInstanceUid: Uid.optional() }), outputs: (r: ResultOf<'pacsRetrieve'>) => [r.folder] },
+  pacsRetrieve: {
+    request: z.object({
+      node: PacsNode, studyInstanceUid: Uid, seriesInstanceUid: Uid.optional(), via: z.enum(['get', 'move']).optional(),
+      listenPort: z.number().int().min(1).max(65535).optional(),
+    }).refine((r) => r.via !== 'move' || r.listenPort, { message: 'C-MOVE needs listenPort: the port our storage SCP listens on for the transfer', path: ['listenPort'] }),
+    outputs: (r: ResultOf<'pacsRetrieve'>) => [r.folder],
+  },
   pacsSend: { request: z.object({ node: PacsNode, seriesInstanceUid: Uid }) },
   pacsListen: { request: z.object({ port: z.number().int().min(1).max(65535), aet: AeTitle, allowedCallers: z.array(AeTitle).min(1).max(50) }) },
   runs: { request: z.object({ status: z.enum(['running', 'finished', 'stopped', 'failed']).optional(), tag: RunTag.optional(), sweep: z.string().max(4096).optional() }) },

@@ -29,7 +29,7 @@ import type {
 import { deleteRunRow, failRun, finishRun, getRun, listRuns, recordEpoch, setRunTags, startRun } from '../catalog/runs.js';
 import type { RunTracker } from '../jobs/train-job.js';
 import { runReportJob, type ReportTarget } from '../jobs/report/report-job.js';
-import { echo, find, retrieve, send } from '../pacs/dimse.js';
+import { DEFAULT_AET, echo, find, move, retrieve, send } from '../pacs/dimse.js';
 import { StorageScp } from '../pacs/storage-scp.js';
 
 /** The self-supervised fine-tune of "Adapt to this series": short, gentle, noise-respecting masks. */
@@ -419,14 +419,31 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   async pacsRetrieve(request: PacsRetrieveRequest, control: JobControl = {}): Promise<PacsRetrieveResult> {
     const r = parseRequest('pacsRetrieve', request);
     const folder = path.join(path.dirname(this.databasePath), 'received', `${new Date().toISOString().replace(/[:.]/g, '-')}-${r.studyInstanceUid.slice(-8)}`);
-    const got = await retrieve(r.node, { studyInstanceUid: r.studyInstanceUid, seriesInstanceUid: r.seriesInstanceUid }, folder, {
-      callingAet: r.node.callingAet, onProgress: (done, total) => control.onProgress?.({ task: 'pacsRetrieve', done, total }),
-    });
+    const what = { studyInstanceUid: r.studyInstanceUid, seriesInstanceUid: r.seriesInstanceUid };
+    const onProgress = (done: number, total: number) => control.onProgress?.({ task: 'pacsRetrieve', done, total });
+    const got = r.via === 'move' ? await this.moveHere(r.node, what, folder, r.listenPort!, onProgress)
+      : await retrieve(r.node, what, folder, { callingAet: r.node.callingAet, onProgress });
     if (!got.files.length) throw new ApiError(404, `nothing was retrieved: the node has no instances of ${r.seriesInstanceUid ?? r.studyInstanceUid}`);
     const db = this.database();
     await indexPath(db, folder);
     forgetSeriesOrder();
     return { folder, files: got.files.length, failed: got.failed, series: seriesUnder(db, folder) };
+  }
+
+  /**
+   * C-MOVE to ourselves: our storage SCP runs on `port` for the transfer, taking only what the
+   * node sends (its AE title as caller); the node must know our AE title with this host and port.
+   */
+  private async moveHere(node: PacsNodeRequest, what: { studyInstanceUid: string; seriesInstanceUid?: string }, folder: string, port: number,
+    onProgress: (done: number, total: number) => void): Promise<{ files: string[]; failed: number }> {
+    const files: string[] = [];
+    const ours = node.callingAet ?? DEFAULT_AET;
+    const scp = new StorageScp({ port, aet: ours, allowedCallers: [node.aet], folder, onStored: (f) => files.push(f) });
+    await scp.start();
+    try {
+      const moved = await move(node, what, ours, { callingAet: ours, onProgress });
+      return { files, failed: moved.failed };
+    } finally { scp.stop(); }
   }
 
   /** C-STORE of a catalogued series (a denoised result, typically) to a node. */

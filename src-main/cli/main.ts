@@ -222,9 +222,14 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     });
   pacs.command('retrieve').description('C-GET a study or series into the data folder and index it')
     .requiredOption('--node <host:port:AET>', 'the remote node').option('--aet <ours>', 'our AE title')
-    .requiredOption('--study <uid>').option('--series <uid>').option('--json', 'print one JSON object')
-    .action(async (opts: { node: string; aet?: string; study: string; series?: string; json?: boolean }) => {
-      const r = await service().pacsRetrieve({ node: nodeOf(opts.node, opts.aet), studyInstanceUid: opts.study, seriesInstanceUid: opts.series }, { onProgress: progress(opts.json) });
+    .requiredOption('--study <uid>').option('--series <uid>')
+    .option('--move-port <n>', 'C-MOVE instead of C-GET: our storage SCP listens on this port for the transfer (the node must know our AE title there)', number('--move-port', 1, 65535))
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { node: string; aet?: string; study: string; series?: string; movePort?: number; json?: boolean }) => {
+      const r = await service().pacsRetrieve({
+        node: nodeOf(opts.node, opts.aet), studyInstanceUid: opts.study, seriesInstanceUid: opts.series,
+        ...(opts.movePort ? { via: 'move' as const, listenPort: opts.movePort } : {}),
+      }, { onProgress: progress(opts.json) });
       endProgress();
       emit(opts.json, r, `retrieved ${r.files} instance(s)${r.failed ? `, ${r.failed} failed` : ''} into ${r.folder}; series ${r.series.join(', ')}\n`);
     });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { dimse } from './quiet.js';
 
 const { Client } = dimse;
-const { CEchoRequest, CFindRequest, CGetRequest, CStoreRequest } = dimse.requests;
+const { CEchoRequest, CFindRequest, CGetRequest, CMoveRequest, CStoreRequest } = dimse.requests;
 const { CStoreResponse } = dimse.responses;
 const { Status } = dimse.constants;
 
@@ -28,7 +28,7 @@ export const DEFAULT_AET = 'DENOISESTUDIO';
 const isWarning = (status: number) => (status & 0xf000) === 0xb000;
 const where = (node: PacsNode) => `${node.aet}@${node.host}:${node.port}`;
 
-type Request = InstanceType<typeof CEchoRequest> | InstanceType<typeof CFindRequest> | InstanceType<typeof CGetRequest> | InstanceType<typeof CStoreRequest>;
+type Request = InstanceType<typeof CEchoRequest> | InstanceType<typeof CFindRequest> | InstanceType<typeof CGetRequest> | InstanceType<typeof CMoveRequest> | InstanceType<typeof CStoreRequest>;
 
 /** One association: the requests in order; resolves when it is released, rejects with the reason otherwise. */
 function associate(node: PacsNode, requests: Request[], options: DimseOptions,
@@ -144,6 +144,29 @@ export async function retrieve(node: PacsNode, what: { studyInstanceUid: string;
     throw new Error(`${where(node)} answered C-GET with status 0x${final.toString(16)} and sent nothing`);
   }
   return { files, failed };
+}
+
+/**
+ * C-MOVE of a study or series to `destinationAet` (our storage SCP, which the node must know by
+ * that AE title with our host and port): what the node reports as completed and failed.
+ */
+export async function move(node: PacsNode, what: { studyInstanceUid: string; seriesInstanceUid?: string }, destinationAet: string,
+  options: DimseOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<{ completed: number; failed: number }> {
+  const request = what.seriesInstanceUid
+    ? CMoveRequest.createSeriesMoveRequest(destinationAet, what.studyInstanceUid, what.seriesInstanceUid)
+    : CMoveRequest.createStudyMoveRequest(destinationAet, what.studyInstanceUid);
+  let completed = 0, failed = 0, final: number | undefined;
+  request.on('response', (r: { getStatus(): number; getCompleted(): number; getRemaining(): number; getFailures(): number }) => {
+    completed = r.getCompleted() ?? completed;
+    failed = r.getFailures() ?? failed;
+    if (r.getStatus() === Status.Pending) options.onProgress?.(completed, completed + (r.getRemaining() ?? 0));
+    else final = r.getStatus();
+  });
+  await associate(node, [request], options);
+  if (final !== undefined && final !== Status.Success && !isWarning(final)) {
+    throw new Error(`${where(node)} answered C-MOVE to ${destinationAet} with status 0x${final.toString(16)}${final === 0xa801 ? ' (it does not know that destination AE title)' : ''}`);
+  }
+  return { completed, failed };
 }
 
 /** C-STORE of files to a node: each instance's status; instances left unanswered get one more association. */
