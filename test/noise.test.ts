@@ -1,7 +1,8 @@
 /** Noise models: seeded, right statistics, right shape of the noise. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addNoise, correlatedField } from '../src-main/noise/models.js';
+import FFT from 'fft.js';
+import { addNoise, correlatedField, fbpField } from '../src-main/noise/models.js';
 import { Rng } from '../src-main/noise/rng.js';
 import { readDicomImage } from '../src-main/dicom/read.js';
 import { physicalFrame } from '../src-main/dicom/physical.js';
@@ -57,6 +58,48 @@ test('correlated noise has the requested σ and correlated neighbours; white noi
   assert.ok(neighbourCorr(field) > 0.7, `correlated: ${neighbourCorr(field)}`);
   const white = addNoise(new Float32Array(w * h), w, h, { kind: 'gaussian', sigma: 1 }, 5).noisy;
   assert.ok(Math.abs(neighbourCorr(white)) < 0.03);
+});
+
+test('FBP noise: the requested σ, a ramp spectrum (almost nothing at the lowest frequencies), finer for sharper kernels', () => {
+  const w = 256, h = 256;
+  const lag1 = (f: Float32Array) => {
+    let acc = 0;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w - 1; x++) acc += f[y * w + x]! * f[y * w + x + 1]!;
+    return acc / (h * (w - 1)) / stats(f).std ** 2;
+  };
+  // Radially averaged power spectrum (fft.js, rows then columns), in bands of 0.02 cycles/pixel.
+  const radialPower = (f: Float32Array) => {
+    const fft = new FFT(w), re = Float64Array.from(f), im = new Float64Array(w * h);
+    const line = fft.createComplexArray() as number[], out = fft.createComplexArray() as number[];
+    for (const [stride, step] of [[1, w], [w, 1]] as const) {
+      for (let a = 0; a < w; a++) {
+        for (let k = 0; k < w; k++) { line[2 * k] = re[a * step + k * stride]!; line[2 * k + 1] = im[a * step + k * stride]!; }
+        fft.transform(out, line);
+        for (let k = 0; k < w; k++) { re[a * step + k * stride] = out[2 * k]!; im[a * step + k * stride] = out[2 * k + 1]!; }
+      }
+    }
+    const sum = new Float64Array(36), count = new Float64Array(36);
+    for (let ky = 0; ky < h; ky++) for (let kx = 0; kx < w; kx++) {
+      const rho = Math.hypot((kx < w / 2 ? kx : kx - w) / w, (ky < h / 2 ? ky : ky - h) / h);
+      const band = Math.min(35, Math.floor(rho / 0.02));
+      sum[band]! += re[ky * w + kx]! ** 2 + im[ky * w + kx]! ** 2; count[band]!++;
+    }
+    return Array.from(sum, (v, i) => v / Math.max(1, count[i]!));
+  };
+  const fields = Object.fromEntries((['smooth', 'standard', 'sharp'] as const).map((k) => [k, fbpField(w, h, k, new Rng(11))]));
+  for (const [kernel, f] of Object.entries(fields)) {
+    const s = stats(f);
+    assert.ok(Math.abs(s.std - 1) < 0.05 && Math.abs(s.mean) < 0.02, `${kernel}: ${JSON.stringify(s)}`);
+    const power = radialPower(f), peak = Math.max(...power);
+    assert.ok(power[0]! < 0.4 * peak, `${kernel}: lowest band ${power[0]! / peak} of the peak`);
+    if (kernel === 'smooth') assert.ok(power.slice(17).every((p) => p < 0.01 * peak), 'nothing above a smooth kernel\'s cutoff');
+  }
+  const lowPass = radialPower(correlatedField(w, h, 1.5, new Rng(11)));
+  assert.ok(lowPass[0]! > 0.9 * Math.max(...lowPass), 'low-pass correlated noise keeps its lowest frequencies');
+  assert.ok(lag1(fields.smooth!) > lag1(fields.standard!) && lag1(fields.standard!) > lag1(fields.sharp!), 'sharper kernels, finer grain');
+  const slice = addNoise(new Float32Array(w * h), w, h, { kind: 'fbp', sigma: 20, kernel: 'smooth' }, 4);
+  assert.ok(Math.abs(stats(slice.noisy).std - 20) < 1 && slice.level === 20);
+  assert.deepEqual(slice.noisy, addNoise(new Float32Array(w * h), w, h, { kind: 'fbp', sigma: 20, kernel: 'smooth' }, 4).noisy);
 });
 
 test('Rician noise is biased upward in the background; speckle scales with signal; low-dose is noisier in bone', () => {

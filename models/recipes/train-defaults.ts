@@ -2,9 +2,14 @@
  * `npm run train:defaults [ct|mr]`: retrains the shipped default models from their recipe
  * (defaults.ts) with its fixed seed, and writes models/<name>/ with a complete model card.
  * Uses every core (data-parallel helper threads on the CPU backends).
+ *
+ * For experiments on the recipe: `--out <dir>` writes the model there instead of models/, and
+ * `--set <path>=<json>` overrides one field of the recipe's training config (repeatable), e.g.
+ * `--set epochs=12 --set 'preprocessing.normalisation={"kind":"window","center":0,"width":500,"clip":false}'`.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describeBackend, initBackend } from '../../src-main/model/backend.js';
 import { saveModelFolder } from '../../src-main/model/model-io.js';
@@ -23,7 +28,7 @@ function phantomVolumes(recipe: DefaultRecipe, seed: number): TrainingVolume[] {
     for (let s = 0; s < p.series; s++) {
       const series = seed + 1000 * k + s;
       const slices = Array.from({ length: p.slices }, (_, i) => ({
-        values: p.kind === 'brain' ? mrPhantomSlice(p.size, i, p.slices, series) : ctPhantomSlice(p.size, i, p.slices, series, p.kind),
+        values: p.kind === 'brain' ? mrPhantomSlice(p.size, i, p.slices, series) : ctPhantomSlice(p.size, i, p.slices, series, p.kind, { anatomy: p.anatomy }),
         width: p.size, height: p.size,
       }));
       out.push({ seriesId: `phantom-${p.kind}-${s}`, modality: recipe.modality, slices, source: `Denoise Studio ${p.kind} phantom (generated)` });
@@ -43,7 +48,20 @@ async function realVolumes(recipe: DefaultRecipe): Promise<TrainingVolume[]> {
   return volumes;
 }
 
-async function trainOne(recipe: DefaultRecipe): Promise<void> {
+/** A copy of `config` with `dotted.path` set to `value`. */
+function withField(config: Record<string, unknown>, dotted: string, value: unknown): Record<string, unknown> {
+  const [head, ...rest] = dotted.split('.');
+  if (!head) throw new Error(`--set: empty field path`);
+  const current = config[head];
+  if (rest.length === 0) return { ...config, [head]: value };
+  if (typeof current !== 'object' || current === null) throw new Error(`--set ${dotted}: ${head} is not an object in the recipe`);
+  return { ...config, [head]: withField(current as Record<string, unknown>, rest.join('.'), value) };
+}
+
+async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrides: [string, unknown][]): Promise<void> {
+  let config = base.config as Record<string, unknown>;
+  for (const [field, value] of overrides) config = withField(config, field, value);
+  const recipe: DefaultRecipe = { ...base, config: config as DefaultRecipe['config'] };
   const backend = await initBackend();
   console.log(`${recipe.folder}: ${describeBackend(backend)}`);
   const seed = Number((recipe.config as { seed?: number }).seed ?? 1);
@@ -52,7 +70,7 @@ async function trainOne(recipe: DefaultRecipe): Promise<void> {
   const helpers = gradientHelpersFor(backend.name);
   const started = Date.now();
   // Checkpoints each epoch: an interrupted run resumes where it stopped (same seed, same schedule).
-  const checkpointDir = path.join(ROOT, '.tmp', `train-${recipe.folder}`);
+  const checkpointDir = path.join(ROOT, '.tmp', `train-${outDir ? path.basename(outDir) : recipe.folder}`);
   const resume = existsSync(path.join(checkpointDir, 'state.json'));
   const result = await trainModel(recipe.config, volumes, {
     backend: backend.name, gradientHelpers: helpers, checkpointDir, resume,
@@ -63,7 +81,7 @@ async function trainOne(recipe: DefaultRecipe): Promise<void> {
       } else if (e.type === 'message') console.log(`${recipe.folder}: ${e.text}`);
     },
   }).finally(() => Promise.all(helpers.map((h) => h.dispose())));
-  const target = path.join(ROOT, 'models', recipe.folder);
+  const target = outDir ? path.resolve(outDir) : path.join(ROOT, 'models', recipe.folder);
   const staging = `${target}.new`;
   rmSync(staging, { recursive: true, force: true });
   await saveModelFolder(result.model, {
@@ -87,7 +105,17 @@ async function trainOne(recipe: DefaultRecipe): Promise<void> {
   console.log(`${recipe.folder}: saved to ${target} (${result.stoppedBy}, ${result.history.length} epochs)`);
 }
 
-const which = process.argv[2]?.toUpperCase();
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { out: { type: 'string' }, set: { type: 'string', multiple: true } },
+});
+const which = positionals[0]?.toUpperCase();
+const overrides = (flags.set ?? []).map((s): [string, unknown] => {
+  const eq = s.indexOf('=');
+  if (eq < 1) throw new Error(`--set ${s}: expected <field>=<json>`);
+  return [s.slice(0, eq), JSON.parse(s.slice(eq + 1))];
+});
+if (flags.out && !which) throw new Error('--out needs one recipe: ct or mr');
 for (const recipe of DEFAULT_RECIPES) {
-  if (!which || which === recipe.modality) await trainOne(recipe);
+  if (!which || which === recipe.modality) await trainOne(recipe, flags.out, overrides);
 }

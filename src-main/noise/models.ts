@@ -2,6 +2,7 @@
  * Seeded noise models. Every model works on physical values (HU for CT, signal for MR) of one
  * slice and returns a new array; the clean input is never modified.
  */
+import FFT from 'fft.js';
 import { z } from 'zod';
 import { Rng } from './rng.js';
 
@@ -27,6 +28,13 @@ export const NoiseSpec = z.discriminatedUnion('kind', [
     /** Correlation length in pixels (σ of the Gaussian that filters white noise). */
     correlation: z.number().positive().max(10).default(1),
   }),
+  /**
+   * CT noise as filtered back-projection makes it: white noise on the projections becomes image
+   * noise whose power spectrum is |f|·A(f)² — the ramp filter times the reconstruction kernel's
+   * apodisation window — little energy at the lowest frequencies, a peak below the kernel's
+   * cutoff, none above it. Unlike a low-pass filtered Gaussian, this is the texture of real scans.
+   */
+  z.object({ kind: z.literal('fbp'), sigma: NoiseLevel, units: Units, kernel: z.enum(['smooth', 'standard', 'sharp']).default('standard') }),
   z.object({ kind: z.literal('rician'), sigma: NoiseLevel, units: Units }),
   /** Multiplicative: x + x·n, n ~ N(0, σ²); σ is relative (0.1 = 10 %). */
   z.object({ kind: z.literal('speckle'), sigma: NoiseLevel }),
@@ -105,6 +113,63 @@ export function correlatedField(width: number, height: number, correlation: numb
   return out;
 }
 
+export type FbpKernel = 'smooth' | 'standard' | 'sharp';
+
+/** Apodisation of the ramp filter by kernel: cutoff (cycles/pixel) and window shape. */
+const FBP_KERNELS: Record<FbpKernel, { cutoff: number; window: (r: number) => number }> = {
+  smooth: { cutoff: 0.3, window: (r) => 0.5 * (1 + Math.cos(Math.PI * r)) }, // Hann, soft-tissue kernels
+  standard: { cutoff: 0.5, window: (r) => 0.5 * (1 + Math.cos(Math.PI * r)) }, // Hann at Nyquist
+  sharp: { cutoff: 0.5, window: (r) => (r === 0 ? 1 : Math.sin((Math.PI * r) / 2) / ((Math.PI * r) / 2)) }, // Shepp–Logan
+};
+
+const ffts = new Map<number, FFT>();
+function fftOf(n: number): FFT {
+  let f = ffts.get(n);
+  if (!f) ffts.set(n, f = new FFT(n));
+  return f;
+}
+
+/**
+ * A unit-variance noise field with the FBP power spectrum of `kernel`: white noise filtered in
+ * the Fourier domain of the next power-of-two square (periodic: stationary up to the borders),
+ * cropped to width × height. The variance is normalised analytically (Σ|H|²/N²), not per field.
+ */
+export function fbpField(width: number, height: number, kernel: FbpKernel, rng: Rng): Float32Array {
+  let n = 8;
+  while (n < Math.max(width, height)) n *= 2;
+  const fft = fftOf(n);
+  const { cutoff, window } = FBP_KERNELS[kernel];
+  const re = new Float64Array(n * n), im = new Float64Array(n * n);
+  for (let i = 0; i < re.length; i++) re[i] = rng.normal();
+  const line = fft.createComplexArray() as number[], out = fft.createComplexArray() as number[];
+  const pass = (stride: number, step: number, inverse: boolean) => {
+    for (let a = 0; a < n; a++) {
+      for (let k = 0; k < n; k++) { const i = a * step + k * stride; line[2 * k] = re[i]!; line[2 * k + 1] = im[i]!; }
+      if (inverse) fft.inverseTransform(out, line); else fft.transform(out, line);
+      for (let k = 0; k < n; k++) { const i = a * step + k * stride; re[i] = out[2 * k]!; im[i] = out[2 * k + 1]!; }
+    }
+  };
+  pass(1, n, false); // rows
+  pass(n, 1, false); // columns
+  let power = 0;
+  for (let ky = 0; ky < n; ky++) {
+    const fy = (ky < n / 2 ? ky : ky - n) / n;
+    for (let kx = 0; kx < n; kx++) {
+      const fx = (kx < n / 2 ? kx : kx - n) / n;
+      const rho = Math.hypot(fx, fy);
+      const h = rho < cutoff ? Math.sqrt(rho) * window(rho / cutoff) : 0;
+      re[ky * n + kx]! *= h; im[ky * n + kx]! *= h;
+      power += h * h;
+    }
+  }
+  pass(n, 1, true);
+  pass(1, n, true);
+  const scale = 1 / Math.sqrt(power / (n * n));
+  const field = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) field[y * width + x] = re[y * n + x]! * scale;
+  return field;
+}
+
 /** Adds noise to one slice. `seed` makes it reproducible; `rng` lets callers share a stream. */
 export function addNoise(values: Float32Array, width: number, height: number, spec: NoiseSpec,
   source: number | Rng): NoiseResult {
@@ -121,6 +186,12 @@ export function addNoise(values: Float32Array, width: number, height: number, sp
     case 'correlated': {
       const sigma = absoluteSigma(parsed, values, rng);
       const field = correlatedField(width, height, parsed.correlation, rng);
+      for (let i = 0; i < values.length; i++) noisy[i] = values[i]! + sigma * field[i]!;
+      return { noisy, level: sigma };
+    }
+    case 'fbp': {
+      const sigma = absoluteSigma(parsed, values, rng);
+      const field = fbpField(width, height, parsed.kernel, rng);
       for (let i = 0; i < values.length; i++) noisy[i] = values[i]! + sigma * field[i]!;
       return { noisy, level: sigma };
     }

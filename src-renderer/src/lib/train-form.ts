@@ -5,7 +5,7 @@
  */
 
 export type ArchKind = 'dncnn' | 'unet' | 'conv-ae' | 'dense';
-export type NoiseKind = 'gaussian' | 'correlated' | 'rician' | 'poisson' | 'speckle';
+export type NoiseKind = 'gaussian' | 'correlated' | 'fbp' | 'rician' | 'poisson' | 'speckle';
 export type ScheduleKind = 'constant' | 'cosine' | 'step' | 'exponential' | 'plateau';
 
 export interface TrainForm {
@@ -115,6 +115,7 @@ function noise(f: TrainForm): Record<string, unknown> {
   switch (f.noiseKind) {
     case 'poisson': return { kind: 'poisson', photons: level };
     case 'speckle': return { kind: 'speckle', sigma: level };
+    case 'fbp': return { kind: 'fbp', sigma: level, units: f.noiseUnits, kernel: 'standard' };
     default: return { kind: f.noiseKind, sigma: level, units: f.noiseUnits };
   }
 }
