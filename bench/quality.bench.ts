@@ -9,6 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount as wasmThreads } from '@tensorflow/tfjs-backend-wasm';
@@ -300,10 +301,14 @@ async function main() {
   mkdirSync(RESULTS, { recursive: true });
   const verdicts: string[] = [];
   const json: Record<string, unknown> = {};
-  const only = process.argv[2]?.toUpperCase();
+  // `npm run bench:quality -- [ct|mr] [--model <dir>]`: one modality, or a candidate model folder
+  // (an experiment of `train:defaults --out`) instead of the shipped one; its results are not saved.
+  const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { model: { type: 'string' } } });
+  const only = positionals[0]?.toUpperCase();
+  if (flags.model && !only) throw new Error('--model needs one modality: ct or mr');
   for (const [recipe, levels] of [[CT_DEFAULT, CT_LEVELS], [MR_DEFAULT, MR_LEVELS]] as const) {
     if (only && only !== recipe.modality) continue;
-    const model = await loadModelDenoiser(path.join(ROOT, 'models', recipe.folder));
+    const model = await loadModelDenoiser(flags.model ? path.resolve(flags.model) : path.join(ROOT, 'models', recipe.folder));
     console.log(`\n${recipe.folder}: tuning classical filters on training images…`);
     const tuned = await tuneFilters(recipe, levels);
     for (const [level, specs] of Object.entries(tuned)) console.log(`  ${level}: ${Object.values(specs).map((s) => JSON.stringify(s)).join(' ')}`);
@@ -313,19 +318,21 @@ async function main() {
       const results = await benchSeries(held.file, slices, recipe, levels, tuned, model);
       printTable(`${held.file} (${recipe.modality}, model ${recipe.folder})`, 'clean slice max − min', results);
       verdicts.push(...checkTargets(held.file, recipe.modality, results));
-      json[held.file] = { levels: results, tuned };
+      json[held.file] = { levels: results, tuned, targets: checkTargets(held.file, recipe.modality, results) };
     }
     if (recipe.modality === 'MR') {
       const real = await realNoiseChecks(model, tuned['Rician 2%']!);
       verdicts.push(...real.verdicts);
-      json['real noise (MR)'] = real.json;
+      json['real noise (MR)'] = { ...real.json, targets: real.verdicts };
     }
     verdicts.push(await cpuTiming(model, recipe));
     model.dispose();
   }
   console.log('\nTargets:');
   for (const v of verdicts) console.log(`  ${v}`);
+  if (flags.model) return;
   // A run of one modality keeps the other's last results.
+  json[`backend (${only ?? 'all'})`] = describeBackend(backend);
   const file = path.join(RESULTS, 'quality.json');
   const previous = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> : {};
   writeFileSync(file, JSON.stringify({ ...previous, ...json }, null, 1) + '\n');

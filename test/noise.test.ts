@@ -1,9 +1,9 @@
 /** Noise models: seeded, right statistics, right shape of the noise. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import FFT from 'fft.js';
 import { addNoise, correlatedField, fbpField } from '../src-main/noise/models.js';
 import { Rng } from '../src-main/noise/rng.js';
+import { fft2d } from '../src-main/shared/fft2d.js';
 import { readDicomImage } from '../src-main/dicom/read.js';
 import { physicalFrame } from '../src-main/dicom/physical.js';
 import { fixture } from './helpers.js';
@@ -67,17 +67,10 @@ test('FBP noise: the requested σ, a ramp spectrum (almost nothing at the lowest
     for (let y = 0; y < h; y++) for (let x = 0; x < w - 1; x++) acc += f[y * w + x]! * f[y * w + x + 1]!;
     return acc / (h * (w - 1)) / stats(f).std ** 2;
   };
-  // Radially averaged power spectrum (fft.js, rows then columns), in bands of 0.02 cycles/pixel.
+  // Radially averaged power spectrum, in bands of 0.02 cycles/pixel.
   const radialPower = (f: Float32Array) => {
-    const fft = new FFT(w), re = Float64Array.from(f), im = new Float64Array(w * h);
-    const line = fft.createComplexArray() as number[], out = fft.createComplexArray() as number[];
-    for (const [stride, step] of [[1, w], [w, 1]] as const) {
-      for (let a = 0; a < w; a++) {
-        for (let k = 0; k < w; k++) { line[2 * k] = re[a * step + k * stride]!; line[2 * k + 1] = im[a * step + k * stride]!; }
-        fft.transform(out, line);
-        for (let k = 0; k < w; k++) { re[a * step + k * stride] = out[2 * k]!; im[a * step + k * stride] = out[2 * k + 1]!; }
-      }
-    }
+    const re = Float64Array.from(f), im = new Float64Array(w * h);
+    fft2d(re, im, w);
     const sum = new Float64Array(36), count = new Float64Array(36);
     for (let ky = 0; ky < h; ky++) for (let kx = 0; kx < w; kx++) {
       const rho = Math.hypot((kx < w / 2 ? kx : kx - w) / w, (ky < h / 2 ? ky : ky - h) / h);

@@ -32,14 +32,18 @@ import { runReportJob, type ReportTarget } from '../jobs/report/report-job.js';
 import { DEFAULT_AET, echo, find, move, retrieve, send } from '../pacs/dimse.js';
 import { StorageScp } from '../pacs/storage-scp.js';
 
-/** The self-supervised fine-tune of "Adapt to this series": short, gentle, noise-respecting masks. */
+/**
+ * The self-supervised fine-tune of "Adapt to this series": Recorrupted-to-Recorrupted pairs drawn
+ * from the series' own measured noise spectrum (white or correlated, whatever the reconstruction
+ * kernel made of it), starting from the default, with a warm-up so its first steps keep what it knows.
+ */
 function adaptConfig(modality: string, epochs: number | undefined, name: string): Record<string, unknown> {
   return {
-    name, modality: modality === 'CT' || modality === 'MR' ? modality : 'any', mode: 'noise2void',
-    // CT: a 5×5 square hidden around each blind spot (fewer spots, so a patch keeps most of its pixels).
-    noise2void: modality === 'CT' ? { maskFraction: 0.006, radius: 3, structRadius: 2 } : { maskFraction: 0.02, radius: 2, structRadius: 0 },
+    name, modality: modality === 'CT' || modality === 'MR' ? modality : 'any', mode: 'recorrupted',
+    recorrupted: { alpha: 0.5 },
     epochs: epochs ?? 6, stepsPerEpoch: 30, batchSize: 16, patchSize: 64,
-    optimizer: { kind: 'adam', learningRate: 1e-4 }, fineTune: { freezeLayers: 0, warmupSteps: 10 },
+    optimizer: { kind: 'adam', learningRate: 3e-4 }, schedule: { kind: 'cosine', minRate: 1e-5 },
+    fineTune: { freezeLayers: 0, warmupSteps: 10 },
     validation: { fraction: 0.15, patches: 64 }, earlyStopping: { patience: 3, minDelta: 0, restoreBest: true },
   };
 }
@@ -333,8 +337,8 @@ export class DenoiseStudioService implements DenoiseStudioApi {
 
   /**
    * "Adapt to this series": a self-supervised fine-tune of the shipped default on the series
-   * itself — Noise2Void, with structured blind spots (structN2V) for CT, whose noise is
-   * spatially correlated — saved into the model list, linked to that series.
+   * itself — recorrupted pairs of its own measured noise (see adaptConfig) — saved into the
+   * model list, linked to that series.
    */
   async adapt(request: AdaptRequest, control: JobControl = {}): Promise<TrainResult> {
     const r = parseRequest('adapt', request);
@@ -344,7 +348,6 @@ export class DenoiseStudioService implements DenoiseStudioApi {
     const stamp = new Date().toISOString().slice(0, 19).replace(/\D/g, '');
     const out = r.out ? this.refuseSourceFolder(r.out, 'out') : path.join(this.userModelsDir, `adapted-${short}-${stamp}`);
     if (await stat(out).then(() => true, () => false)) throw new ApiError(400, `out: ${out} already exists; choose a new model folder`);
-    const ct = source.modality === 'CT';
     const config = adaptConfig(source.modality, r.epochs, `${source.modality === 'MR' ? 'mr' : 'ct'}-default-adapted-${short}`);
     const description = seriesSummary(this.database(), r.seriesInstanceUid)?.description ?? undefined;
     return runTrainJob({
@@ -356,7 +359,7 @@ export class DenoiseStudioService implements DenoiseStudioApi {
       onProgress: (e) => {
         if (e.type === 'batch') control.onProgress?.({ task: 'adapt', done: e.batch, total: e.batches, epoch: e.epoch, epochs: e.epochs, batch: e.batch, batches: e.batches, loss: e.loss, etaSeconds: e.etaSeconds });
         else if (e.type === 'epoch') control.onProgress?.({ task: 'adapt', done: e.record.epoch, total: e.epochs, epoch: e.record.epoch, epochs: e.epochs, record: e.record, etaSeconds: e.etaSeconds });
-        else control.onProgress?.({ task: 'adapt', done: 0, total: 0, message: ct && /fine-tuning/.test(e.text) ? `${e.text} (structured blind spots for CT's correlated noise)` : e.text });
+        else control.onProgress?.({ task: 'adapt', done: 0, total: 0, message: e.text });
       },
     });
   }

@@ -33,7 +33,7 @@ export const ModelCard = z.object({
     modality: z.enum(['CT', 'MR', 'any']),
     /** The noise the model was trained to remove (levels or ranges). */
     noise: z.array(NoiseSpec).optional(),
-    mode: z.enum(['supervised', 'noise2void', 'noise2noise']).optional(),
+    mode: z.enum(['supervised', 'noise2void', 'noise2noise', 'recorrupted']).optional(),
   }),
   /** Our own spec, or `{ kind: 'imported' }` for a model converted from Keras. */
   architecture: z.union([ArchitectureSpec, z.object({ kind: z.literal('imported'), summary: z.string().optional() })]),
@@ -53,13 +53,28 @@ export const ModelCard = z.object({
     heldOut: z.array(z.string()).optional(),
   }).optional(),
   metrics: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * What the shipped defaults carry as their evidence (models/recipes/card-evidence.ts): the
+   * held-out benchmark with its targets, the experiments that chose the recipe (a leaderboard),
+   * and the bias report over real series.
+   */
+  evidence: z.record(z.string(), z.unknown()).optional(),
   backend: z.string().optional(),
   created: z.string().optional(),
   /**
    * Inference: `noiseGuard` caps what the model may remove from a slice at that many times the
    * noise estimated in it (so a low-noise image is never smoothed into a worse one); null: off.
    */
-  inference: z.object({ noiseGuard: z.number().positive().max(10).nullable().default(1) }).default({ noiseGuard: 1 }),
+  inference: z.object({
+    noiseGuard: z.number().positive().max(10).nullable().default(1),
+    /**
+     * How many dyadic scales the guard's noise bound looks at (1: the finest only; 2: also the
+     * image binned 2×2; 3: also 4×4). Coarser scales see correlated noise — CT's, whose
+     * reconstruction kernels move it to lower frequencies — but also more anatomy: more scales,
+     * a looser guard.
+     */
+    noiseGuardScales: z.number().int().min(1).max(3).default(2),
+  }).default({ noiseGuard: 1, noiseGuardScales: 2 }),
   /** The model this one was fine-tuned from, and how that model scored on this run's validation data. */
   parent: z.object({
     name: z.string(), version: z.string(), folder: z.string().optional(),

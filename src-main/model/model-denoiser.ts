@@ -50,8 +50,8 @@ function modelTiling(loaded: LoadedModel): TilingNeeds {
  * removal is scaled down to that, in place. On a noisy slice it rarely acts; on a low-noise one
  * it keeps a model trained for stronger noise from smoothing edges away. Returns the scale used.
  */
-export function limitToNoise(input: Float32Array, out: Float32Array, width: number, height: number, mask: Uint8Array, factor: number): number {
-  const sigma = noiseSigmaUpperBound(input, width, height, mask);
+export function limitToNoise(input: Float32Array, out: Float32Array, width: number, height: number, mask: Uint8Array, factor: number, scales = 2): number {
+  const sigma = noiseSigmaUpperBound(input, width, height, mask, scales);
   let sum = 0, sum2 = 0, n = 0;
   for (let j = 0; j < out.length; j++) {
     if (mask[j]) continue;
@@ -137,8 +137,8 @@ export class ModelDenoiser implements SliceDenoiser {
         const { input, mask, params } = prepared[i]!;
         const out = denormalise(predicted[k]!, params);
         restoreClipped(input.values, out, params);
-        const guard = this.loaded.card.inference.noiseGuard;
-        if (guard !== null) limitToNoise(input.values, out, input.width, input.height, mask, guard);
+        const { noiseGuard, noiseGuardScales } = this.loaded.card.inference;
+        if (noiseGuard !== null) limitToNoise(input.values, out, input.width, input.height, mask, noiseGuard, noiseGuardScales);
         for (let j = 0; j < out.length; j++) if (mask[j]) out[j] = input.values[j]!;
         outputs[i] = out;
       });

@@ -32,8 +32,18 @@ export const TrainConfig = z.object({
     normalisation: { kind: 'percentile', scope: 'slice', low: 0.5, high: 99.5 },
     imputation: { method: 'nearest' }, sliceImputation: 'linear',
   }),
-  /** supervised: clean data + synthetic noise; noise2void / noise2noise: noisy data only. */
-  mode: z.enum(['supervised', 'noise2void', 'noise2noise']).default('supervised'),
+  /**
+   * supervised: clean data + synthetic noise. Noisy data only: noise2void (blind spots),
+   * noise2noise (neighbouring slices), recorrupted (Recorrupted-to-Recorrupted, Pang et al. 2021:
+   * each series' own noise power spectrum is measured, and a patch y becomes the pair
+   * y + α·n → y − n/α with n drawn from it — for Gaussian noise of that spectrum, as good as
+   * clean targets in expectation, correlated CT noise included).
+   */
+  mode: z.enum(['supervised', 'noise2void', 'noise2noise', 'recorrupted']).default('supervised'),
+  recorrupted: z.object({
+    /** Input noise is (1 + α²) × the series' own; the target's is the rest. */
+    alpha: z.number().min(0.1).max(2).default(0.5),
+  }).default({ alpha: 0.5 }),
   /** Noise added in supervised mode; one of these is drawn for each patch. */
   noise: z.array(NoiseSpec).min(1).default([{ kind: 'gaussian', sigma: { min: 5, max: 50 }, units: 'absolute' }]),
   optimizer: z.object({

@@ -14,6 +14,8 @@ import {
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { cropTransformed, samplePatch, splitBySeries, type TrainingSlice } from '../preprocess/patches.js';
+import { estimateNoiseSpectrum, type NoiseSpectrum } from '../preprocess/noise-spectrum.js';
+import { filteredNoise } from '../shared/fft2d.js';
 import { buildModel, kernelWeights, usesBatchNorm } from './architectures.js';
 import { psnr, ssim } from './metrics.js';
 import type { EpochPreview, EpochRecord } from '../api/contract.js';
@@ -128,8 +130,21 @@ function absoluteNoise(spec: NoiseSpec, range: number): NoiseSpec {
   return { ...spec, units: 'absolute', sigma: scale(spec.sigma) } as NoiseSpec;
 }
 
+/** Where tissue starts, for the noise measurement: −500 HU in CT; elsewhere the series' mean value. */
+function tissueFloor(modality: string, slices: { values: Float32Array }[]): number {
+  if (modality === 'CT') return -500;
+  let sum = 0, n = 0;
+  for (const s of slices) for (const v of s.values) { sum += v; n++; }
+  return n ? sum / n : -Infinity;
+}
+
+/** Slices of one series used to measure its noise spectrum: evenly spaced, enough for ~hundreds of regions. */
+const SPECTRUM_SLICES = 24;
+
 class PatchFactory {
   private readonly bySeries = new Map<string, PreparedSlice[]>();
+  /** Recorrupted mode: each series' measured noise spectrum. */
+  private readonly spectra = new Map<string, NoiseSpectrum>();
   constructor(private readonly config: TrainConfig, private readonly size: number) {}
 
   index(slices: PreparedSlice[]): void {
@@ -138,6 +153,17 @@ class PatchFactory {
       list[s.sliceIndex] = s;
       this.bySeries.set(s.seriesId, list);
     }
+  }
+
+  /** Recorrupted mode: measures every series' noise spectrum once (physical units); returns their σ. */
+  measureSpectra(): Map<string, NoiseSpectrum> {
+    for (const [seriesId, list] of this.bySeries) {
+      const usable = list.filter((s) => s && !s.imputedSlice);
+      const step = Math.max(1, Math.floor(usable.length / SPECTRUM_SLICES));
+      const chosen = usable.filter((_, i) => i % step === 0).map((s) => ({ values: s.physical, width: s.width, height: s.height, mask: s.mask }));
+      this.spectra.set(seriesId, estimateNoiseSpectrum(chosen, this.size, tissueFloor(this.config.modality, chosen)));
+    }
+    return this.spectra;
   }
 
   make(pool: PreparedSlice[], count: number, rng: Rng): Batch {
@@ -175,6 +201,15 @@ class PatchFactory {
           y.set(noisy);
           x.set(noisy);
           this.blindSpots(x, noisy, weights, P, rng);
+          break;
+        }
+        case 'recorrupted': {
+          const spectrum = this.spectra.get(slice.seriesId);
+          if (!spectrum) throw new Error(`recorrupted: no noise spectrum measured for series ${slice.seriesId}`);
+          const { alpha } = this.config.recorrupted;
+          const n = filteredNoise(spectrum.amplitude, spectrum.size, P, P, () => rng.normal(), false);
+          x.set(normalise(physical.map((v, i) => v + alpha * n[i]!), slice.params));
+          y.set(normalise(physical.map((v, i) => v - n[i]! / alpha), slice.params));
           break;
         }
         case 'noise2noise': {
@@ -483,6 +518,11 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
   }
   const factory = new PatchFactory(config, P);
   factory.index(slices);
+  if (config.mode === 'recorrupted') {
+    const spectra = factory.measureSpectra();
+    const sigmas = [...spectra.values()].map((s) => s.sigma.toPrecision(3));
+    emit({ type: 'message', text: `noise measured in ${spectra.size} series (σ ${sigmas.slice(0, 6).join(', ')}${sigmas.length > 6 ? ', …' : ''}): recorrupted pairs drawn from each series' own noise spectrum` });
+  }
   const valBatch = valSlices.length && config.validation.patches ? factory.make(valSlices, config.validation.patches, new Rng(config.seed + 7919)) : undefined;
 
   const optimizer = makeOptimizer(config);

@@ -2,7 +2,7 @@
  * Seeded noise models. Every model works on physical values (HU for CT, signal for MR) of one
  * slice and returns a new array; the clean input is never modified.
  */
-import FFT from 'fft.js';
+import { fftSize, filteredNoise, frequency } from '../shared/fft2d.js';
 import { z } from 'zod';
 import { Rng } from './rng.js';
 
@@ -122,52 +122,22 @@ const FBP_KERNELS: Record<FbpKernel, { cutoff: number; window: (r: number) => nu
   sharp: { cutoff: 0.5, window: (r) => (r === 0 ? 1 : Math.sin((Math.PI * r) / 2) / ((Math.PI * r) / 2)) }, // Shepp–Logan
 };
 
-const ffts = new Map<number, FFT>();
-function fftOf(n: number): FFT {
-  let f = ffts.get(n);
-  if (!f) ffts.set(n, f = new FFT(n));
-  return f;
-}
-
 /**
  * A unit-variance noise field with the FBP power spectrum of `kernel`: white noise filtered in
  * the Fourier domain of the next power-of-two square (periodic: stationary up to the borders),
- * cropped to width × height. The variance is normalised analytically (Σ|H|²/N²), not per field.
+ * cropped to width × height.
  */
 export function fbpField(width: number, height: number, kernel: FbpKernel, rng: Rng): Float32Array {
-  let n = 8;
-  while (n < Math.max(width, height)) n *= 2;
-  const fft = fftOf(n);
+  const n = fftSize(Math.max(width, height));
   const { cutoff, window } = FBP_KERNELS[kernel];
-  const re = new Float64Array(n * n), im = new Float64Array(n * n);
-  for (let i = 0; i < re.length; i++) re[i] = rng.normal();
-  const line = fft.createComplexArray() as number[], out = fft.createComplexArray() as number[];
-  const pass = (stride: number, step: number, inverse: boolean) => {
-    for (let a = 0; a < n; a++) {
-      for (let k = 0; k < n; k++) { const i = a * step + k * stride; line[2 * k] = re[i]!; line[2 * k + 1] = im[i]!; }
-      if (inverse) fft.inverseTransform(out, line); else fft.transform(out, line);
-      for (let k = 0; k < n; k++) { const i = a * step + k * stride; re[i] = out[2 * k]!; im[i] = out[2 * k + 1]!; }
-    }
-  };
-  pass(1, n, false); // rows
-  pass(n, 1, false); // columns
-  let power = 0;
+  const amplitude = new Float64Array(n * n);
   for (let ky = 0; ky < n; ky++) {
-    const fy = (ky < n / 2 ? ky : ky - n) / n;
     for (let kx = 0; kx < n; kx++) {
-      const fx = (kx < n / 2 ? kx : kx - n) / n;
-      const rho = Math.hypot(fx, fy);
-      const h = rho < cutoff ? Math.sqrt(rho) * window(rho / cutoff) : 0;
-      re[ky * n + kx]! *= h; im[ky * n + kx]! *= h;
-      power += h * h;
+      const rho = Math.hypot(frequency(kx, n), frequency(ky, n));
+      amplitude[ky * n + kx] = rho < cutoff ? Math.sqrt(rho) * window(rho / cutoff) : 0;
     }
   }
-  pass(n, 1, true);
-  pass(1, n, true);
-  const scale = 1 / Math.sqrt(power / (n * n));
-  const field = new Float32Array(width * height);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) field[y * width + x] = re[y * n + x]! * scale;
-  return field;
+  return filteredNoise(amplitude, n, width, height, () => rng.normal());
 }
 
 /** Adds noise to one slice. `seed` makes it reproducible; `rng` lets callers share a stream. */

@@ -13,15 +13,28 @@ export function estimateNoiseSigma(values: Float32Array, width: number, height: 
 
 /**
  * How much noise there may be, correlated noise included: noise that is spatially correlated (CT's
- * reconstruction kernels) has little energy at the finest scale, so the image binned 2×2 is
- * measured too (its σ doubled: what white noise would give) and the larger is taken. Structure
- * at the coarser scale can only raise it: an upper bound, for limits that must not bite on
- * correlated noise (the noise guard), not a measurement.
+ * reconstruction kernels) has little energy at the finest scale, so the image binned 2×2 (and, with
+ * `scales` 3, 4×4) is measured too — each σ multiplied by the binning factor: what white noise
+ * would give — and the largest is taken. Structure at the coarser scales can only raise it: an
+ * upper bound, for limits that must not bite on correlated noise (the noise guard), not a
+ * measurement.
  */
-export function noiseSigmaUpperBound(values: Float32Array, width: number, height: number, mask?: Uint8Array): number {
-  const fine = laplacianSigma(values, width, height, mask);
+export function noiseSigmaUpperBound(values: Float32Array, width: number, height: number, mask?: Uint8Array, scales = 2): number {
+  let bound = laplacianSigma(values, width, height, mask);
+  let level = { values, width, height, mask };
+  for (let factor = 2; factor < 2 ** scales; factor *= 2) {
+    const next = bin2x2(level.values, level.width, level.height, level.mask);
+    if (!next) break;
+    level = next;
+    bound = Math.max(bound, factor * laplacianSigma(level.values, level.width, level.height, level.mask));
+  }
+  return bound;
+}
+
+/** The image binned 2×2 (a binned pixel is masked when any of its four is); undefined when too small. */
+function bin2x2(values: Float32Array, width: number, height: number, mask?: Uint8Array) {
   const w2 = Math.floor(width / 2), h2 = Math.floor(height / 2);
-  if (w2 < 8 || h2 < 8) return fine;
+  if (w2 < 8 || h2 < 8) return undefined;
   const binned = new Float32Array(w2 * h2);
   const binnedMask = mask ? new Uint8Array(w2 * h2) : undefined;
   for (let y = 0; y < h2; y++) {
@@ -31,7 +44,7 @@ export function noiseSigmaUpperBound(values: Float32Array, width: number, height
       if (binnedMask && (mask![i] || mask![i + 1] || mask![i + width] || mask![i + width + 1])) binnedMask[y * w2 + x] = 1;
     }
   }
-  return Math.max(fine, 2 * laplacianSigma(binned, w2, h2, binnedMask));
+  return { values: binned, width: w2, height: h2, mask: binnedMask };
 }
 
 function laplacianSigma(values: Float32Array, width: number, height: number, mask?: Uint8Array): number {

@@ -4,7 +4,7 @@ import { initBackend, type BackendName } from '../../model/backend.js';
 import { loadModelFolder, saveModelFolder } from '../../model/model-io.js';
 import { defaultModelFor } from '../models/shipped-models.js';
 import { trainModel, type TrainProgress } from '../../model/train.js';
-import { parseTrainConfig } from '../../model/train-config.js';
+import { parseTrainConfig, type TrainConfig } from '../../model/train-config.js';
 import { gradientHelpersFor } from './gradient-helpers.js';
 import { loadTrainingData, type DatasetSource } from '../training-data.js';
 import type { TrainResult } from '../../api/contract.js';
@@ -62,7 +62,7 @@ async function main() {
   if (result.stoppedBy !== 'cancelled') {
     const adapted = input.adaptedTo && {
       adaptedTo: input.adaptedTo,
-      description: `Adapted (self-supervised, ${config.noise2void.structRadius ? 'structN2V' : 'Noise2Void'}) from ${init?.card.name ?? 'the default'} to the series ${input.adaptedTo.description ?? input.adaptedTo.seriesInstanceUid}`,
+      description: `Adapted (self-supervised, ${modeName(config)}) from ${init?.card.name ?? 'the default'} to the series ${input.adaptedTo.description ?? input.adaptedTo.seriesInstanceUid}`,
     };
     await saveModelFolder(result.model, { ...result.card, command: input.command, ...adapted }, input.outDir);
   }
@@ -84,3 +84,13 @@ async function main() {
 }
 
 main().catch((error: unknown) => send({ type: 'error', message: (error as Error).message }));
+
+/** How a self-supervised fine-tune is named in the card's description. */
+function modeName(config: TrainConfig): string {
+  switch (config.mode) {
+    case 'recorrupted': return 'Recorrupted-to-Recorrupted on its own measured noise';
+    case 'noise2void': return config.noise2void.structRadius ? 'structN2V' : 'Noise2Void';
+    case 'noise2noise': return 'Noise2Noise';
+    case 'supervised': return 'supervised';
+  }
+}

@@ -28,7 +28,7 @@ export interface TrainForm {
   batchNorm: boolean;
   dropout: number;
   l2: number;
-  mode: 'supervised' | 'noise2void' | 'noise2noise';
+  mode: 'supervised' | 'noise2void' | 'noise2noise' | 'recorrupted';
   optimizer: 'adam' | 'sgd' | 'rmsprop';
   learningRate: number;
   schedule: ScheduleKind;
