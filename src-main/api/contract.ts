@@ -429,6 +429,11 @@ export interface PacsRetrieveRequest {
 export interface PacsRetrieveResult { folder: string; files: number; failed: number; series: string[] }
 export interface PacsSendRequest { node: PacsNodeRequest; seriesInstanceUid: string }
 export interface PacsSendResult { sent: number; failed: { file: string; status: string }[] }
+/** A DICOMweb server: its root URL (no credentials in it) and, if it asks, a user name and password */
+export interface WebServerRequest { url: string; username?: string; password?: string }
+export type WebFindRequest = Omit<PacsFindRequest, 'node'> & { server: WebServerRequest };
+export interface WebRetrieveRequest { server: WebServerRequest; studyInstanceUid: string; seriesInstanceUid?: string }
+export interface WebSendRequest { server: WebServerRequest; seriesInstanceUid: string }
 /** The storage SCP: our port and AE title, and who may send to us */
 export interface PacsListenRequest { port: number; aet: string; allowedCallers: string[] }
 export interface PacsListenResult { folder: string; received: number; refused: string[] }
@@ -475,7 +480,7 @@ export interface AppInfo { dataDir: string; roots: string[]; sampleStudy: string
 // ---- Progress and jobs --------------------------------------------------------------------
 
 export interface ProgressEvent {
-  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep' | 'export' | 'addNoise' | 'report' | 'adapt' | 'pacsRetrieve' | 'pacsSend' | 'pacsListen';
+  task: 'index' | 'denoise' | 'evaluate' | 'train' | 'sweep' | 'export' | 'addNoise' | 'report' | 'adapt' | 'pacsRetrieve' | 'pacsSend' | 'pacsListen' | 'webRetrieve' | 'webSend';
   done: number;
   total: number;
   etaSeconds?: number;
@@ -547,6 +552,9 @@ export interface ApiMethods {
   pacsRetrieve: { kind: 'job'; request: PacsRetrieveRequest; result: PacsRetrieveResult };
   pacsSend: { kind: 'job'; request: PacsSendRequest; result: PacsSendResult };
   pacsListen: { kind: 'job'; request: PacsListenRequest; result: PacsListenResult };
+  webFind: { kind: 'call'; request: WebFindRequest; result: PacsMatch[] };
+  webRetrieve: { kind: 'job'; request: WebRetrieveRequest; result: PacsRetrieveResult };
+  webSend: { kind: 'job'; request: WebSendRequest; result: PacsSendResult };
   adapt: { kind: 'job'; request: AdaptRequest; result: TrainResult };
   runs: { kind: 'call'; request: RunsRequest; result: RunSummary[] };
   run: { kind: 'call'; request: { id: number }; result: RunDetails };
@@ -568,6 +576,7 @@ export const API_METHODS: { [K in ApiMethod]: ApiMethods[K]['kind'] } = {
   index: 'call', catalog: 'call', slice: 'call', tags: 'call', forgetSeries: 'call', preview: 'call', backend: 'call', models: 'call',
   importModel: 'call', deleteModel: 'call', checkTrainConfig: 'call', runs: 'call', run: 'call', tagRun: 'call', deleteRun: 'call', promoteRun: 'call',
   denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job', report: 'job', adapt: 'job', pacsEcho: 'call', pacsFind: 'call', pacsRetrieve: 'job', pacsSend: 'job', pacsListen: 'job',
+  webFind: 'call', webRetrieve: 'job', webSend: 'job',
 };
 
 /** The service: one method per table entry; jobs take a JobControl. */

@@ -43,8 +43,22 @@ const PacsNode = z.object({
   host: z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'a host name or IP address'), port: z.number().int().min(1).max(65535),
   aet: AeTitle, callingAet: AeTitle.optional(),
 });
+/** A DICOMweb root: http(s), no user:password@ in it (credentials have their own fields, kept out of logs). */
+const WebServer = z.object({
+  url: z.string().max(2048).url('a URL such as http://pacs:8042/dicom-web').refine((u) => /^https?:\/\//i.test(u), 'an http:// or https:// URL')
+    .refine((u) => { try { const x = new URL(u); return !x.username && !x.password; } catch { return false; } }, 'put the user name and password in their own fields, not in the URL'),
+  username: z.string().max(256).optional(), password: z.string().max(1024).optional(),
+});
 /** Query text: DICOM wildcards * and ? allowed; no backslash (a value separator) or control characters. */
 const QueryText = z.string().regex(/^[^\\\p{Cc}]{0,64}$/u, 'at most 64 characters, no backslash');
+/** What a study or series query may ask, over DIMSE (C-FIND) or DICOMweb (QIDO-RS) alike. */
+const FindFields = z.object({
+  level: z.enum(['study', 'series']), patientName: QueryText.optional(), patientId: QueryText.optional(),
+  studyDate: z.string().regex(/^(\d{8})?(-(\d{8})?)?$/, 'a date YYYYMMDD or a range YYYYMMDD-YYYYMMDD').optional(),
+  modality: z.string().regex(/^[A-Z]{2,4}$/, 'a modality such as CT or MR').optional(), studyInstanceUid: Uid.optional(),
+});
+const seriesNeedsStudy = (r: { level: string; studyInstanceUid?: string }) => r.level !== 'series' || Boolean(r.studyInstanceUid);
+const SERIES_NEEDS_STUDY = { message: 'a series query needs studyInstanceUid', path: ['studyInstanceUid'] };
 const RunTag = z.string().regex(/^[\w.+-]{1,40}$/, 'a tag is 1–40 letters, digits or . _ + -');
 
 export const METHODS = {
@@ -77,13 +91,7 @@ export const METHODS = {
     outputs: (r: ResultOf<'adapt'>) => [r.outDir],
   },
   pacsEcho: { request: z.object({ node: PacsNode }) },
-  pacsFind: {
-    request: z.object({
-      node: PacsNode, level: z.enum(['study', 'series']), patientName: QueryText.optional(), patientId: QueryText.optional(),
-      studyDate: z.string().regex(/^(\d{8})?(-(\d{8})?)?$/, 'a date YYYYMMDD or a range YYYYMMDD-YYYYMMDD').optional(),
-      modality: z.string().regex(/^[A-Z]{2,4}$/, 'a modality such as CT or MR').optional(), studyInstanceUid: Uid.optional(),
-    }).refine((r) => r.level !== 'series' || r.studyInstanceUid, { message: 'a series query needs studyInstanceUid', path: ['studyInstanceUid'] }),
-  },
+  pacsFind: { request: FindFields.extend({ node: PacsNode }).refine(seriesNeedsStudy, SERIES_NEEDS_STUDY) },
   pacsRetrieve: {
     request: z.object({
       node: PacsNode, studyInstanceUid: Uid, seriesInstanceUid: Uid.optional(), via: z.enum(['get', 'move']).optional(),
@@ -92,6 +100,12 @@ export const METHODS = {
     outputs: (r: ResultOf<'pacsRetrieve'>) => [r.folder],
   },
   pacsSend: { request: z.object({ node: PacsNode, seriesInstanceUid: Uid }) },
+  webFind: { request: FindFields.extend({ server: WebServer }).refine(seriesNeedsStudy, SERIES_NEEDS_STUDY) },
+  webRetrieve: {
+    request: z.object({ server: WebServer, studyInstanceUid: Uid, seriesInstanceUid: Uid.optional() }),
+    outputs: (r: ResultOf<'webRetrieve'>) => [r.folder],
+  },
+  webSend: { request: z.object({ server: WebServer, seriesInstanceUid: Uid }) },
   pacsListen: { request: z.object({ port: z.number().int().min(1).max(65535), aet: AeTitle, allowedCallers: z.array(AeTitle).min(1).max(50) }) },
   runs: { request: z.object({ status: z.enum(['running', 'finished', 'stopped', 'failed']).optional(), tag: RunTag.optional(), sweep: z.string().max(4096).optional() }) },
   run: { request: z.object({ id: RunId }) },

@@ -23,7 +23,7 @@ import { readTags } from '../dicom/tags.js';
 import type {
   AddNoiseRequest, BackendInfo, CatalogPatient, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest,
   EvaluateResult, ExportRequest, ExportResult, IndexRequest, IndexResult, JobControl, ModelSummary, PreviewRequest,
-  AdaptRequest, BiasReport, PacsFindRequest, PacsMatch, PacsNodeRequest, PacsRetrieveRequest, PacsRetrieveResult, PacsSendRequest, PacsSendResult, PacsListenRequest, PacsListenResult, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
+  AdaptRequest, BiasReport, PacsFindRequest, PacsMatch, PacsNodeRequest, PacsRetrieveRequest, PacsRetrieveResult, PacsSendRequest, PacsSendResult, WebFindRequest, WebRetrieveRequest, WebSendRequest, PacsListenRequest, PacsListenResult, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
   TrainConfigCheck, TrainRequest, TrainResult,
 } from './contract.js';
 import { deleteRunRow, failRun, finishRun, getRun, listRuns, recordEpoch, setRunTags, startRun } from '../catalog/runs.js';
@@ -31,6 +31,7 @@ import type { RunTracker } from '../jobs/train-job.js';
 import { runReportJob, type ReportTarget } from '../jobs/report/report-job.js';
 import { DEFAULT_AET, echo, find, move, retrieve, send } from '../pacs/dimse.js';
 import { StorageScp } from '../pacs/storage-scp.js';
+import { webFind, webRetrieve, webSend } from '../pacs/dicomweb.js';
 
 /**
  * The self-supervised fine-tune of "Adapt to this series": Recorrupted-to-Recorrupted pairs drawn
@@ -45,6 +46,26 @@ function adaptConfig(modality: string, epochs: number | undefined, name: string)
     optimizer: { kind: 'adam', learningRate: 3e-4 }, schedule: { kind: 'cosine', minRate: 1e-5 },
     fineTune: { freezeLayers: 0, warmupSteps: 10 },
     validation: { fraction: 0.15, patches: 64 }, earlyStopping: { patience: 3, minDelta: 0, restoreBest: true },
+  };
+}
+
+/** A study or series query's fields as DICOM keys (the modality goes in the level's own attribute). */
+function queryKeys(r: { level: 'study' | 'series'; patientName?: string; patientId?: string; studyDate?: string; studyInstanceUid?: string; modality?: string }) {
+  return {
+    PatientName: r.patientName, PatientID: r.patientId, StudyDate: r.studyDate, StudyInstanceUID: r.studyInstanceUid,
+    ...(r.modality ? (r.level === 'study' ? { ModalitiesInStudy: r.modality } : { Modality: r.modality }) : {}),
+  };
+}
+
+/** One C-FIND or QIDO-RS answer (keyword → value; a person name as { Alphabetic }) as a match. */
+function toMatch(row: Record<string, unknown>): PacsMatch {
+  const text = (v: unknown) => (v === undefined || v === null || v === '' ? undefined
+    : typeof v === 'object' ? String((v as { Alphabetic?: string }).Alphabetic ?? '') || undefined : String(v));
+  return {
+    studyInstanceUid: String(row.StudyInstanceUID ?? ''), seriesInstanceUid: text(row.SeriesInstanceUID),
+    patientName: text(row.PatientName), patientId: text(row.PatientID), studyDate: text(row.StudyDate),
+    description: text(row.SeriesDescription ?? row.StudyDescription), modality: text(row.Modality ?? row.ModalitiesInStudy),
+    instances: Number(row.NumberOfSeriesRelatedInstances ?? row.NumberOfStudyRelatedInstances) || undefined,
   };
 }
 
@@ -404,29 +425,41 @@ export class DenoiseStudioService implements DenoiseStudioApi {
 
   async pacsFind(request: PacsFindRequest): Promise<PacsMatch[]> {
     const r = parseRequest('pacsFind', request);
-    const rows = await find(r.node, r.level, {
-      PatientName: r.patientName, PatientID: r.patientId, StudyDate: r.studyDate, StudyInstanceUID: r.studyInstanceUid,
-      ...(r.modality ? (r.level === 'study' ? { ModalitiesInStudy: r.modality } : { Modality: r.modality }) : {}),
-    }, { callingAet: r.node.callingAet });
-    const text = (v: unknown) => (v === undefined || v === null || v === '' ? undefined
-      : typeof v === 'object' ? String((v as { Alphabetic?: string }).Alphabetic ?? '') || undefined : String(v));
-    return rows.map((row) => ({
-      studyInstanceUid: String(row.StudyInstanceUID ?? ''), seriesInstanceUid: text(row.SeriesInstanceUID),
-      patientName: text(row.PatientName), patientId: text(row.PatientID), studyDate: text(row.StudyDate),
-      description: text(row.SeriesDescription ?? row.StudyDescription), modality: text(row.Modality ?? row.ModalitiesInStudy),
-      instances: Number(row.NumberOfSeriesRelatedInstances ?? row.NumberOfStudyRelatedInstances) || undefined,
-    }));
+    return (await find(r.node, r.level, queryKeys(r), { callingAet: r.node.callingAet })).map(toMatch);
   }
 
-  /** C-GET into a new folder of the data folder, indexed at once: the retrieved series open like any other. */
+  /** QIDO-RS: the same search and answer as pacsFind, against a DICOMweb server. */
+  async webFind(request: WebFindRequest): Promise<PacsMatch[]> {
+    const r = parseRequest('webFind', request);
+    return (await webFind(r.server, r.level, queryKeys(r))).map(toMatch);
+  }
+
+  /** C-GET (or C-MOVE) into a new folder of the data folder, indexed at once: the retrieved series open like any other. */
   async pacsRetrieve(request: PacsRetrieveRequest, control: JobControl = {}): Promise<PacsRetrieveResult> {
     const r = parseRequest('pacsRetrieve', request);
-    const folder = path.join(path.dirname(this.databasePath), 'received', `${new Date().toISOString().replace(/[:.]/g, '-')}-${r.studyInstanceUid.slice(-8)}`);
+    const folder = this.receivedFolder(r.studyInstanceUid);
     const what = { studyInstanceUid: r.studyInstanceUid, seriesInstanceUid: r.seriesInstanceUid };
     const onProgress = (done: number, total: number) => control.onProgress?.({ task: 'pacsRetrieve', done, total });
     const got = r.via === 'move' ? await this.moveHere(r.node, what, folder, r.listenPort!, onProgress)
       : await retrieve(r.node, what, folder, { callingAet: r.node.callingAet, onProgress });
-    if (!got.files.length) throw new ApiError(404, `nothing was retrieved: the node has no instances of ${r.seriesInstanceUid ?? r.studyInstanceUid}`);
+    return this.indexRetrieved(folder, got, r.seriesInstanceUid ?? r.studyInstanceUid);
+  }
+
+  /** WADO-RS into a new folder of the data folder, indexed at once, as pacsRetrieve. */
+  async webRetrieve(request: WebRetrieveRequest, control: JobControl = {}): Promise<PacsRetrieveResult> {
+    const r = parseRequest('webRetrieve', request);
+    const folder = this.receivedFolder(r.studyInstanceUid);
+    const got = await webRetrieve(r.server, { studyInstanceUid: r.studyInstanceUid, seriesInstanceUid: r.seriesInstanceUid }, folder,
+      { onProgress: (done, total) => control.onProgress?.({ task: 'webRetrieve', done, total }) });
+    return this.indexRetrieved(folder, got, r.seriesInstanceUid ?? r.studyInstanceUid);
+  }
+
+  private receivedFolder(studyInstanceUid: string): string {
+    return path.join(path.dirname(this.databasePath), 'received', `${new Date().toISOString().replace(/[:.]/g, '-')}-${studyInstanceUid.slice(-8)}`);
+  }
+
+  private async indexRetrieved(folder: string, got: { files: string[]; failed: number }, what: string): Promise<PacsRetrieveResult> {
+    if (!got.files.length) throw new ApiError(404, `nothing was retrieved: the node has no instances of ${what}`);
     const db = this.database();
     await indexPath(db, folder);
     forgetSeriesOrder();
@@ -452,9 +485,19 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   /** C-STORE of a catalogued series (a denoised result, typically) to a node. */
   async pacsSend(request: PacsSendRequest, control: JobControl = {}): Promise<PacsSendResult> {
     const r = parseRequest('pacsSend', request);
-    const files = seriesFiles(this.database(), r.seriesInstanceUid).map((f) => f.path);
-    if (!files.length) throw new ApiError(400, `seriesInstanceUid: ${r.seriesInstanceUid} is not in the catalogue`);
-    return send(r.node, files, { callingAet: r.node.callingAet, onProgress: (done, total) => control.onProgress?.({ task: 'pacsSend', done, total }) });
+    return send(r.node, this.filesToSend(r.seriesInstanceUid), { callingAet: r.node.callingAet, onProgress: (done, total) => control.onProgress?.({ task: 'pacsSend', done, total }) });
+  }
+
+  /** STOW-RS of a catalogued series to a DICOMweb server. */
+  async webSend(request: WebSendRequest, control: JobControl = {}): Promise<PacsSendResult> {
+    const r = parseRequest('webSend', request);
+    return webSend(r.server, this.filesToSend(r.seriesInstanceUid), { onProgress: (done, total) => control.onProgress?.({ task: 'webSend', done, total }) });
+  }
+
+  private filesToSend(seriesInstanceUid: string): string[] {
+    const files = seriesFiles(this.database(), seriesInstanceUid).map((f) => f.path);
+    if (!files.length) throw new ApiError(400, `seriesInstanceUid: ${seriesInstanceUid} is not in the catalogue`);
+    return files;
   }
 
   /**

@@ -201,46 +201,62 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     if (!m) throw new Error(`--node: expected host:port:AET, got '${text}'`);
     return { host: m[1]!, port: Number(m[2]), aet: m[3]!, ...(callingAet ? { callingAet } : {}) };
   };
-  const pacs = program.command('pacs').description('DICOM networking with a PACS or modality: echo, find, retrieve (C-GET), send (C-STORE), listen (storage SCP)');
+  /**
+   * --node (DIMSE) or --web (DICOMweb): exactly one. A DICOMweb password comes from the
+   * environment (DENOISE_STUDIO_WEB_PASSWORD), never the command line, where process lists show it.
+   */
+  type Remote = { kind: 'dimse'; node: ReturnType<typeof nodeOf> } | { kind: 'web'; server: { url: string; username?: string; password?: string } };
+  const target = (opts: { node?: string; web?: string; user?: string; aet?: string }): Remote => {
+    if (Boolean(opts.node) === Boolean(opts.web)) throw new Error('name the remote: --node host:port:AET (DIMSE) or --web <DICOMweb URL>');
+    if (opts.node) return { kind: 'dimse', node: nodeOf(opts.node, opts.aet) };
+    const password = process.env.DENOISE_STUDIO_WEB_PASSWORD;
+    return { kind: 'web', server: { url: opts.web!, ...(opts.user ? { username: opts.user, password: password ?? '' } : {}) } };
+  };
+  const remoteOptions = (c: Command) => c
+    .option('--node <host:port:AET>', 'a DIMSE node').option('--aet <ours>', 'our AE title (DIMSE; default DENOISESTUDIO)')
+    .option('--web <url>', 'a DICOMweb root instead, e.g. http://pacs:8042/dicom-web')
+    .option('--user <name>', 'DICOMweb user name (the password is read from DENOISE_STUDIO_WEB_PASSWORD)');
+  const pacs = program.command('pacs').description('DICOM networking with a PACS or modality: echo, find, retrieve (C-GET/C-MOVE or WADO-RS), send (C-STORE or STOW-RS), listen (storage SCP)');
   pacs.command('echo').description('C-ECHO: is the node there and does it accept us?')
     .requiredOption('--node <host:port:AET>', 'the remote node').option('--aet <ours>', 'our AE title (default DENOISESTUDIO)').option('--json', 'print one JSON object')
     .action(async (opts: { node: string; aet?: string; json?: boolean }) => {
       const r = await service().pacsEcho({ node: nodeOf(opts.node, opts.aet) });
       emit(opts.json, r, `${opts.node}: C-ECHO answered in ${r.ms.toFixed(0)} ms\n`);
     });
-  pacs.command('find').description('C-FIND studies (or the series of one study)')
-    .requiredOption('--node <host:port:AET>', 'the remote node').option('--aet <ours>', 'our AE title')
+  remoteOptions(pacs.command('find').description('find studies (or the series of one study): C-FIND, or QIDO-RS with --web'))
     .option('--level <level>', 'study or series', 'study').option('--patient-name <pattern>', 'e.g. DOE^* (wildcards * and ?)')
     .option('--patient-id <id>').option('--date <range>', 'YYYYMMDD or YYYYMMDD-YYYYMMDD').option('--modality <m>', 'CT, MR, …')
     .option('--study <uid>', 'the study (needed for --level series)').option('--json', 'print one JSON array')
-    .action(async (opts: { node: string; aet?: string; level: string; patientName?: string; patientId?: string; date?: string; modality?: string; study?: string; json?: boolean }) => {
-      const rows = await service().pacsFind({
-        node: nodeOf(opts.node, opts.aet), level: opts.level as 'study', patientName: opts.patientName, patientId: opts.patientId,
-        studyDate: opts.date, modality: opts.modality, studyInstanceUid: opts.study,
-      });
+    .action(async (opts: { node?: string; web?: string; user?: string; aet?: string; level: string; patientName?: string; patientId?: string; date?: string; modality?: string; study?: string; json?: boolean }) => {
+      const query = { level: opts.level as 'study', patientName: opts.patientName, patientId: opts.patientId, studyDate: opts.date, modality: opts.modality, studyInstanceUid: opts.study };
+      const remote = target(opts);
+      const rows = remote.kind === 'dimse' ? await service().pacsFind({ node: remote.node, ...query }) : await service().webFind({ server: remote.server, ...query });
       emit(opts.json, rows, rows.length ? rows.map((r) => `${r.studyDate ?? '????????'} ${r.modality ?? ''} ${r.description ?? ''} (${r.instances ?? '?'} images)  study ${r.studyInstanceUid}${r.seriesInstanceUid ? `  series ${r.seriesInstanceUid}` : ''}\n`).join('') : 'no matches\n');
     });
-  pacs.command('retrieve').description('C-GET a study or series into the data folder and index it')
-    .requiredOption('--node <host:port:AET>', 'the remote node').option('--aet <ours>', 'our AE title')
+  remoteOptions(pacs.command('retrieve').description('retrieve a study or series into the data folder and index it: C-GET (or C-MOVE with --move-port), or WADO-RS with --web'))
     .requiredOption('--study <uid>').option('--series <uid>')
     .option('--move-port <n>', 'C-MOVE instead of C-GET: our storage SCP listens on this port for the transfer (the node must know our AE title there)', number('--move-port', 1, 65535))
     .option('--json', 'print one JSON object')
-    .action(async (opts: { node: string; aet?: string; study: string; series?: string; movePort?: number; json?: boolean }) => {
-      const r = await service().pacsRetrieve({
-        node: nodeOf(opts.node, opts.aet), studyInstanceUid: opts.study, seriesInstanceUid: opts.series,
-        ...(opts.movePort ? { via: 'move' as const, listenPort: opts.movePort } : {}),
-      }, { onProgress: progress(opts.json) });
+    .action(async (opts: { node?: string; web?: string; user?: string; aet?: string; study: string; series?: string; movePort?: number; json?: boolean }) => {
+      const remote = target(opts);
+      const what = { studyInstanceUid: opts.study, seriesInstanceUid: opts.series };
+      if (opts.movePort && remote.kind === 'web') throw new Error('--move-port is for a DIMSE node (--node), not DICOMweb');
+      const r = remote.kind === 'dimse'
+        ? await service().pacsRetrieve({ node: remote.node, ...what, ...(opts.movePort ? { via: 'move' as const, listenPort: opts.movePort } : {}) }, { onProgress: progress(opts.json) })
+        : await service().webRetrieve({ server: remote.server, ...what }, { onProgress: progress(opts.json) });
       endProgress();
       emit(opts.json, r, `retrieved ${r.files} instance(s)${r.failed ? `, ${r.failed} failed` : ''} into ${r.folder}; series ${r.series.join(', ')}\n`);
     });
-  pacs.command('send').description('C-STORE a catalogued series (e.g. a denoised result) to a node')
-    .requiredOption('--node <host:port:AET>', 'the remote node').option('--aet <ours>', 'our AE title')
+  remoteOptions(pacs.command('send').description('send a catalogued series (e.g. a denoised result): C-STORE, or STOW-RS with --web'))
     .requiredOption('--series <uid>', 'the Series Instance UID (see `index`)').option('--json', 'print one JSON object')
-    .action(async (opts: { node: string; aet?: string; series: string; json?: boolean }) => {
-      const r = await service().pacsSend({ node: nodeOf(opts.node, opts.aet), seriesInstanceUid: opts.series }, { onProgress: progress(opts.json) });
+    .action(async (opts: { node?: string; web?: string; user?: string; aet?: string; series: string; json?: boolean }) => {
+      const remote = target(opts);
+      const r = remote.kind === 'dimse'
+        ? await service().pacsSend({ node: remote.node, seriesInstanceUid: opts.series }, { onProgress: progress(opts.json) })
+        : await service().webSend({ server: remote.server, seriesInstanceUid: opts.series }, { onProgress: progress(opts.json) });
       endProgress();
-      emit(opts.json, r, `sent ${r.sent} instance(s)${r.failed.length ? `; ${r.failed.length} refused (${r.failed.map((f) => f.status).join(', ')})` : ''}\n`);
-      if (r.failed.length) throw new Error(`${r.failed.length} instance(s) were refused by the node`);
+      emit(opts.json, r, `sent ${r.sent} instance(s)${r.failed.length ? `; ${r.failed.length} refused (${[...new Set(r.failed.map((f) => f.status))].join(', ')})` : ''}\n`);
+      if (r.failed.length) throw new Error(`${r.failed.length} instance(s) were refused`);
     });
   pacs.command('listen').description('run the storage SCP until Ctrl-C: received instances land in the data folder and are indexed')
     .requiredOption('--port <n>', 'port to listen on', number('--port', 1, 65535)).option('--aet <ours>', 'our AE title', 'DENOISESTUDIO')
