@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { find, send } from '../../src-main/pacs/dimse.js';
-import { HAS_ORTHANC, startOrthanc, type RunningOrthanc } from '../orthanc.js';
+import { HAS_ORTHANC, startOrthanc, WEB_USER, type RunningOrthanc } from '../orthanc.js';
 import { ROOT, shot, startTestApp, type TestApp } from './app-server.js';
 
 let app: TestApp;
@@ -64,4 +64,51 @@ test('PACS: check, find, retrieve into the viewer, denoise, send the result back
   const inPacs = await find(orthanc!, 'series', { StudyInstanceUID: studyUid });
   expect(inPacs.map((s) => s.SeriesInstanceUID)).toContain(resultUid);
   expect(errors).toEqual([]);
+});
+
+test('DICOMweb: a wrong password is refused, then find, retrieve into the viewer and send a result back (STOW-RS)', async ({ page }) => {
+  test.skip(!orthanc?.dicomweb, 'orthanc-dicomweb is not installed');
+  // A fresh app: its catalogue has never seen the series.
+  const fresh = await startTestApp({});
+  try {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(fresh.server.launchUrl);
+    await page.getByRole('radio', { name: 'PACS' }).click();
+    await page.getByLabel('Protocol').selectOption('dicomweb');
+    await page.getByLabel('DICOMweb URL').fill(orthanc!.dicomweb!);
+    await page.getByLabel('DICOMweb user').fill(WEB_USER.username);
+    await page.getByLabel('DICOMweb password').fill('wrong-password');
+    await page.getByTestId('pacs-echo').click();
+    await expect(page.getByTestId('pacs-status')).toContainText('refused our credentials');
+    await expect(page.getByTestId('pacs-status')).not.toContainText('wrong-password');
+    await page.getByLabel('DICOMweb password').fill(WEB_USER.password);
+    await page.getByTestId('pacs-echo').click();
+    await expect(page.getByTestId('pacs-status')).toContainText('✓ 127.0.0.1');
+
+    await page.getByLabel('Modality').selectOption('MR');
+    await page.getByTestId('pacs-search').click();
+    await expect(page.getByTestId('pacs-study')).toHaveCount(1);
+    await page.getByRole('button', { name: 'Series', exact: true }).click();
+    const original = page.getByTestId('pacs-series').filter({ hasText: 'FSE PD AXIAL OBL' }).first();
+    await expect(original).toBeVisible();
+    const before = await page.getByTestId('pacs-series').count();
+    await shot(page, '32-dicomweb-found');
+    await original.getByRole('button', { name: 'Retrieve series' }).click();
+    await expect(page.getByTestId('slice-indicator')).toContainText('/ 20', { timeout: 60_000 });
+
+    await page.getByLabel('Denoising method').selectOption('gaussian');
+    await page.getByTestId('denoise-button').click();
+    await expect(page.getByLabel('View B shows')).not.toHaveValue('', { timeout: 120_000 });
+    const resultUid = await page.getByLabel('View B shows').inputValue();
+    await page.getByRole('radio', { name: 'PACS' }).click();
+    await page.getByTestId('pacs-send').click();
+    await expect(page.getByTestId('pacs-status')).toContainText('✓ Sent 20 image(s)', { timeout: 60_000 });
+    await shot(page, '33-dicomweb-sent');
+    const studyUid = (await find(orthanc!, 'study', { ModalitiesInStudy: 'MR' }))[0]!.StudyInstanceUID as string;
+    const inPacs = await find(orthanc!, 'series', { StudyInstanceUID: studyUid });
+    expect(inPacs.map((s) => s.SeriesInstanceUID)).toContain(resultUid);
+    expect(inPacs.length).toBe(before + 1);
+    expect(errors).toEqual([]);
+  } finally { await fresh.close(); }
 });
