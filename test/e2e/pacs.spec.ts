@@ -4,7 +4,7 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { find, send } from '../../src-main/pacs/dimse.js';
 import { HAS_ORTHANC, startOrthanc, WEB_USER, type RunningOrthanc } from '../orthanc.js';
 import { ROOT, shot, startTestApp, type TestApp } from './app-server.js';
@@ -22,6 +22,22 @@ test.beforeAll(async () => {
   if (sent.sent !== 20) throw new Error(`the PACS took ${sent.sent} of 20 instances`);
 });
 test.afterAll(async () => { orthanc?.stop(); await app?.close(); });
+
+/** Denoises the open series (Gaussian: quick), sends the result from the PACS view, and checks the PACS holds it: its series. */
+async function denoiseAndSendBack(page: Page, picture: string) {
+  await page.getByLabel('Denoising method').selectOption('gaussian');
+  await page.getByTestId('denoise-button').click();
+  await expect(page.getByLabel('View B shows')).not.toHaveValue('', { timeout: 120_000 });
+  const resultUid = await page.getByLabel('View B shows').inputValue();
+  await page.getByRole('radio', { name: 'PACS' }).click();
+  await page.getByTestId('pacs-send').click();
+  await expect(page.getByTestId('pacs-status')).toContainText('✓ Sent 20 image(s)', { timeout: 60_000 });
+  await shot(page, picture);
+  const studyUid = (await find(orthanc!, 'study', { ModalitiesInStudy: 'MR' }))[0]!.StudyInstanceUID as string;
+  const inPacs = await find(orthanc!, 'series', { StudyInstanceUID: studyUid });
+  expect(inPacs.map((s) => s.SeriesInstanceUID)).toContain(resultUid);
+  return inPacs;
+}
 
 test('PACS: check, find, retrieve into the viewer, denoise, send the result back', async ({ page }) => {
   test.skip(!orthanc, 'Orthanc is not installed');
@@ -52,17 +68,7 @@ test('PACS: check, find, retrieve into the viewer, denoise, send the result back
   await expect(page.getByTestId('slice-indicator')).toContainText('/ 20', { timeout: 60_000 });
   await expect(page.getByTestId('series-item').first()).toContainText('FSE PD AXIAL OBL');
 
-  await page.getByLabel('Denoising method').selectOption('gaussian');
-  await page.getByTestId('denoise-button').click();
-  await expect(page.getByLabel('View B shows')).not.toHaveValue('', { timeout: 120_000 });
-  const resultUid = await page.getByLabel('View B shows').inputValue();
-  await page.getByRole('radio', { name: 'PACS' }).click();
-  await page.getByTestId('pacs-send').click();
-  await expect(page.getByTestId('pacs-status')).toContainText('✓ Sent 20 image(s)', { timeout: 60_000 });
-  await shot(page, '31-pacs-sent');
-  const studyUid = (await find(orthanc!, 'study', { ModalitiesInStudy: 'MR' }))[0]!.StudyInstanceUID as string;
-  const inPacs = await find(orthanc!, 'series', { StudyInstanceUID: studyUid });
-  expect(inPacs.map((s) => s.SeriesInstanceUID)).toContain(resultUid);
+  await denoiseAndSendBack(page, '31-pacs-sent');
   expect(errors).toEqual([]);
 });
 
@@ -97,17 +103,7 @@ test('DICOMweb: a wrong password is refused, then find, retrieve into the viewer
     await original.getByRole('button', { name: 'Retrieve series' }).click();
     await expect(page.getByTestId('slice-indicator')).toContainText('/ 20', { timeout: 60_000 });
 
-    await page.getByLabel('Denoising method').selectOption('gaussian');
-    await page.getByTestId('denoise-button').click();
-    await expect(page.getByLabel('View B shows')).not.toHaveValue('', { timeout: 120_000 });
-    const resultUid = await page.getByLabel('View B shows').inputValue();
-    await page.getByRole('radio', { name: 'PACS' }).click();
-    await page.getByTestId('pacs-send').click();
-    await expect(page.getByTestId('pacs-status')).toContainText('✓ Sent 20 image(s)', { timeout: 60_000 });
-    await shot(page, '33-dicomweb-sent');
-    const studyUid = (await find(orthanc!, 'study', { ModalitiesInStudy: 'MR' }))[0]!.StudyInstanceUID as string;
-    const inPacs = await find(orthanc!, 'series', { StudyInstanceUID: studyUid });
-    expect(inPacs.map((s) => s.SeriesInstanceUID)).toContain(resultUid);
+    const inPacs = await denoiseAndSendBack(page, '33-dicomweb-sent');
     expect(inPacs.length).toBe(before + 1);
     expect(errors).toEqual([]);
   } finally { await fresh.close(); }
