@@ -41,9 +41,9 @@ import { webFind, webRetrieve, webSend } from '../pacs/dicomweb.js';
 function adaptConfig(modality: string, epochs: number | undefined, name: string): Record<string, unknown> {
   return {
     name, modality: modality === 'CT' || modality === 'MR' ? modality : 'any', mode: 'recorrupted',
-    recorrupted: { alpha: 0.5 },
-    epochs: epochs ?? 6, stepsPerEpoch: 30, batchSize: 16, patchSize: 64,
-    optimizer: { kind: 'adam', learningRate: 3e-4 }, schedule: { kind: 'cosine', minRate: 1e-5 },
+    recorrupted: { alpha: 1 },
+    epochs: epochs ?? 8, stepsPerEpoch: 30, batchSize: 16, patchSize: 64,
+    optimizer: { kind: 'adam', learningRate: 1e-3 }, schedule: { kind: 'cosine', minRate: 1e-5 },
     fineTune: { freezeLayers: 0, warmupSteps: 10 },
     validation: { fraction: 0.15, patches: 64 }, earlyStopping: { patience: 3, minDelta: 0, restoreBest: true },
   };
