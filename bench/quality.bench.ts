@@ -153,7 +153,7 @@ async function benchSeries(name: string, slices: Slice[], recipe: DefaultRecipe,
         const bestFilter = Object.keys(outputs).reduce((a, b) => (psnr(s.values, outputs[a]!, dr) >= psnr(s.values, outputs[b]!, dr) ? a : b));
         const diff = denoised.map((v, i) => v - s.values[i]!);
         const window = recipe.modality === 'CT' ? { center: 40, width: 400 } : { center: dr * 0.45, width: dr * 0.9 };
-        const file = path.join(RESULTS, `${name.replace(/\W+/g, '_')}_${level.label.replace(/\W+/g, '')}.png`);
+        const file = path.join(RESULTS, `${picturePrefix}${name.replace(/\W+/g, '_')}_${level.label.replace(/\W+/g, '')}.png`);
         writePanels(file, [noisy, outputs[bestFilter]!, denoised, s.values].map((values) => ({ values, width: s.width, height: s.height, window }))
           .concat([{ values: diff, width: s.width, height: s.height, window: { center: 0, width: recipe.modality === 'CT' ? 200 : dr * 0.2 } }]));
         console.log(`  picture: ${path.relative(ROOT, file)} (noisy | ${bestFilter} | model | clean | model − clean)`);
@@ -209,6 +209,8 @@ function checkTargets(name: string, modality: 'CT' | 'MR', results: { level: str
 }
 
 const NIFTI = path.join(ROOT, 'test', 'fixtures', 'nifti');
+/** A candidate's pictures (`--model`) do not replace the shipped models' ones. */
+let picturePrefix = '';
 
 /** The model's preprocessing fitted on a whole volume (what the app does for volume-scope cards). */
 function volumeParamsFor(model: ModelDenoiser, slices: Float32Array[]): NormalisationParams | undefined {
@@ -262,7 +264,7 @@ async function realNoiseChecks(model: ModelDenoiser, classical: Record<string, C
       removed += score.removedOverNoise / slices.length; edges += score.edgeCorrelation / slices.length;
       if (z === mid) {
         const dr = range(s.values);
-        const file = path.join(RESULTS, `real_${label.split(' ')[0]!.replace(/\W+/g, '_')}.png`);
+        const file = path.join(RESULTS, `${picturePrefix}real_${label.split(' ')[0]!.replace(/\W+/g, '_')}.png`);
         const window = { center: dr * 0.4, width: dr * 0.8 };
         writePanels(file, [
           { values: s.values, width: s.width, height: s.height, window }, { values: out, width: s.width, height: s.height, window },
@@ -306,6 +308,7 @@ async function main() {
   const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { model: { type: 'string' } } });
   const only = positionals[0]?.toUpperCase();
   if (flags.model && !only) throw new Error('--model needs one modality: ct or mr');
+  if (flags.model) picturePrefix = 'candidate_';
   for (const [recipe, levels] of [[CT_DEFAULT, CT_LEVELS], [MR_DEFAULT, MR_LEVELS]] as const) {
     if (only && only !== recipe.modality) continue;
     const model = await loadModelDenoiser(flags.model ? path.resolve(flags.model) : path.join(ROOT, 'models', recipe.folder));
