@@ -229,3 +229,15 @@ test('a denoise job is its own series; a second identical start returns the runn
   assert.equal(fallback.status, 200, fallback.error);
   assert.equal((fallback.value as { values: Float32Array }).values.length, 256 * 256);
 });
+
+test('a DICOMweb password never comes back in the job list', async () => {
+  const request = { server: { url: 'http://127.0.0.1:9/dicom-web', username: 'radiology', password: 'p4ss-not-for-lists' }, seriesInstanceUid: '1.2.3.4' };
+  const started = await post('/api/jobs/webSend', request);
+  assert.equal(started.status, 202);
+  const end = await waitForJob((started.value as JobInfo).id);
+  assert.equal(end.type, 'failed', 'the series is not in the catalogue');
+  const listed = (await raw('GET', '/api/jobs')).body.toString();
+  assert.ok(!listed.includes('p4ss-not-for-lists'), 'the password is not listed');
+  const job = (JSON.parse(listed) as JobInfo[]).find((j) => j.id === (started.value as JobInfo).id)!;
+  assert.deepEqual((job.request as typeof request).server, { url: request.server.url, username: 'radiology', password: '***' });
+});

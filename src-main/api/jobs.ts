@@ -67,7 +67,7 @@ export class JobRegistry {
   }
 
   private info(job: Job): JobInfo {
-    return { id: job.id, kind: job.kind, state: job.state, started: job.started, request: job.request, last: job.last };
+    return { id: job.id, kind: job.kind, state: job.state, started: job.started, request: withoutSecrets(job.request), last: job.last };
   }
 
   private get(id: string): Job {
@@ -105,4 +105,11 @@ export class JobRegistry {
     job.controller.abort();
     return true;
   }
+}
+
+/** A request as a job listing may show it: any `password` (a DICOMweb server's) replaced by ***. */
+export function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'password' && v ? '***' : withoutSecrets(v)]));
 }
