@@ -89,8 +89,9 @@ test('viewer: right images, per-series state, overlays, measurements, tags, layo
   await page.getByTestId('denoise-button').click();
   await expect(page.getByTestId('job-progress')).toBeHidden({ timeout: 120_000 });
   await expect(page.getByTestId('pane-b').locator('figcaption')).toContainText('median filter, strength 1.00');
+  // The caption can show before the viewport has loaded the result's first slice: wait for it.
+  await expect.poll(() => page.getByTestId('viewport-b').getAttribute('data-uid'), { timeout: 30_000 }).toBeTruthy();
   const mrResult = await page.getByTestId('viewport-b').getAttribute('data-uid');
-  expect(mrResult).toBeTruthy();
   await expect.poll(() => painted(page, 'b')).toBe(true);
   await expect(page.getByTestId('pane-b').getByTestId('processed-label')).toBeVisible();
   await expect(page.getByTestId('pane-d').getByTestId('processed-label')).toBeVisible();
