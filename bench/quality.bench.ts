@@ -320,8 +320,9 @@ async function main() {
       console.log(`${held.file}: ${slices.length} slice(s), ${held.what}`);
       const results = await benchSeries(held.file, slices, recipe, levels, tuned, model);
       printTable(`${held.file} (${recipe.modality}, model ${recipe.folder})`, 'clean slice max − min', results);
-      verdicts.push(...checkTargets(held.file, recipe.modality, results));
-      json[held.file] = { levels: results, tuned, targets: checkTargets(held.file, recipe.modality, results) };
+      const targets = checkTargets(held.file, recipe.modality, results);
+      verdicts.push(...targets);
+      json[held.file] = { levels: results, tuned, targets };
     }
     if (recipe.modality === 'MR') {
       const real = await realNoiseChecks(model, tuned['Rician 2%']!);

@@ -112,9 +112,9 @@ test('DICOMweb: STOW-RS, QIDO-RS and WADO-RS (identical pixels) against Orthanc\
     assert.equal(sent.code, 0, sent.err);
     assert.equal(JSON.parse(sent.out).sent, 20);
     const studies = JSON.parse((await cli('pacs', 'find', '--web', web, '--user', WEB_USER.username, '--modality', 'MR', '--json')).out) as PacsMatch[];
-    assert.ok(studies.some((s) => s.studyInstanceUid === study.studyInstanceUid && s.instances! >= 20), JSON.stringify(studies)); // the C-STORE test may have sent a result into the same study
+    assert.ok(studies.some((s) => s.studyInstanceUid === study.studyInstanceUid && s.instances! >= 20 && s.description === 'BRAIN' && s.studyDate === '20010316'), JSON.stringify(studies)); // the C-STORE test may have sent a result into the same study
     const series = JSON.parse((await cli('pacs', 'find', '--web', web, '--user', WEB_USER.username, '--level', 'series', '--study', study.studyInstanceUid, '--json')).out) as PacsMatch[];
-    assert.ok(series.some((s) => s.seriesInstanceUid === source && s.modality === 'MR' && s.instances === 20), JSON.stringify(series));
+    assert.ok(series.some((s) => s.seriesInstanceUid === source && s.modality === 'MR' && s.instances === 20 && s.description === 'FSE PD AXIAL OBL'), JSON.stringify(series));
 
     process.env.DENOISE_STUDIO_HOME = path.join(work.dir, 'web-fresh');
     const got = await cli('pacs', 'retrieve', '--web', web, '--user', WEB_USER.username, '--study', study.studyInstanceUid, '--series', source, '--json');

@@ -10,6 +10,7 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { bin2x2 } from '../../src-main/preprocess/noise-level.js';
 import { fileURLToPath } from 'node:url';
 import { describeBackend, initBackend } from '../../src-main/model/backend.js';
 import { saveModelFolder } from '../../src-main/model/model-io.js';
@@ -39,17 +40,9 @@ function phantomVolumes(recipe: DefaultRecipe, seed: number): TrainingVolume[] {
 
 /** A slice binned 2×2 (padding where any of the four was). */
 function binned2x2(s: TrainingVolume['slices'][number]): TrainingVolume['slices'][number] {
-  const w = Math.floor(s.width / 2), h = Math.floor(s.height / 2);
-  const values = new Float32Array(w * h);
-  const padding = s.padding ? new Uint8Array(w * h) : undefined;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = 2 * y * s.width + 2 * x;
-      values[y * w + x] = (s.values[i]! + s.values[i + 1]! + s.values[i + s.width]! + s.values[i + s.width + 1]!) / 4;
-      if (padding && (s.padding![i] || s.padding![i + 1] || s.padding![i + s.width] || s.padding![i + s.width + 1])) padding[y * w + x] = 1;
-    }
-  }
-  return { values, width: w, height: h, padding };
+  const b = bin2x2(s.values, s.width, s.height, s.padding);
+  if (!b) throw new Error(`a ${s.width}×${s.height} slice is too small to bin`);
+  return { values: b.values, width: b.width, height: b.height, padding: b.mask };
 }
 
 async function realVolumes(recipe: DefaultRecipe): Promise<TrainingVolume[]> {
@@ -132,7 +125,7 @@ const which = positionals[0]?.toUpperCase();
 const overrides = (flags.set ?? []).map((s): [string, unknown] => {
   const eq = s.indexOf('=');
   if (eq < 1) throw new Error(`--set ${s}: expected <field>=<json>`);
-  return [s.slice(0, eq), JSON.parse(s.slice(eq + 1))];
+  try { return [s.slice(0, eq), JSON.parse(s.slice(eq + 1))]; } catch { throw new Error(`--set ${s.slice(0, eq)}: the value is not JSON (quote strings: --set 'name="x"')`); }
 });
 if (flags.out && !which) throw new Error('--out needs one recipe: ct or mr');
 for (const recipe of DEFAULT_RECIPES) {

@@ -129,15 +129,25 @@ const FBP_KERNELS: Record<FbpKernel, { cutoff: number; window: (r: number) => nu
  */
 export function fbpField(width: number, height: number, kernel: FbpKernel, rng: Rng): Float32Array {
   const n = fftSize(Math.max(width, height));
+  return filteredNoise(fbpAmplitude(n, kernel), n, width, height, () => rng.normal());
+}
+
+/** |H| of a kernel on an n×n FFT grid, computed once per size and kernel (training draws one per patch). */
+const fbpAmplitudes = new Map<string, Float64Array>();
+function fbpAmplitude(n: number, kernel: FbpKernel): Float64Array {
+  const key = `${n}:${kernel}`;
+  let amplitude = fbpAmplitudes.get(key);
+  if (amplitude) return amplitude;
   const { cutoff, window } = FBP_KERNELS[kernel];
-  const amplitude = new Float64Array(n * n);
+  amplitude = new Float64Array(n * n);
   for (let ky = 0; ky < n; ky++) {
     for (let kx = 0; kx < n; kx++) {
       const rho = Math.hypot(frequency(kx, n), frequency(ky, n));
       amplitude[ky * n + kx] = rho < cutoff ? Math.sqrt(rho) * window(rho / cutoff) : 0;
     }
   }
-  return filteredNoise(amplitude, n, width, height, () => rng.normal());
+  fbpAmplitudes.set(key, amplitude);
+  return amplitude;
 }
 
 /** Adds noise to one slice. `seed` makes it reproducible; `rng` lets callers share a stream. */

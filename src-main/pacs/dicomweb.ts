@@ -60,16 +60,13 @@ function explain(server: WebServer, what: string, e: unknown): Error {
   return new Error(`${where} answered ${what} with HTTP ${status}`);
 }
 
-const RETURN_KEYS: Record<QueryLevel, string[]> = {
-  study: ['PatientName', 'PatientID', 'StudyInstanceUID', 'StudyDate', 'StudyDescription', 'ModalitiesInStudy', 'NumberOfStudyRelatedInstances'],
-  series: ['StudyInstanceUID', 'SeriesInstanceUID', 'Modality', 'SeriesNumber', 'SeriesDescription', 'NumberOfSeriesRelatedInstances'],
-};
-
 /** QIDO-RS: one record per match, by keyword (the same shape as a C-FIND answer). */
 export async function webFind(server: WebServer, level: QueryLevel, keys: QueryKeys, options: WebOptions = {}): Promise<Record<string, unknown>[]> {
   if (level === 'series' && !keys.StudyInstanceUID) throw new Error('a series query needs the study (StudyInstanceUID)');
   const client = clientFor(server, options);
-  const queryParams: Record<string, string> = { includefield: RETURN_KEYS[level].join(',') };
+  // QIDO answers with the level's required attributes (UIDs, date, modalities, counts); the one we
+  // add is the description, as one hex tag: Orthanc's plugin ignores 'all' and comma lists.
+  const queryParams: Record<string, string> = { includefield: level === 'study' ? '00081030' : '0008103E' };
   for (const [k, v] of Object.entries(keys)) if (v && !(level === 'series' && k === 'StudyInstanceUID')) queryParams[k] = String(v);
   try {
     const found = level === 'study'

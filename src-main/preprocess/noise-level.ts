@@ -32,7 +32,7 @@ export function noiseSigmaUpperBound(values: Float32Array, width: number, height
 }
 
 /** The image binned 2×2 (a binned pixel is masked when any of its four is); undefined when too small. */
-function bin2x2(values: Float32Array, width: number, height: number, mask?: Uint8Array) {
+export function bin2x2(values: Float32Array, width: number, height: number, mask?: Uint8Array) {
   const w2 = Math.floor(width / 2), h2 = Math.floor(height / 2);
   if (w2 < 8 || h2 < 8) return undefined;
   const binned = new Float32Array(w2 * h2);
