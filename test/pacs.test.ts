@@ -50,6 +50,12 @@ test('send, find, retrieve (identical pixels), denoise, send the result back and
   assert.deepEqual(series.map((s) => [s.seriesInstanceUid, s.modality, s.instances]), [[source, 'MR', 20]]);
   const none = JSON.parse((await cli('pacs', 'find', '--node', node, '--patient-name', 'NOBODY*', '--json')).out) as PacsMatch[];
   assert.deepEqual(none, []);
+  // Patient level (Patient Root): the fixture's patient, by ID, with what its files say.
+  const patients = JSON.parse((await cli('pacs', 'find', '--node', node, '--level', 'patient', '--patient-id', '1235*', '--json')).out) as PacsMatch[];
+  assert.deepEqual(patients.map((p) => [p.level, p.patientId, p.patientSex, p.studies]), [['patient', indexed.patients[0].patientId, 'F', 1]]);
+  assert.equal((await cli('pacs', 'find', '--node', node, '--level', 'patient', '--patient-id', 'NOBODY', '--json')).out.trim(), '[]');
+  const patientText = await cli('pacs', 'find', '--node', node, '--level', 'patient');
+  assert.match(patientText.out, /ID 123565 .* F\s+\(1 studies\)/);
 
   // Retrieve into a fresh catalogue: every instance, pixel for pixel the fixture's.
   process.env.DENOISE_STUDIO_HOME = path.join(work.dir, 'fresh');
@@ -113,6 +119,8 @@ test('DICOMweb: STOW-RS, QIDO-RS and WADO-RS (identical pixels) against Orthanc\
     assert.equal(JSON.parse(sent.out).sent, 20);
     const studies = JSON.parse((await cli('pacs', 'find', '--web', web, '--user', WEB_USER.username, '--modality', 'MR', '--json')).out) as PacsMatch[];
     assert.ok(studies.some((s) => s.studyInstanceUid === study.studyInstanceUid && s.instances! >= 20 && s.description === 'BRAIN' && s.studyDate === '20010316'), JSON.stringify(studies)); // the C-STORE test may have sent a result into the same study
+    const patients = JSON.parse((await cli('pacs', 'find', '--web', web, '--user', WEB_USER.username, '--level', 'patient', '--patient-id', '123565', '--json')).out) as PacsMatch[];
+    assert.deepEqual(patients.map((p) => [p.level, p.patientId, p.patientSex, p.studies]), [['patient', '123565', 'F', 1]]);
     const series = JSON.parse((await cli('pacs', 'find', '--web', web, '--user', WEB_USER.username, '--level', 'series', '--study', study.studyInstanceUid, '--json')).out) as PacsMatch[];
     assert.ok(series.some((s) => s.seriesInstanceUid === source && s.modality === 'MR' && s.instances === 20 && s.description === 'FSE PD AXIAL OBL'), JSON.stringify(series));
 
@@ -213,6 +221,10 @@ test('a node that is down fails fast with the reason; bad nodes and queries are 
   assert.match(seriesWithoutStudy.err, /a series query needs studyInstanceUid/);
   const wildcard = await cli('pacs', 'find', '--node', '127.0.0.1:104:X', '--patient-name', 'A\\B');
   assert.match(wildcard.err, /field 'patientName'/);
+  const patientByDate = await cli('pacs', 'find', '--node', '127.0.0.1:104:X', '--level', 'patient', '--modality', 'CT');
+  assert.match(patientByDate.err, /field 'level': a patient query matches name and ID only/);
+  const badLevel = await cli('pacs', 'find', '--node', '127.0.0.1:104:X', '--level', 'image');
+  assert.match(badLevel.err, /--level.*Allowed choices are patient, study, series/);
 });
 
 test('the storage SCP takes storescu from an allowed AE title, indexes what arrives, and refuses other callers', { skip: spawnSync('storescu', ['--version']).status !== 0 && 'dcmtk is not installed' }, async () => {

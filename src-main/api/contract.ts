@@ -398,7 +398,8 @@ export interface PacsNodeRequest { host: string; port: number; aet: string; call
 
 export interface PacsFindRequest {
   node: PacsNodeRequest;
-  level: 'study' | 'series';
+  /** Patients (by name or ID only), studies, or the series of one study */
+  level: 'patient' | 'study' | 'series';
   patientName?: string;
   patientId?: string;
   /** YYYYMMDD or a range YYYYMMDD-YYYYMMDD */
@@ -407,7 +408,10 @@ export interface PacsFindRequest {
   studyInstanceUid?: string;
 }
 
+/** One row of a PACS search: a patient, a study or a series (by the query's level). */
 export interface PacsMatch {
+  level: 'patient' | 'study' | 'series';
+  /** Empty for a patient */
   studyInstanceUid: string;
   seriesInstanceUid?: string;
   patientName?: string;
@@ -416,6 +420,10 @@ export interface PacsMatch {
   description?: string;
   modality?: string;
   instances?: number;
+  /** A patient's birth date, sex and number of studies */
+  patientBirthDate?: string;
+  patientSex?: string;
+  studies?: number;
 }
 
 export interface PacsRetrieveRequest {

@@ -53,12 +53,14 @@ const WebServer = z.object({
 const QueryText = z.string().regex(/^[^\\\p{Cc}]{0,64}$/u, 'at most 64 characters, no backslash');
 /** What a study or series query may ask, over DIMSE (C-FIND) or DICOMweb (QIDO-RS) alike. */
 const FindFields = z.object({
-  level: z.enum(['study', 'series']), patientName: QueryText.optional(), patientId: QueryText.optional(),
+  level: z.enum(['patient', 'study', 'series']), patientName: QueryText.optional(), patientId: QueryText.optional(),
   studyDate: z.string().regex(/^(\d{8})?(-(\d{8})?)?$/, 'a date YYYYMMDD or a range YYYYMMDD-YYYYMMDD').optional(),
   modality: z.string().regex(/^[A-Z]{2,4}$/, 'a modality such as CT or MR').optional(), studyInstanceUid: Uid.optional(),
 });
-const seriesNeedsStudy = (r: { level: string; studyInstanceUid?: string }) => r.level !== 'series' || Boolean(r.studyInstanceUid);
-const SERIES_NEEDS_STUDY = { message: 'a series query needs studyInstanceUid', path: ['studyInstanceUid'] };
+/** A series query needs its study; a patient query matches name and ID only. */
+const levelKeys = <T extends z.ZodType<z.infer<typeof FindFields>>>(schema: T) => schema
+  .refine((r) => r.level !== 'series' || Boolean(r.studyInstanceUid), { message: 'a series query needs studyInstanceUid', path: ['studyInstanceUid'] })
+  .refine((r) => r.level !== 'patient' || !(r.studyDate || r.modality || r.studyInstanceUid), { message: 'a patient query matches name and ID only: search studies for a date, modality or study', path: ['level'] });
 const RunTag = z.string().regex(/^[\w.+-]{1,40}$/, 'a tag is 1–40 letters, digits or . _ + -');
 
 export const METHODS = {
@@ -91,7 +93,7 @@ export const METHODS = {
     outputs: (r: ResultOf<'adapt'>) => [r.outDir],
   },
   pacsEcho: { request: z.object({ node: PacsNode }) },
-  pacsFind: { request: FindFields.extend({ node: PacsNode }).refine(seriesNeedsStudy, SERIES_NEEDS_STUDY) },
+  pacsFind: { request: levelKeys(FindFields.extend({ node: PacsNode })) },
   pacsRetrieve: {
     request: z.object({
       node: PacsNode, studyInstanceUid: Uid, seriesInstanceUid: Uid.optional(), via: z.enum(['get', 'move']).optional(),
@@ -100,7 +102,7 @@ export const METHODS = {
     outputs: (r: ResultOf<'pacsRetrieve'>) => [r.folder],
   },
   pacsSend: { request: z.object({ node: PacsNode, seriesInstanceUid: Uid }) },
-  webFind: { request: FindFields.extend({ server: WebServer }).refine(seriesNeedsStudy, SERIES_NEEDS_STUDY) },
+  webFind: { request: levelKeys(FindFields.extend({ server: WebServer })) },
   webRetrieve: {
     request: z.object({ server: WebServer, studyInstanceUid: Uid, seriesInstanceUid: Uid.optional() }),
     outputs: (r: ResultOf<'webRetrieve'>) => [r.folder],

@@ -50,7 +50,7 @@ function adaptConfig(modality: string, epochs: number | undefined, name: string)
 }
 
 /** A study or series query's fields as DICOM keys (the modality goes in the level's own attribute). */
-function queryKeys(r: { level: 'study' | 'series'; patientName?: string; patientId?: string; studyDate?: string; studyInstanceUid?: string; modality?: string }) {
+function queryKeys(r: { level: 'patient' | 'study' | 'series'; patientName?: string; patientId?: string; studyDate?: string; studyInstanceUid?: string; modality?: string }) {
   return {
     PatientName: r.patientName, PatientID: r.patientId, StudyDate: r.studyDate, StudyInstanceUID: r.studyInstanceUid,
     ...(r.modality ? (r.level === 'study' ? { ModalitiesInStudy: r.modality } : { Modality: r.modality }) : {}),
@@ -58,14 +58,16 @@ function queryKeys(r: { level: 'study' | 'series'; patientName?: string; patient
 }
 
 /** One C-FIND or QIDO-RS answer (keyword → value; a person name as { Alphabetic }) as a match. */
-function toMatch(row: Record<string, unknown>): PacsMatch {
+function toMatch(level: PacsMatch['level'], row: Record<string, unknown>): PacsMatch {
   const text = (v: unknown) => (v === undefined || v === null || v === '' ? undefined
     : typeof v === 'object' ? String((v as { Alphabetic?: string }).Alphabetic ?? '') || undefined : String(v));
   return {
-    studyInstanceUid: String(row.StudyInstanceUID ?? ''), seriesInstanceUid: text(row.SeriesInstanceUID),
+    level, studyInstanceUid: String(row.StudyInstanceUID ?? ''), seriesInstanceUid: text(row.SeriesInstanceUID),
     patientName: text(row.PatientName), patientId: text(row.PatientID), studyDate: text(row.StudyDate),
     description: text(row.SeriesDescription ?? row.StudyDescription), modality: text(row.Modality ?? row.ModalitiesInStudy),
     instances: Number(row.NumberOfSeriesRelatedInstances ?? row.NumberOfStudyRelatedInstances) || undefined,
+    patientBirthDate: text(row.PatientBirthDate), patientSex: text(row.PatientSex),
+    studies: Number(row.NumberOfPatientRelatedStudies) || undefined,
   };
 }
 
@@ -425,13 +427,13 @@ export class DenoiseStudioService implements DenoiseStudioApi {
 
   async pacsFind(request: PacsFindRequest): Promise<PacsMatch[]> {
     const r = parseRequest('pacsFind', request);
-    return (await find(r.node, r.level, queryKeys(r), { callingAet: r.node.callingAet })).map(toMatch);
+    return (await find(r.node, r.level, queryKeys(r), { callingAet: r.node.callingAet })).map((row) => toMatch(r.level, row));
   }
 
   /** QIDO-RS: the same search and answer as pacsFind, against a DICOMweb server. */
   async webFind(request: WebFindRequest): Promise<PacsMatch[]> {
     const r = parseRequest('webFind', request);
-    return (await webFind(r.server, r.level, queryKeys(r))).map(toMatch);
+    return (await webFind(r.server, r.level, queryKeys(r))).map((row) => toMatch(r.level, row));
   }
 
   /** C-GET (or C-MOVE) into a new folder of the data folder, indexed at once: the retrieved series open like any other. */

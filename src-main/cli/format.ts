@@ -1,6 +1,6 @@
 /** Human-readable CLI output (the --json form is the contract; this is for people). */
 import path from 'node:path';
-import type { BiasReport, DenoiseResult, EvaluateResult, IndexResult, ProgressEvent, RunSummary, SweepResult, TrainResult } from '../api/contract.js';
+import type { BiasReport, DenoiseResult, EvaluateResult, IndexResult, PacsMatch, ProgressEvent, RunSummary, SweepResult, TrainResult } from '../api/contract.js';
 
 export function formatIndex(r: IndexResult): string {
   const lines: string[] = [];
@@ -124,4 +124,12 @@ export function formatReport(r: BiasReport): string {
   for (const s of r.skipped) lines.push(`  skipped ${s}`);
   if (r.files) lines.push(`written: ${r.files.csv}, ${r.files.svg}${r.files.png ? `, ${r.files.png}` : ` (${r.files.pngError})`}`);
   return lines.join('\n') + '\n';
+}
+
+/** One PACS search row: a patient (name, ID, birth date, sex, studies) or a study or series with its UIDs. */
+export function matchLine(r: PacsMatch): string {
+  if (r.level === 'patient') {
+    return `${(r.patientName ?? '').replace(/\^+/g, ' ').trim() || '(no name)'}  ID ${r.patientId ?? '?'}  born ${r.patientBirthDate ?? '?'} ${r.patientSex ?? ''}  (${r.studies ?? '?'} studies)\n`;
+  }
+  return `${r.studyDate ?? '????????'} ${r.modality ?? ''} ${r.description ?? ''} (${r.instances ?? '?'} images)  study ${r.studyInstanceUid}${r.seriesInstanceUid ? `  series ${r.seriesInstanceUid}` : ''}\n`;
 }

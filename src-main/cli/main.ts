@@ -3,10 +3,10 @@
  * Every command takes --json (one JSON object on stdout), exits 0 on success and 1 on a user
  * error with a one-line message on stderr, and never writes into its input folder.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DenoiseStudioService, readJsonFile } from '../api/service.js';
-import type { IndexResult, ProgressEvent } from '../api/contract.js';
-import { formatDenoise, formatEvaluate, formatIndex, formatReport, formatRuns, formatSweep, formatTrain, progressLine } from './format.js';
+import type { IndexResult, PacsMatch, ProgressEvent } from '../api/contract.js';
+import { formatDenoise, formatEvaluate, formatIndex, formatReport, formatRuns, formatSweep, formatTrain, matchLine, progressLine } from './format.js';
 
 type Io = { out: NodeJS.WritableStream; err: NodeJS.WritableStream & { isTTY?: boolean } };
 
@@ -223,15 +223,15 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
       const r = await service().pacsEcho({ node: nodeOf(opts.node, opts.aet) });
       emit(opts.json, r, `${opts.node}: C-ECHO answered in ${r.ms.toFixed(0)} ms\n`);
     });
-  remoteOptions(pacs.command('find').description('find studies (or the series of one study): C-FIND, or QIDO-RS with --web'))
-    .option('--level <level>', 'study or series', 'study').option('--patient-name <pattern>', 'e.g. DOE^* (wildcards * and ?)')
+  remoteOptions(pacs.command('find').description('find patients, studies or the series of one study: C-FIND, or QIDO-RS with --web'))
+    .addOption(new Option('--level <level>', 'patient (by name or ID), study, or series (of --study)').choices(['patient', 'study', 'series']).default('study')).option('--patient-name <pattern>', 'e.g. DOE^* (wildcards * and ?)')
     .option('--patient-id <id>').option('--date <range>', 'YYYYMMDD or YYYYMMDD-YYYYMMDD').option('--modality <m>', 'CT, MR, …')
     .option('--study <uid>', 'the study (needed for --level series)').option('--json', 'print one JSON array')
     .action(async (opts: { node?: string; web?: string; user?: string; aet?: string; level: string; patientName?: string; patientId?: string; date?: string; modality?: string; study?: string; json?: boolean }) => {
-      const query = { level: opts.level as 'study', patientName: opts.patientName, patientId: opts.patientId, studyDate: opts.date, modality: opts.modality, studyInstanceUid: opts.study };
+      const query = { level: opts.level as PacsMatch['level'], patientName: opts.patientName, patientId: opts.patientId, studyDate: opts.date, modality: opts.modality, studyInstanceUid: opts.study };
       const remote = target(opts);
       const rows = remote.kind === 'dimse' ? await service().pacsFind({ node: remote.node, ...query }) : await service().webFind({ server: remote.server, ...query });
-      emit(opts.json, rows, rows.length ? rows.map((r) => `${r.studyDate ?? '????????'} ${r.modality ?? ''} ${r.description ?? ''} (${r.instances ?? '?'} images)  study ${r.studyInstanceUid}${r.seriesInstanceUid ? `  series ${r.seriesInstanceUid}` : ''}\n`).join('') : 'no matches\n');
+      emit(opts.json, rows, rows.length ? rows.map(matchLine).join('') : 'no matches\n');
     });
   remoteOptions(pacs.command('retrieve').description('retrieve a study or series into the data folder and index it: C-GET (or C-MOVE with --move-port), or WADO-RS with --web'))
     .requiredOption('--study <uid>').option('--series <uid>')

@@ -12,7 +12,7 @@ import XHR from 'xhr2';
 import * as dicomweb from 'dicomweb-client';
 import dcmjs from 'dcmjs';
 import dicomParser from 'dicom-parser';
-import type { QueryKeys, QueryLevel } from './dimse.js';
+import { checkLevelKeys, type QueryKeys, type QueryLevel } from './dimse.js';
 
 // The client looks XMLHttpRequest up as a global when a request starts.
 (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest ??= XHR;
@@ -60,9 +60,14 @@ function explain(server: WebServer, what: string, e: unknown): Error {
   return new Error(`${where} answered ${what} with HTTP ${status}`);
 }
 
-/** QIDO-RS: one record per match, by keyword (the same shape as a C-FIND answer). */
+/**
+ * QIDO-RS: one record per match, by keyword (the same shape as a C-FIND answer). QIDO has no
+ * patient resource: a patient search is a study search grouped by patient (name, ID, birth date
+ * and sex are among the attributes every study answer carries), with its count of studies.
+ */
 export async function webFind(server: WebServer, level: QueryLevel, keys: QueryKeys, options: WebOptions = {}): Promise<Record<string, unknown>[]> {
-  if (level === 'series' && !keys.StudyInstanceUID) throw new Error('a series query needs the study (StudyInstanceUID)');
+  checkLevelKeys(level, keys);
+  if (level === 'patient') return patientsOf(await webFind(server, 'study', keys, options));
   const client = clientFor(server, options);
   // QIDO answers with the level's required attributes (UIDs, date, modalities, counts); the one we
   // add is the description, as one hex tag: Orthanc's plugin ignores 'all' and comma lists.
@@ -74,6 +79,19 @@ export async function webFind(server: WebServer, level: QueryLevel, keys: QueryK
       : await client.searchForSeries({ studyInstanceUID: keys.StudyInstanceUID!, queryParams });
     return (found as DicomJson[]).map(byKeyword);
   } catch (e) { throw explain(server, `a ${level} search`, e); }
+}
+
+/** Studies grouped by patient (ID, then name where a PACS leaves the ID empty), in the order first seen. */
+function patientsOf(studies: Record<string, unknown>[]): Record<string, unknown>[] {
+  const patients = new Map<string, Record<string, unknown>>();
+  for (const s of studies) {
+    const name = s.PatientName as { Alphabetic?: string } | string | undefined;
+    const key = `${String(s.PatientID ?? '')}\u0000${typeof name === 'object' ? name.Alphabetic ?? '' : name ?? ''}`;
+    const seen = patients.get(key);
+    if (seen) { seen.NumberOfPatientRelatedStudies = Number(seen.NumberOfPatientRelatedStudies) + 1; continue; }
+    patients.set(key, { PatientName: s.PatientName, PatientID: s.PatientID, PatientBirthDate: s.PatientBirthDate, PatientSex: s.PatientSex, NumberOfPatientRelatedStudies: 1 });
+  }
+  return [...patients.values()];
 }
 
 type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;

@@ -13,6 +13,9 @@ const { Client } = dimse;
 const { CEchoRequest, CFindRequest, CGetRequest, CMoveRequest, CStoreRequest } = dimse.requests;
 const { CStoreResponse } = dimse.responses;
 const { Status } = dimse.constants;
+const { Dataset } = dimse;
+/** Patient Root Query/Retrieve Information Model – FIND: the model that has a patient level. */
+const PATIENT_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.1.1';
 
 export interface PacsNode { host: string; port: number; aet: string }
 export interface DimseOptions {
@@ -73,7 +76,7 @@ export async function echo(node: PacsNode, options: DimseOptions = {}): Promise<
   return { ms: performance.now() - started };
 }
 
-export type QueryLevel = 'study' | 'series';
+export type QueryLevel = 'patient' | 'study' | 'series';
 
 export interface QueryKeys {
   PatientName?: string;
@@ -89,17 +92,30 @@ export interface QueryKeys {
 
 /** What each level asks back (empty = return it). */
 const RETURN_KEYS: Record<QueryLevel, string[]> = {
+  patient: ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'NumberOfPatientRelatedStudies'],
   study: ['PatientName', 'PatientID', 'StudyInstanceUID', 'StudyDate', 'StudyTime', 'StudyDescription', 'AccessionNumber', 'ModalitiesInStudy', 'NumberOfStudyRelatedSeries', 'NumberOfStudyRelatedInstances'],
   series: ['StudyInstanceUID', 'SeriesInstanceUID', 'Modality', 'SeriesNumber', 'SeriesDescription', 'BodyPartExamined', 'NumberOfSeriesRelatedInstances'],
 };
 
-/** C-FIND (Study Root; a patient is found by name or ID at study level): one plain record per match, by keyword. */
+/** A patient-level C-FIND: Patient Root (the Study Root model has no patient level). */
+function patientFindRequest(elements: Record<string, unknown>): InstanceType<typeof CFindRequest> {
+  const request = new CFindRequest();
+  request.setAffectedSopClassUid(PATIENT_ROOT_FIND);
+  request.setDataset(new Dataset({ ...elements, QueryRetrieveLevel: 'PATIENT' }));
+  return request;
+}
+
+/**
+ * C-FIND: patients (Patient Root, by name or ID), studies or the series of one study (Study Root):
+ * one plain record per match, by keyword.
+ */
 export async function find(node: PacsNode, level: QueryLevel, keys: QueryKeys, options: DimseOptions = {}): Promise<Record<string, unknown>[]> {
-  if (level === 'series' && !keys.StudyInstanceUID) throw new Error('a series query needs the study (StudyInstanceUID)');
+  checkLevelKeys(level, keys);
   const elements: Record<string, unknown> = Object.fromEntries(RETURN_KEYS[level].map((k) => [k, '']));
   for (const [k, v] of Object.entries(keys)) if (v !== undefined && v !== '') elements[k] = v;
   if (level === 'series') delete elements.ModalitiesInStudy;
-  const request = level === 'study' ? CFindRequest.createStudyFindRequest(elements) : CFindRequest.createSeriesFindRequest(elements);
+  const request = level === 'patient' ? patientFindRequest(elements)
+    : level === 'study' ? CFindRequest.createStudyFindRequest(elements) : CFindRequest.createSeriesFindRequest(elements);
   const rows: Record<string, unknown>[] = [];
   let final: number | undefined;
   request.on('response', (r: { getStatus(): number; hasDataset(): boolean; getDataset(): { getElements(): Record<string, unknown> } }) => {
@@ -109,6 +125,15 @@ export async function find(node: PacsNode, level: QueryLevel, keys: QueryKeys, o
   await associate(node, [request], options);
   if (final !== undefined && final !== Status.Success) throw new Error(`${where(node)} answered C-FIND with status 0x${final.toString(16)}`);
   return rows;
+}
+
+/** What a level can be asked: a series query needs its study; a patient query knows no study keys. */
+export function checkLevelKeys(level: QueryLevel, keys: QueryKeys): void {
+  if (level === 'series' && !keys.StudyInstanceUID) throw new Error('a series query needs the study (StudyInstanceUID)');
+  if (level === 'patient') {
+    const studyKeys = (['StudyDate', 'ModalitiesInStudy', 'Modality', 'StudyInstanceUID', 'SeriesInstanceUID', 'AccessionNumber'] as const).filter((k) => keys[k]);
+    if (studyKeys.length) throw new Error(`a patient query matches name and ID only, not ${studyKeys.join(', ')} (search studies for those)`);
+  }
 }
 
 /**

@@ -56,6 +56,20 @@ test('PACS: check, find, retrieve into the viewer, denoise, send the result back
   await expect(page.getByTestId('pacs-status')).toContainText('ECONNREFUSED', { timeout: 15_000 });
   await page.getByLabel('Node port').fill(String(orthanc!.port));
 
+  // Patients first (C-FIND at patient level), then that patient's studies.
+  await page.getByLabel('Find', { exact: true }).selectOption('patient');
+  await expect(page.getByLabel('Modality')).toHaveCount(0); // a patient is found by name and ID only
+  await page.getByLabel('Patient ID').fill('1235*');
+  await page.getByTestId('pacs-search').click();
+  await expect(page.getByTestId('pacs-patient')).toHaveCount(1);
+  await expect(page.getByTestId('pacs-patient')).toContainText(/\(no name\)\s*123565\s*F\s*1/);
+  await shot(page, '29-pacs-patients');
+  await page.getByTestId('pacs-patient-studies').click();
+  await expect(page.getByTestId('pacs-study')).toHaveCount(1);
+  await expect(page.getByTestId('pacs-study')).toContainText('123565');
+  await expect(page.getByLabel('Patient ID')).toHaveValue('123565');
+
+  await page.getByLabel('Patient ID').fill('');
   await page.getByLabel('Modality').selectOption('MR');
   await page.getByTestId('pacs-search').click();
   await expect(page.getByTestId('pacs-study')).toHaveCount(1);
