@@ -56,6 +56,13 @@ test('send, find, retrieve (identical pixels), denoise, send the result back and
   assert.equal((await cli('pacs', 'find', '--node', node, '--level', 'patient', '--patient-id', 'NOBODY', '--json')).out.trim(), '[]');
   const patientText = await cli('pacs', 'find', '--node', node, '--level', 'patient');
   assert.match(patientText.out, /ID 123565 .* F\s+\(1 studies\)/);
+  // A node saved by name (in the catalogue the app's PACS view shares) answers the same.
+  assert.equal((await cli('pacs', 'nodes', 'add', 'Orthanc test', '--node', node)).code, 0);
+  assert.ok((await cli('pacs', 'nodes')).out.includes(`Orthanc test  ${node}`));
+  const byName = JSON.parse((await cli('pacs', 'find', '--node', 'Orthanc test', '--level', 'patient', '--json')).out) as PacsMatch[];
+  assert.deepEqual(byName.map((p) => p.patientId), ['123565']);
+  assert.match((await cli('pacs', 'echo', '--node', 'Orthanc test')).out, /C-ECHO answered/);
+  assert.match((await cli('pacs', 'echo', '--node', 'nobody')).err, /no saved node is named 'nobody'/);
 
   // Retrieve into a fresh catalogue: every instance, pixel for pixel the fixture's.
   process.env.DENOISE_STUDIO_HOME = path.join(work.dir, 'fresh');

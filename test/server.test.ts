@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdirSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { CatalogPatient, CatalogSeries, JobEvent, JobInfo } from '../src-main/api/contract.js';
@@ -240,4 +240,35 @@ test('a DICOMweb password never comes back in the job list', async () => {
   assert.ok(!listed.includes('p4ss-not-for-lists'), 'the password is not listed');
   const job = (JSON.parse(listed) as JobInfo[]).find((j) => j.id === (started.value as JobInfo).id)!;
   assert.deepEqual((job.request as typeof request).server, { url: request.server.url, username: 'radiology', password: '***' });
+});
+
+test('saved PACS nodes live in the catalogue: listed by name, replaced by name, never with a password, and survive a new service', async () => {
+  assert.deepEqual((await post('/api/pacsNodes', {})).value, []);
+  const dimse = { name: 'Radiology PACS', protocol: 'dimse', host: 'pacs.hospital.local', port: 104, aet: 'RADPACS', callingAet: 'DENOISE1', via: 'move', movePort: 11112 };
+  const web = { name: 'archive', protocol: 'dicomweb', url: 'http://10.0.0.5:8042/dicom-web', username: 'radiology' };
+  assert.equal((await post('/api/savePacsNode', { node: dimse })).status, 200);
+  const both = await post('/api/savePacsNode', { node: web });
+  assert.deepEqual((both.value as { name: string }[]).map((n) => n.name), ['archive', 'Radiology PACS']);
+  // The same name replaces; a password is refused by field and nothing is stored.
+  const moved = await post('/api/savePacsNode', { node: { ...dimse, port: 11104 } });
+  assert.deepEqual((moved.value as { port?: number }[]).map((n) => n.port), [undefined, 11104]);
+  const withPassword = await post('/api/savePacsNode', { node: { ...web, password: 'p4ss' } });
+  assert.equal(withPassword.status, 400);
+  assert.match(withPassword.error, /savePacsNode.*node.*password/i);
+  const noAddress = await post('/api/savePacsNode', { node: { name: 'x', protocol: 'dimse', host: 'h' } });
+  assert.equal(noAddress.status, 400);
+  assert.match(noAddress.error, /node\.port/);
+  const badUrl = await post('/api/savePacsNode', { node: { ...web, url: 'http://u:p@host/dicom-web' } });
+  assert.match(badUrl.error, /not in the URL/);
+  for (const file of ['catalog.sqlite', 'catalog.sqlite-wal'].map((f) => path.join(work.dir, f)).filter(existsSync)) assert.ok(!readFileSync(file).includes('p4ss'), file);
+  // Another service on the same catalogue (the CLI, the next launch) sees the same nodes.
+  const other = new DenoiseStudioService({ database: path.join(work.dir, 'catalog.sqlite') });
+  try {
+    assert.deepEqual(await other.pacsNodes({}), [web, { ...dimse, port: 11104 }]);
+  } finally { other.close(); }
+  const deleted = await post('/api/deletePacsNode', { name: 'archive' });
+  assert.deepEqual((deleted.value as { name: string }[]).map((n) => n.name), ['Radiology PACS']);
+  const again = await post('/api/deletePacsNode', { name: 'archive' });
+  assert.equal(again.status, 404);
+  assert.match(again.error, /no saved node is named 'archive'/);
 });

@@ -444,6 +444,21 @@ export interface WebRetrieveRequest { server: WebServerRequest; studyInstanceUid
 export interface WebSendRequest { server: WebServerRequest; seriesInstanceUid: string }
 /** The storage SCP: our port and AE title, and who may send to us */
 export interface PacsListenRequest { port: number; aet: string; allowedCallers: string[] }
+/** A remote node as the user saved it: a DIMSE address or a DICOMweb root and user (never a password). */
+export interface SavedPacsNode {
+  name: string;
+  protocol: 'dimse' | 'dicomweb';
+  host?: string;
+  port?: number;
+  aet?: string;
+  /** Our AE title towards this node */
+  callingAet?: string;
+  /** DIMSE retrieval: C-GET, or C-MOVE to our storage SCP on movePort */
+  via?: 'get' | 'move';
+  movePort?: number;
+  url?: string;
+  username?: string;
+}
 export interface PacsListenResult { folder: string; received: number; refused: string[] }
 
 // ---- Models, export, backend --------------------------------------------------------------
@@ -561,6 +576,9 @@ export interface ApiMethods {
   pacsSend: { kind: 'job'; request: PacsSendRequest; result: PacsSendResult };
   pacsListen: { kind: 'job'; request: PacsListenRequest; result: PacsListenResult };
   webFind: { kind: 'call'; request: WebFindRequest; result: PacsMatch[] };
+  pacsNodes: { kind: 'call'; request: Record<string, never>; result: SavedPacsNode[] };
+  savePacsNode: { kind: 'call'; request: { node: SavedPacsNode }; result: SavedPacsNode[] };
+  deletePacsNode: { kind: 'call'; request: { name: string }; result: SavedPacsNode[] };
   webRetrieve: { kind: 'job'; request: WebRetrieveRequest; result: PacsRetrieveResult };
   webSend: { kind: 'job'; request: WebSendRequest; result: PacsSendResult };
   adapt: { kind: 'job'; request: AdaptRequest; result: TrainResult };
@@ -584,7 +602,7 @@ export const API_METHODS: { [K in ApiMethod]: ApiMethods[K]['kind'] } = {
   index: 'call', catalog: 'call', slice: 'call', tags: 'call', forgetSeries: 'call', preview: 'call', backend: 'call', models: 'call',
   importModel: 'call', deleteModel: 'call', checkTrainConfig: 'call', runs: 'call', run: 'call', tagRun: 'call', deleteRun: 'call', promoteRun: 'call',
   denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job', report: 'job', adapt: 'job', pacsEcho: 'call', pacsFind: 'call', pacsRetrieve: 'job', pacsSend: 'job', pacsListen: 'job',
-  webFind: 'call', webRetrieve: 'job', webSend: 'job',
+  webFind: 'call', webRetrieve: 'job', webSend: 'job', pacsNodes: 'call', savePacsNode: 'call', deletePacsNode: 'call',
 };
 
 /** The service: one method per table entry; jobs take a JobControl. */

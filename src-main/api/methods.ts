@@ -49,6 +49,18 @@ const WebServer = z.object({
     .refine((u) => { try { const x = new URL(u); return !x.username && !x.password; } catch { return false; } }, 'put the user name and password in their own fields, not in the URL'),
   username: z.string().max(256).optional(), password: z.string().max(1024).optional(),
 });
+/**
+ * A node as the user saves it: the fields its protocol needs, strictly (a password, or anything
+ * else unknown, is refused: credentials are never stored).
+ */
+const NodeName = z.string().regex(/^[^\p{Cc}]{1,64}$/u, 'a name of 1–64 characters').refine((s) => s.trim() === s && s.length > 0, 'no leading or trailing spaces');
+const SavedPacsNode = z.discriminatedUnion('protocol', [
+  z.object({
+    name: NodeName, protocol: z.literal('dimse'), host: PacsNode.shape.host, port: PacsNode.shape.port, aet: AeTitle, callingAet: AeTitle.optional(),
+    via: z.enum(['get', 'move']).optional(), movePort: z.number().int().min(1).max(65535).optional(),
+  }).strict(),
+  z.object({ name: NodeName, protocol: z.literal('dicomweb'), url: WebServer.shape.url, username: WebServer.shape.username }).strict(),
+]);
 /** Query text: DICOM wildcards * and ? allowed; no backslash (a value separator) or control characters. */
 const QueryText = z.string().regex(/^[^\\\p{Cc}]{0,64}$/u, 'at most 64 characters, no backslash');
 /** What a study or series query may ask, over DIMSE (C-FIND) or DICOMweb (QIDO-RS) alike. */
@@ -108,6 +120,9 @@ export const METHODS = {
     outputs: (r: ResultOf<'webRetrieve'>) => [r.folder],
   },
   webSend: { request: z.object({ server: WebServer, seriesInstanceUid: Uid }) },
+  pacsNodes: { request: Empty },
+  savePacsNode: { request: z.object({ node: SavedPacsNode }) },
+  deletePacsNode: { request: z.object({ name: NodeName }) },
   pacsListen: { request: z.object({ port: z.number().int().min(1).max(65535), aet: AeTitle, allowedCallers: z.array(AeTitle).min(1).max(50) }) },
   runs: { request: z.object({ status: z.enum(['running', 'finished', 'stopped', 'failed']).optional(), tag: RunTag.optional(), sweep: z.string().max(4096).optional() }) },
   run: { request: z.object({ id: RunId }) },

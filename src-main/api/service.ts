@@ -23,9 +23,10 @@ import { readTags } from '../dicom/tags.js';
 import type {
   AddNoiseRequest, BackendInfo, CatalogPatient, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest,
   EvaluateResult, ExportRequest, ExportResult, IndexRequest, IndexResult, JobControl, ModelSummary, PreviewRequest,
-  AdaptRequest, BiasReport, PacsFindRequest, PacsMatch, PacsNodeRequest, PacsRetrieveRequest, PacsRetrieveResult, PacsSendRequest, PacsSendResult, WebFindRequest, WebRetrieveRequest, WebSendRequest, PacsListenRequest, PacsListenResult, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
+  AdaptRequest, BiasReport, PacsFindRequest, PacsMatch, PacsNodeRequest, PacsRetrieveRequest, PacsRetrieveResult, PacsSendRequest, PacsSendResult, SavedPacsNode, WebFindRequest, WebRetrieveRequest, WebSendRequest, PacsListenRequest, PacsListenResult, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
   TrainConfigCheck, TrainRequest, TrainResult,
 } from './contract.js';
+import { deletePacsNode, listPacsNodes, savePacsNode } from '../catalog/pacs-nodes.js';
 import { deleteRunRow, failRun, finishRun, getRun, listRuns, recordEpoch, setRunTags, startRun } from '../catalog/runs.js';
 import type { RunTracker } from '../jobs/train-job.js';
 import { runReportJob, type ReportTarget } from '../jobs/report/report-job.js';
@@ -428,6 +429,25 @@ export class DenoiseStudioService implements DenoiseStudioApi {
   async pacsFind(request: PacsFindRequest): Promise<PacsMatch[]> {
     const r = parseRequest('pacsFind', request);
     return (await find(r.node, r.level, queryKeys(r), { callingAet: r.node.callingAet })).map((row) => toMatch(r.level, row));
+  }
+
+  /** The saved remote nodes, by name. */
+  async pacsNodes(request: Record<string, never> = {}): Promise<SavedPacsNode[]> {
+    parseRequest('pacsNodes', request);
+    return listPacsNodes(this.database());
+  }
+
+  /** Saves a node (replacing one of the same name); the list after it. */
+  async savePacsNode(request: { node: SavedPacsNode }): Promise<SavedPacsNode[]> {
+    const r = parseRequest('savePacsNode', request);
+    savePacsNode(this.database(), r.node);
+    return listPacsNodes(this.database());
+  }
+
+  async deletePacsNode(request: { name: string }): Promise<SavedPacsNode[]> {
+    const r = parseRequest('deletePacsNode', request);
+    if (!deletePacsNode(this.database(), r.name)) throw new ApiError(404, `no saved node is named '${r.name}'`);
+    return listPacsNodes(this.database());
   }
 
   /** QIDO-RS: the same search and answer as pacsFind, against a DICOMweb server. */

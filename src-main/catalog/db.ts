@@ -82,6 +82,14 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX runs_sweep ON runs(sweep_dir, sweep_run);
   `,
+  // 4: remote PACS nodes, by name (DIMSE address or DICOMweb root and user; never a password)
+  `
+  CREATE TABLE pacs_nodes (
+    name TEXT PRIMARY KEY,
+    settings TEXT NOT NULL,                   -- the SavedPacsNode as JSON
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -206,21 +206,48 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
    * environment (DENOISE_STUDIO_WEB_PASSWORD), never the command line, where process lists show it.
    */
   type Remote = { kind: 'dimse'; node: ReturnType<typeof nodeOf> } | { kind: 'web'; server: { url: string; username?: string; password?: string } };
-  const target = (opts: { node?: string; web?: string; user?: string; aet?: string }): Remote => {
-    if (Boolean(opts.node) === Boolean(opts.web)) throw new Error('name the remote: --node host:port:AET (DIMSE) or --web <DICOMweb URL>');
-    if (opts.node) return { kind: 'dimse', node: nodeOf(opts.node, opts.aet) };
-    const password = process.env.DENOISE_STUDIO_WEB_PASSWORD;
-    return { kind: 'web', server: { url: opts.web!, ...(opts.user ? { username: opts.user, password: password ?? '' } : {}) } };
+  const webServer = (url: string, user?: string) => ({ url, ...(user ? { username: user, password: process.env.DENOISE_STUDIO_WEB_PASSWORD ?? '' } : {}) });
+  /** --node host:port:AET, --node <a saved node's name> (DIMSE or DICOMweb), or --web <url>. */
+  const target = async (opts: { node?: string; web?: string; user?: string; aet?: string }): Promise<Remote> => {
+    if (Boolean(opts.node) === Boolean(opts.web)) throw new Error('name the remote: --node host:port:AET (DIMSE), --node <saved node name> or --web <DICOMweb URL>');
+    if (opts.web) return { kind: 'web', server: webServer(opts.web, opts.user) };
+    if (opts.node!.includes(':')) return { kind: 'dimse', node: nodeOf(opts.node!, opts.aet) };
+    const saved = (await service().pacsNodes({})).find((n) => n.name === opts.node);
+    if (!saved) throw new Error(`--node: no saved node is named '${opts.node}' (see \`pacs nodes\`), and it is not host:port:AET`);
+    if (saved.protocol === 'dicomweb') return { kind: 'web', server: webServer(saved.url!, opts.user ?? saved.username) };
+    return { kind: 'dimse', node: { host: saved.host!, port: saved.port!, aet: saved.aet!, ...(opts.aet ?? saved.callingAet ? { callingAet: opts.aet ?? saved.callingAet } : {}) } };
   };
   const remoteOptions = (c: Command) => c
-    .option('--node <host:port:AET>', 'a DIMSE node').option('--aet <ours>', 'our AE title (DIMSE; default DENOISESTUDIO)')
+    .option('--node <host:port:AET|name>', 'a DIMSE node, or a saved node\'s name (see `pacs nodes`)').option('--aet <ours>', 'our AE title (DIMSE; default DENOISESTUDIO)')
     .option('--web <url>', 'a DICOMweb root instead, e.g. http://pacs:8042/dicom-web')
     .option('--user <name>', 'DICOMweb user name (the password is read from DENOISE_STUDIO_WEB_PASSWORD)');
   const pacs = program.command('pacs').description('DICOM networking with a PACS or modality: echo, find, retrieve (C-GET/C-MOVE or WADO-RS), send (C-STORE or STOW-RS), listen (storage SCP)');
+  const nodes = pacs.command('nodes').description('the saved remote nodes (shared with the app\'s PACS view): list, add, delete')
+    .option('--json', 'print one JSON array')
+    .action(async (opts: { json?: boolean }) => {
+      const list = await service().pacsNodes({});
+      emit(opts.json, list, list.length ? list.map((n) => `${n.name}  ${n.protocol === 'dicomweb' ? `${n.url}${n.username ? ` (user ${n.username})` : ''}` : `${n.host}:${n.port}:${n.aet}${n.callingAet ? ` (we are ${n.callingAet})` : ''}`}\n`).join('') : 'no saved nodes\n');
+    });
+  remoteOptions(nodes.command('add').description('save a node by name (replacing one of that name); no password is ever saved')
+    .argument('<name>'))
+    .action(async (name: string, opts: { node?: string; web?: string; user?: string; aet?: string }) => {
+      if (Boolean(opts.node) === Boolean(opts.web)) throw new Error('give the address: --node host:port:AET or --web <DICOMweb URL>');
+      const node = opts.web ? { name, protocol: 'dicomweb' as const, url: opts.web, ...(opts.user ? { username: opts.user } : {}) }
+        : { name, protocol: 'dimse' as const, ...nodeOf(opts.node!, opts.aet) };
+      await service().savePacsNode({ node });
+      process.stdout.write(`saved ${name}\n`);
+    });
+  nodes.command('delete').description('forget a saved node').argument('<name>')
+    .action(async (name: string) => {
+      await service().deletePacsNode({ name });
+      process.stdout.write(`deleted ${name}\n`);
+    });
   pacs.command('echo').description('C-ECHO: is the node there and does it accept us?')
-    .requiredOption('--node <host:port:AET>', 'the remote node').option('--aet <ours>', 'our AE title (default DENOISESTUDIO)').option('--json', 'print one JSON object')
+    .requiredOption('--node <host:port:AET|name>', 'the remote node, or a saved node\'s name').option('--aet <ours>', 'our AE title (default DENOISESTUDIO)').option('--json', 'print one JSON object')
     .action(async (opts: { node: string; aet?: string; json?: boolean }) => {
-      const r = await service().pacsEcho({ node: nodeOf(opts.node, opts.aet) });
+      const remote = await target(opts);
+      if (remote.kind !== 'dimse') throw new Error(`--node ${opts.node} is a DICOMweb server: C-ECHO is for DIMSE nodes (try \`pacs find --node ${opts.node} --level patient --patient-id NONE\`)`);
+      const r = await service().pacsEcho({ node: remote.node });
       emit(opts.json, r, `${opts.node}: C-ECHO answered in ${r.ms.toFixed(0)} ms\n`);
     });
   remoteOptions(pacs.command('find').description('find patients, studies or the series of one study: C-FIND, or QIDO-RS with --web'))
@@ -229,7 +256,7 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .option('--study <uid>', 'the study (needed for --level series)').option('--json', 'print one JSON array')
     .action(async (opts: { node?: string; web?: string; user?: string; aet?: string; level: string; patientName?: string; patientId?: string; date?: string; modality?: string; study?: string; json?: boolean }) => {
       const query = { level: opts.level as PacsMatch['level'], patientName: opts.patientName, patientId: opts.patientId, studyDate: opts.date, modality: opts.modality, studyInstanceUid: opts.study };
-      const remote = target(opts);
+      const remote = await target(opts);
       const rows = remote.kind === 'dimse' ? await service().pacsFind({ node: remote.node, ...query }) : await service().webFind({ server: remote.server, ...query });
       emit(opts.json, rows, rows.length ? rows.map(matchLine).join('') : 'no matches\n');
     });
@@ -238,7 +265,7 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     .option('--move-port <n>', 'C-MOVE instead of C-GET: our storage SCP listens on this port for the transfer (the node must know our AE title there)', number('--move-port', 1, 65535))
     .option('--json', 'print one JSON object')
     .action(async (opts: { node?: string; web?: string; user?: string; aet?: string; study: string; series?: string; movePort?: number; json?: boolean }) => {
-      const remote = target(opts);
+      const remote = await target(opts);
       const what = { studyInstanceUid: opts.study, seriesInstanceUid: opts.series };
       if (opts.movePort && remote.kind === 'web') throw new Error('--move-port is for a DIMSE node (--node), not DICOMweb');
       const r = remote.kind === 'dimse'
@@ -250,7 +277,7 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
   remoteOptions(pacs.command('send').description('send a catalogued series (e.g. a denoised result): C-STORE, or STOW-RS with --web'))
     .requiredOption('--series <uid>', 'the Series Instance UID (see `index`)').option('--json', 'print one JSON object')
     .action(async (opts: { node?: string; web?: string; user?: string; aet?: string; series: string; json?: boolean }) => {
-      const remote = target(opts);
+      const remote = await target(opts);
       const r = remote.kind === 'dimse'
         ? await service().pacsSend({ node: remote.node, seriesInstanceUid: opts.series }, { onProgress: progress(opts.json) })
         : await service().webSend({ server: remote.server, seriesInstanceUid: opts.series }, { onProgress: progress(opts.json) });

@@ -55,6 +55,16 @@ test('PACS: check, find, retrieve into the viewer, denoise, send the result back
   await page.getByTestId('pacs-echo').click();
   await expect(page.getByTestId('pacs-status')).toContainText('ECONNREFUSED', { timeout: 15_000 });
   await page.getByLabel('Node port').fill(String(orthanc!.port));
+  // Saved in the catalogue: after a reload with this window's storage cleared it is still there.
+  await page.getByLabel('Node name').fill('Orthanc e2e');
+  await page.getByTestId('pacs-save').click();
+  await expect(page.getByTestId('pacs-status')).toContainText('Saved Orthanc e2e');
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await page.getByRole('radio', { name: 'PACS' }).click();
+  await expect(page.getByLabel('Saved nodes')).toContainText(`Orthanc e2e (ORTHANC@127.0.0.1:${orthanc!.port})`);
+  await expect(page.getByLabel('Node port')).toHaveValue(String(orthanc!.port));
+  await expect(page.getByLabel('Node name')).toHaveValue('Orthanc e2e');
 
   // Patients first (C-FIND at patient level), then that patient's studies.
   await page.getByLabel('Find', { exact: true }).selectOption('patient');
@@ -93,8 +103,19 @@ test('DICOMweb: a wrong password is refused, then find, retrieve into the viewer
   try {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // A node an earlier version saved in the window's storage moves into the catalogue.
+    await page.addInitScript(() => {
+      if (sessionStorage.getItem('seeded')) return;
+      sessionStorage.setItem('seeded', '1');
+      localStorage.setItem('denoise-studio.pacs-nodes', JSON.stringify([{ name: 'Old node', host: '127.0.0.1', port: 104, aet: 'OLDPACS', protocol: 'dimse' }]));
+    });
     await page.goto(fresh.server.launchUrl);
     await page.getByRole('radio', { name: 'PACS' }).click();
+    await expect(page.getByLabel('Saved nodes')).toContainText('Old node (OLDPACS@127.0.0.1:104)');
+    expect(await page.evaluate(() => localStorage.getItem('denoise-studio.pacs-nodes'))).toBeNull();
+    expect((await fresh.service.pacsNodes({})).map((n) => n.name)).toEqual(['Old node']);
+    await page.getByTestId('pacs-forget').click();
+    await expect(page.getByLabel('Saved nodes')).toHaveCount(0);
     await page.getByLabel('Protocol').selectOption('dicomweb');
     await page.getByLabel('DICOMweb URL').fill(orthanc!.dicomweb!);
     await page.getByLabel('DICOMweb user').fill(WEB_USER.username);
