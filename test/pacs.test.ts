@@ -165,7 +165,7 @@ test('a DICOMweb server that is down fails fast and says so', async () => {
   assert.match(down.err, new RegExp(`http://127\\.0\\.0\\.1:${port}/dicom-web did not answer a study search \\(is it running`));
   assert.ok(Date.now() - started < 15_000);
   const both = await cli('pacs', 'find', '--web', `http://127.0.0.1:${port}/dicom-web`, '--node', '127.0.0.1:104:X');
-  assert.match(both.err, /name the remote: --node host:port:AET \(DIMSE\) or --web/);
+  assert.match(both.err, /name the remote: --node host:port:AET \(DIMSE\), --node <saved node name> or --web/);
 });
 
 test('an association cut mid-dataset leaves no file and the storage SCP keeps receiving', { skip: spawnSync('storescu', ['--version']).status !== 0 && 'dcmtk is not installed' }, async () => {
