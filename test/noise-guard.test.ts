@@ -9,7 +9,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { initBackend } from '../src-main/model/backend.js';
 import { psnr } from '../src-main/model/metrics.js';
-import { limitToNoise } from '../src-main/model/model-denoiser.js';
+import { limitLocalEnergy, limitToNoise } from '../src-main/model/noise-guard.js';
 import { loadModelFolder } from '../src-main/model/model-io.js';
 import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
 import { estimateNoiseSigma, noiseSigmaUpperBound } from '../src-main/preprocess/noise-level.js';
@@ -64,10 +64,48 @@ test('the guard scales down a removal larger than the noise, and leaves a fittin
   assert.ok(Math.abs(Math.sqrt(s2 / flat.length) - sigma) < 0.05 * sigma, 'what is removed is now the noise level');
 });
 
+test('the local guard keeps the edges a blurring model would remove, and leaves the removal of noise alone', () => {
+  const W = 128, sigma = 10;
+  // A bright disc (a vessel in cross-section, 300 units above its surroundings) and white noise.
+  const clean = Float32Array.from({ length: W * W }, (_, i) => (Math.hypot((i % W) - 64, Math.floor(i / W) - 64) < 20 ? 300 : 0));
+  const noisy = addNoise(clean, W, W, { kind: 'gaussian', sigma }, 4).noisy;
+  const mask = new Uint8Array(W * W);
+  const touched = (before: Float32Array, after: Float32Array) => after.reduce((n, v, i) => n + (v !== before[i] ? 1 : 0), 0);
+  // Removing exactly the noise: its 5×5 energy stays near σ², and almost nothing is touched.
+  const ideal = Float32Array.from(clean);
+  limitLocalEnergy(noisy, ideal, W, W, mask, 2 * sigma * sigma);
+  assert.ok(touched(clean, ideal) < 0.01 * W * W, `${touched(clean, ideal)} pixels touched`);
+  // A "model" that blurs (a 7×7 box after removing the noise): the rim loses its contrast.
+  const blurred = new Float32Array(W * W);
+  for (let y = 0; y < W; y++) for (let x = 0; x < W; x++) {
+    let s = 0, n = 0;
+    for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) {
+      const yy = y + dy, xx = x + dx;
+      if (yy >= 0 && yy < W && xx >= 0 && xx < W) { s += clean[yy * W + xx]!; n++; }
+    }
+    blurred[y * W + x] = s / n;
+  }
+  const guarded = Float32Array.from(blurred);
+  limitLocalEnergy(noisy, guarded, W, W, mask, 2 * sigma * sigma);
+  const rim = (i: number) => Math.abs(Math.hypot((i % W) - 64, Math.floor(i / W) - 64) - 20) < 3;
+  const rmsOn = (a: Float32Array, where: (i: number) => boolean) => {
+    let s = 0, n = 0;
+    a.forEach((v, i) => { if (where(i)) { s += (v - clean[i]!) ** 2; n++; } });
+    return Math.sqrt(s / n);
+  };
+  assert.ok(rmsOn(guarded, rim) < 0.6 * rmsOn(blurred, rim), `rim error ${rmsOn(guarded, rim).toFixed(1)} vs blurred ${rmsOn(blurred, rim).toFixed(1)}`);
+  assert.ok(psnr(clean, guarded, 300) > psnr(clean, blurred, 300) + 3, `${psnr(clean, guarded, 300).toFixed(2)} vs ${psnr(clean, blurred, 300).toFixed(2)} dB`);
+  // Far from the rim the full removal is kept: those pixels are the blurred output, untouched.
+  const far = (i: number) => Math.abs(Math.hypot((i % W) - 64, Math.floor(i / W) - 64) - 20) > 8 && (i % W) > 4 && (i % W) < W - 5;
+  let farTouched = 0, farCount = 0;
+  guarded.forEach((v, i) => { if (far(i)) { farCount++; if (v !== blurred[i]) farTouched++; } });
+  assert.ok(farTouched < 0.01 * farCount, `${farTouched} of ${farCount} pixels away from the edge touched`);
+});
+
 test('the MR default with its guard never makes a low-noise MR slice worse, and still cleans a noisy one', async () => {
   const loaded = await loadModelFolder(path.join(ROOT, 'models', 'mr-default'));
   const guarded = ModelDenoiser.fromLoaded(loaded);
-  const unguarded = ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null, noiseGuardScales: 2 } } });
+  const unguarded = ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null, noiseGuardScales: 2, noiseGuardLocal: null } } });
   for (const [k, percent] of [1, 2, 5].entries()) {
     const clean = mrPhantomSlice(192, k, 3, 7);
     let hi = 0;

@@ -33,7 +33,7 @@ export interface DefaultRecipe {
   /** Real series kept out of training for `npm run bench:quality`. */
   heldOut: RealSource[];
   /** The card's inference settings (the noise guard; see model-card.ts). */
-  inference: { noiseGuard: number | null; noiseGuardScales: number };
+  inference: { noiseGuard: number | null; noiseGuardScales: number; noiseGuardLocal?: number | null };
   /** The experiments that chose this recipe, best first: the leaderboard the card carries. */
   experiments: Experiment[];
 }

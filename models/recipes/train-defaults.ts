@@ -6,6 +6,8 @@
  * For experiments on the recipe: `--out <dir>` writes the model there instead of models/, and
  * `--set <path>=<json>` overrides one field of the recipe's training config (repeatable), e.g.
  * `--set epochs=12 --set 'preprocessing.normalisation={"kind":"window","center":0,"width":500,"clip":false}'`.
+ * `--init <model dir>` starts from that model's weights (a fine-tune: its architecture and
+ * preprocessing are kept) instead of from scratch.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { bin2x2 } from '../../src-main/preprocess/noise-level.js';
 import { fileURLToPath } from 'node:url';
 import { describeBackend, initBackend } from '../../src-main/model/backend.js';
-import { saveModelFolder } from '../../src-main/model/model-io.js';
+import { loadModelFolder, saveModelFolder } from '../../src-main/model/model-io.js';
 import { trainModel, type TrainingVolume } from '../../src-main/model/train.js';
 import { ctPhantomSlice, mrPhantomSlice } from '../../src-main/noise/phantom.js';
 import { gradientHelpersFor } from '../../src-main/jobs/workers/gradient-helpers.js';
@@ -69,7 +71,7 @@ function withField(config: Record<string, unknown>, dotted: string, value: unkno
   return { ...config, [head]: withField(current as Record<string, unknown>, rest.join('.'), value) };
 }
 
-async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrides: [string, unknown][]): Promise<void> {
+async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrides: [string, unknown][], initDir?: string): Promise<void> {
   let config = base.config as Record<string, unknown>;
   for (const [field, value] of overrides) config = withField(config, field, value);
   const recipe: DefaultRecipe = { ...base, config: config as DefaultRecipe['config'] };
@@ -83,8 +85,9 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
   // Checkpoints each epoch: an interrupted run resumes where it stopped (same seed, same schedule).
   const checkpointDir = path.join(ROOT, '.tmp', `train-${outDir ? path.basename(outDir) : recipe.folder}`);
   const resume = existsSync(path.join(checkpointDir, 'state.json'));
+  const init = initDir ? await loadModelFolder(path.resolve(initDir)) : undefined;
   const result = await trainModel(recipe.config, volumes, {
-    backend: backend.name, gradientHelpers: helpers, checkpointDir, resume,
+    init, backend: backend.name, gradientHelpers: helpers, checkpointDir, resume,
     onProgress: (e) => {
       if (e.type === 'epoch') {
         const r = e.record;
@@ -108,7 +111,8 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
     },
     inference: recipe.inference,
     metrics: { ...result.card.metrics, trainingMinutes: Math.round((Date.now() - started) / 600) / 100, stoppedBy: result.stoppedBy },
-    command: `npm run train:defaults ${recipe.modality.toLowerCase()}`,
+    command: ['npm run train:defaults', ...(initDir || overrides.length ? ['--'] : []), recipe.modality.toLowerCase(),
+      ...(initDir ? [`--init ${initDir}`] : []), ...overrides.map(([f, v]) => `--set '${f}=${JSON.stringify(v)}'`)].join(' '),
   }, staging);
   result.model.dispose();
   rmSync(checkpointDir, { recursive: true, force: true });
@@ -119,7 +123,7 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
-  options: { out: { type: 'string' }, set: { type: 'string', multiple: true } },
+  options: { out: { type: 'string' }, set: { type: 'string', multiple: true }, init: { type: 'string' } },
 });
 const which = positionals[0]?.toUpperCase();
 const overrides = (flags.set ?? []).map((s): [string, unknown] => {
@@ -127,7 +131,8 @@ const overrides = (flags.set ?? []).map((s): [string, unknown] => {
   if (eq < 1) throw new Error(`--set ${s}: expected <field>=<json>`);
   try { return [s.slice(0, eq), JSON.parse(s.slice(eq + 1))]; } catch { throw new Error(`--set ${s.slice(0, eq)}: the value is not JSON (quote strings: --set 'name="x"')`); }
 });
-if (flags.out && !which) throw new Error('--out needs one recipe: ct or mr');
+if ((flags.out || flags.init) && !which) throw new Error('--out and --init need one recipe: ct or mr');
+if (flags.init && !flags.out) throw new Error('--init: give --out too (a fine-tuned candidate is compared before it replaces a shipped model)');
 for (const recipe of DEFAULT_RECIPES) {
-  if (!which || which === recipe.modality) await trainOne(recipe, flags.out, overrides);
+  if (!which || which === recipe.modality) await trainOne(recipe, flags.out, overrides, flags.init);
 }

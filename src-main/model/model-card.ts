@@ -64,6 +64,7 @@ export const ModelCard = z.object({
   /**
    * Inference: `noiseGuard` caps what the model may remove from a slice at that many times the
    * noise estimated in it (so a low-noise image is never smoothed into a worse one); null: off.
+   * The guard itself is src-main/model/noise-guard.ts.
    */
   inference: z.object({
     noiseGuard: z.number().positive().max(10).nullable().default(1),
@@ -74,7 +75,13 @@ export const ModelCard = z.object({
      * a looser guard.
      */
     noiseGuardScales: z.number().int().min(1).max(3).default(2),
-  }).default({ noiseGuard: 1, noiseGuardScales: 2 }),
+    /**
+     * The local guard (see noise-guard.ts): where what the model removed has more energy over a
+     * 5×5 neighbourhood than this many times the noise variance, it is scaled down there — edges
+     * the model took for noise are kept. null: off (cards before it).
+     */
+    noiseGuardLocal: z.number().positive().max(100).nullable().default(null),
+  }).default({ noiseGuard: 1, noiseGuardScales: 2, noiseGuardLocal: null }),
   /** The model this one was fine-tuned from, and how that model scored on this run's validation data. */
   parent: z.object({
     name: z.string(), version: z.string(), folder: z.string().optional(),

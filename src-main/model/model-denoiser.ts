@@ -9,7 +9,7 @@ import {
   type NormalisationParams,
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
-import { noiseSigmaUpperBound } from '../preprocess/noise-level.js';
+import { guardRemoval } from './noise-guard.js';
 import { parseArchitecture, tilingNeeds, type TilingNeeds } from './architectures.js';
 import type { SliceDenoiser, SliceInput } from './denoiser.js';
 import type { ModelCard } from './model-card.js';
@@ -41,29 +41,6 @@ function modelTiling(loaded: LoadedModel): TilingNeeds {
   const shape = loaded.model.inputs[0]!.shape;
   if (shape[1] && shape[2]) return { margin: 0, align: 1, fixedSize: shape[1] };
   return { margin: 32, align: 16 }; // unknown network: a generous margin, pooling up to 4 levels
-}
-
-/**
- * The noise guard: a denoiser should remove noise, not anatomy. When what the model removed
- * (input − output) has a larger spread than `factor` × the most noise the input may hold
- * (correlated noise included, see noiseSigmaUpperBound), the
- * removal is scaled down to that, in place. On a noisy slice it rarely acts; on a low-noise one
- * it keeps a model trained for stronger noise from smoothing edges away. Returns the scale used.
- */
-export function limitToNoise(input: Float32Array, out: Float32Array, width: number, height: number, mask: Uint8Array, factor: number, scales = 2): number {
-  const sigma = noiseSigmaUpperBound(input, width, height, mask, scales);
-  let sum = 0, sum2 = 0, n = 0;
-  for (let j = 0; j < out.length; j++) {
-    if (mask[j]) continue;
-    const r = input[j]! - out[j]!;
-    sum += r; sum2 += r * r; n++;
-  }
-  if (n === 0) return 1;
-  const spread = Math.sqrt(Math.max(0, sum2 / n - (sum / n) ** 2));
-  if (!(spread > factor * sigma)) return 1;
-  const scale = (factor * sigma) / spread;
-  for (let j = 0; j < out.length; j++) if (!mask[j]) out[j] = input[j]! - scale * (input[j]! - out[j]!);
-  return scale;
 }
 
 export class ModelDenoiser implements SliceDenoiser {
@@ -137,8 +114,8 @@ export class ModelDenoiser implements SliceDenoiser {
         const { input, mask, params } = prepared[i]!;
         const out = denormalise(predicted[k]!, params);
         restoreClipped(input.values, out, params);
-        const { noiseGuard, noiseGuardScales } = this.loaded.card.inference;
-        if (noiseGuard !== null) limitToNoise(input.values, out, input.width, input.height, mask, noiseGuard, noiseGuardScales);
+        const { noiseGuard, noiseGuardScales, noiseGuardLocal } = this.loaded.card.inference;
+        guardRemoval(input.values, out, input.width, input.height, mask, { factor: noiseGuard, scales: noiseGuardScales, local: noiseGuardLocal });
         for (let j = 0; j < out.length; j++) if (mask[j]) out[j] = input.values[j]!;
         outputs[i] = out;
       });

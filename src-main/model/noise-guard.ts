@@ -1,0 +1,88 @@
+/**
+ * The noise guard: a denoiser should remove noise, not anatomy. Pure functions on one slice,
+ * applied after the model (see ModelDenoiser). Both parts compare what the model removed
+ * (input − output) with σ, the most noise the input may hold (noiseSigmaUpperBound):
+ * - globally: when the removal's spread over the slice exceeds `factor`·σ, all of it is scaled
+ *   down to that — a model trained for stronger noise does not smooth a low-noise slice;
+ * - locally: white noise removed from a 5×5 neighbourhood has an energy near σ² (its spread over 25
+ *   pixels is about ±30 %); where the removal's local energy exceeds `k`·σ², it is scaled down to
+ *   k·σ² there. Such lumps are edges and small structures the model took for noise — the blur a
+ *   clinician sees — while flat regions keep their full removal.
+ */
+import { noiseSigmaUpperBound } from '../preprocess/noise-level.js';
+
+export interface GuardSettings {
+  /** Global bound on the removal's spread, in multiples of σ; null: none. */
+  factor: number | null;
+  /** Dyadic scales the σ bound looks at (2–3 see correlated CT noise). */
+  scales: number;
+  /** Local bound on the removal's 5×5 energy, in multiples of σ²; null: none. */
+  local: number | null;
+}
+
+/** Applies the card's guard to `out` in place; `mask` (1 = padding/invalid) is left alone. Returns σ and the global scale. */
+export function guardRemoval(input: Float32Array, out: Float32Array, width: number, height: number, mask: Uint8Array, guard: GuardSettings): { sigma: number; scale: number } {
+  if (guard.factor === null && guard.local === null) return { sigma: NaN, scale: 1 };
+  const sigma = noiseSigmaUpperBound(input, width, height, mask, guard.scales);
+  const scale = guard.factor === null ? 1 : limitSpread(input, out, mask, guard.factor * sigma);
+  if (guard.local !== null) limitLocalEnergy(input, out, width, height, mask, guard.local * sigma * sigma);
+  return { sigma, scale };
+}
+
+/**
+ * The global guard alone: scales the removal down when its spread exceeds `factor` × the noise
+ * bound at `scales` scales. Returns the scale used (1: untouched).
+ */
+export function limitToNoise(input: Float32Array, out: Float32Array, width: number, height: number, mask: Uint8Array, factor: number, scales = 2): number {
+  return guardRemoval(input, out, width, height, mask, { factor, scales, local: null }).scale;
+}
+
+/** Scales input − out down so its spread is at most `bound`; returns the scale. */
+function limitSpread(input: Float32Array, out: Float32Array, mask: Uint8Array, bound: number): number {
+  let sum = 0, sum2 = 0, n = 0;
+  for (let j = 0; j < out.length; j++) {
+    if (mask[j]) continue;
+    const r = input[j]! - out[j]!;
+    sum += r; sum2 += r * r; n++;
+  }
+  if (n === 0) return 1;
+  const spread = Math.sqrt(Math.max(0, sum2 / n - (sum / n) ** 2));
+  if (!(spread > bound)) return 1;
+  const scale = bound / spread;
+  for (let j = 0; j < out.length; j++) if (!mask[j]) out[j] = input[j]! - scale * (input[j]! - out[j]!);
+  return scale;
+}
+
+const RADIUS = 2;
+
+/** Where the removal's mean square over a 5×5 window exceeds `limit`, scales it down to `limit` there. */
+export function limitLocalEnergy(input: Float32Array, out: Float32Array, width: number, height: number, mask: Uint8Array, limit: number): void {
+  if (!(limit > 0)) return;
+  const energy = new Float32Array(width * height);
+  for (let j = 0; j < energy.length; j++) energy[j] = mask[j] ? 0 : (input[j]! - out[j]!) ** 2;
+  const local = boxMean(boxMean(energy, width, height, width, 1), height, width, 1, width); // rows, then columns
+  for (let j = 0; j < out.length; j++) {
+    if (mask[j] || !(local[j]! > limit)) continue;
+    out[j] = input[j]! - Math.sqrt(limit / local[j]!) * (input[j]! - out[j]!);
+  }
+}
+
+/**
+ * Running mean over 2·RADIUS+1 samples along one axis (`step` apart; `lines` lines `lineStep`
+ * apart), windows clipped at the ends.
+ */
+function boxMean(values: Float32Array, length: number, lines: number, lineStep: number, step: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let l = 0; l < lines; l++) {
+    const base = l * lineStep;
+    let sum = 0, count = 0;
+    for (let k = 0; k < Math.min(RADIUS, length); k++) { sum += values[base + k * step]!; count++; }
+    for (let k = 0; k < length; k++) {
+      const enter = k + RADIUS, leave = k - RADIUS - 1;
+      if (enter < length) { sum += values[base + enter * step]!; count++; }
+      if (leave >= 0) { sum -= values[base + leave * step]!; count--; }
+      out[base + k * step] = sum / count;
+    }
+  }
+  return out;
+}
