@@ -20,6 +20,7 @@ import { meanShift, psnr, ssim, type Roi } from '../src-main/model/metrics.js';
 import { loadModelDenoiser } from '../src-main/model/model-io.js';
 import type { ModelDenoiser } from '../src-main/model/model-denoiser.js';
 import { addNoise, type NoiseSpec } from '../src-main/noise/models.js';
+import { keepOutside, outsideImage } from '../src-main/dicom/physical.js';
 import { ctPhantomSlice, mrPhantomSlice } from '../src-main/noise/phantom.js';
 import { Rng } from '../src-main/noise/rng.js';
 import { findSeries, readSeriesSlices, type SeriesSlice } from '../src-main/jobs/series-source.js';
@@ -141,8 +142,8 @@ async function benchSeries(name: string, slices: Slice[], recipe: DefaultRecipe,
     for (const { s, si, r } of draws) {
       const dr = range(s.values);
       const roi = tissueRoi(s, recipe.modality);
-      const noisy = addNoise(s.values, s.width, s.height, level.spec, new Rng(7000 + 100 * li + si + 37 * r)).noisy;
-      if (s.padding) for (let i = 0; i < noisy.length; i++) if (s.padding[i]) noisy[i] = s.values[i]!;
+      // Noise inside the image only: CT's outside circle is not scored (see outsideImage).
+      const noisy = keepOutside(addNoise(s.values, s.width, s.height, level.spec, new Rng(7000 + 100 * li + si + 37 * r)).noisy, s.values, outsideImage(s, recipe.modality));
       const score = (out: Float32Array) => ({ psnr: psnr(s.values, out, dr), ssim: ssim(s.values, out, s.width, s.height, { dataRange: dr }), shift: meanShift(s.values, out, s.width, s.height, roi) });
       add('noisy input', score(noisy));
       const outputs: Record<string, Float32Array> = {};

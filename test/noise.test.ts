@@ -5,7 +5,7 @@ import { addNoise, correlatedField, fbpField } from '../src-main/noise/models.js
 import { Rng } from '../src-main/noise/rng.js';
 import { fft2d } from '../src-main/shared/fft2d.js';
 import { readDicomImage } from '../src-main/dicom/read.js';
-import { physicalFrame } from '../src-main/dicom/physical.js';
+import { CT_OUTSIDE_IMAGE_HU, keepOutside, outsideImage, physicalFrame } from '../src-main/dicom/physical.js';
 import { fixture } from './helpers.js';
 
 function stats(a: ArrayLike<number>) {
@@ -123,4 +123,21 @@ test('a log-uniform level range gives low levels as much weight as high ones', (
   assert.ok(Math.abs(share(uniform, 10) - 0.111) < 0.03, `uniform ${share(uniform, 10)}`);
   assert.ok(Math.abs(share(log, 10) - 0.301) < 0.03, `log-uniform ${share(log, 10)}`);
   assert.throws(() => addNoise(flat, 64, 64, { kind: 'gaussian', sigma: { min: 0, max: 5, distribution: 'log-uniform' } }, 1), /min > 0/);
+});
+
+test('simulated noise goes inside the image only: CT below −1100 HU (the outside of the reconstruction circle) and padding keep their values', async () => {
+  // A J2K-lossy head CT: its outside circle is ≈ −3024 HU spread by the codec, so the padding value marks few of it.
+  const image = await readDicomImage(fixture('pydicom/693_J2KI.dcm'));
+  const slice = physicalFrame(image);
+  const padded = slice.padding?.reduce((a, b) => a + b, 0) ?? 0;
+  const outside = outsideImage(slice, 'CT')!;
+  const count = outside.reduce((a, b) => a + b, 0);
+  assert.ok(padded < 1000 && count > 50_000 && count < 70_000, `padding ${padded}, outside ${count} of ${outside.length}`);
+  assert.ok(slice.values.every((v, i) => (v < CT_OUTSIDE_IMAGE_HU || slice.padding?.[i] ? outside[i] === 1 : outside[i] === 0)));
+  const noisy = keepOutside(addNoise(slice.values, slice.width, slice.height, { kind: 'gaussian', sigma: 25 }, 3).noisy, slice.values, outside);
+  let inside = 0, changed = 0;
+  noisy.forEach((v, i) => { if (outside[i]) assert.equal(v, slice.values[i]); else { inside++; if (v !== slice.values[i]) changed++; } });
+  assert.ok(changed > 0.99 * inside, 'noise everywhere inside');
+  // Outside CT only the padding is not image (MR's dark background is its own noise).
+  assert.equal(outsideImage(slice, 'MR'), slice.padding);
 });

@@ -1,6 +1,7 @@
 /** Simulated noisy copies of real series (seeded), for evaluation and for researchers' test sets. */
 import { addNoise, NoiseSpec } from '../noise/models.js';
 import { Rng } from '../noise/rng.js';
+import { keepOutside, outsideImage } from '../dicom/physical.js';
 import { processSeriesFolder, type ProcessedFolder, type SeriesProgress } from './process-series.js';
 
 export async function runNoiseJob(options: { input: string; outDir: string; noise: unknown; seed?: number;
@@ -19,8 +20,7 @@ export async function runNoiseJob(options: { input: string; outDir: string; nois
   }, async (slice) => {
     // Seeded per slice, so any one slice can be regenerated on its own.
     const out = addNoise(slice.values, slice.width, slice.height, spec, new Rng(seed * 100_003 + slice.index)).noisy;
-    if (slice.padding) for (let i = 0; i < out.length; i++) if (slice.padding[i]) out[i] = slice.values[i]!;
-    return out;
+    return keepOutside(out, slice.values, outsideImage(slice, slice.header.modality));
   });
   return { ...result, seconds: (performance.now() - started) / 1000 };
 }

@@ -48,8 +48,10 @@ export function bin2x2(values: Float32Array, width: number, height: number, mask
 }
 
 function laplacianSigma(values: Float32Array, width: number, height: number, mask?: Uint8Array): number {
-  const responses: number[] = [];
-  // Every second pixel in each direction: plenty of samples, a quarter of the work.
+  // Every second pixel in each direction: plenty of samples, a quarter of the work. A typed array
+  // sorts numerically without a comparator: several times faster than number[] on a 512² slice.
+  const responses = new Float32Array(Math.ceil(height / 2) * Math.ceil(width / 2));
+  let n = 0;
   for (let y = 1; y < height - 1; y += 2) {
     for (let x = 1; x < width - 1; x += 2) {
       const i = y * width + x;
@@ -61,11 +63,11 @@ function laplacianSigma(values: Float32Array, width: number, height: number, mas
       const r = values[i - width - 1]! - 2 * values[i - width]! + values[i - width + 1]!
         - 2 * values[i - 1]! + 4 * values[i]! - 2 * values[i + 1]!
         + values[i + width - 1]! - 2 * values[i + width]! + values[i + width + 1]!;
-      responses.push(Math.abs(r));
+      responses[n++] = Math.abs(r);
     }
   }
-  if (responses.length < 16) return 0;
-  responses.sort((a, b) => a - b);
-  const median = responses[Math.floor(responses.length / 2)]!;
+  if (n < 16) return 0;
+  const sorted = responses.subarray(0, n).sort();
+  const median = sorted[Math.floor(n / 2)]!;
   return median / (0.6745 * 6);
 }

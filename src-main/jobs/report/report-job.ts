@@ -9,6 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BiasReport, ReportSeries, ReportSubset, TagEntry } from '../../api/contract.js';
+import { keepOutside, outsideImage } from '../../dicom/physical.js';
 import { readTags } from '../../dicom/tags.js';
 import type { BackendName } from '../../model/backend.js';
 import { psnr, ssim } from '../../model/metrics.js';
@@ -131,7 +132,8 @@ export async function runReportJob(options: ReportOptions): Promise<BiasReport> 
         } else {
           references = chosen;
           const spec = noise ?? defaultNoise(target.input.modality);
-          inputs = chosen.map((s, i) => addNoise(s.values, s.width, s.height, spec, (options.seed ?? 1) * 7919 + k * 131 + i).noisy);
+          // Inside the image only (padding, CT's outside circle): what a denoiser does there is not scored.
+          inputs = chosen.map((s, i) => keepOutside(addNoise(s.values, s.width, s.height, spec, (options.seed ?? 1) * 7919 + k * 131 + i).noisy, s.values, outsideImage(s, target.input.modality)));
         }
         let lo = Infinity, hi = -Infinity;
         for (const r of references) for (const v of r.values) { if (v < lo) lo = v; if (v > hi) hi = v; }
