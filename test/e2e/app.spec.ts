@@ -5,7 +5,7 @@
  * checked live, stopped and resumed, draws its loss curve and adds a model → a model folder imports
  * and deletes. Screenshots of every step go to test-results/.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { DenoiseStudioService } from '../../src-main/api/service.js';
@@ -186,5 +186,16 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await imported.getByRole('button', { name: 'Delete' }).click();
   await expect(imported).toHaveCount(0);
   await expect(page.getByTestId('model-item').filter({ hasText: 'mr-default' })).toHaveCount(1); // the shipped one stays
+  // The shipped CT default shows its evidence: the card's PASS/MISS lines counted, its guard in words.
+  const ctCard = JSON.parse(readFileSync(path.join(process.cwd(), 'models', 'ct-default', 'model-card.json'), 'utf8')) as { evidence: { benchmark: Record<string, { targets: string[] }> } };
+  const lines = Object.values(ctCard.evidence.benchmark).flatMap((b) => b.targets);
+  const ct = page.getByTestId('model-item').filter({ hasText: 'ct-default' });
+  const evidence = ct.getByTestId('model-evidence');
+  await expect(evidence.locator('summary')).toHaveText(`Evidence: ${lines.filter((l) => l.startsWith('PASS')).length} of ${lines.length} benchmark targets met`);
+  await expect(ct.getByTestId('model-guard')).toContainText('at most 2× the noise variance over any 5×5 pixels');
+  await evidence.locator('summary').click();
+  await expect(evidence.getByTestId('evidence-overall')).toContainText('dB');
+  await evidence.scrollIntoViewIfNeeded();
+  await shot(page, '09b-model-evidence');
   expect(errors).toEqual([]);
 });
