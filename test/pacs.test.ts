@@ -63,6 +63,10 @@ test('send, find, retrieve (identical pixels), denoise, send the result back and
   assert.deepEqual(byName.map((p) => p.patientId), ['123565']);
   assert.match((await cli('pacs', 'echo', '--node', 'Orthanc test')).out, /C-ECHO answered/);
   assert.match((await cli('pacs', 'echo', '--node', 'nobody')).err, /no saved node is named 'nobody'/);
+  assert.match((await cli('pacs', 'nodes', 'add', ' padded', '--node', node)).err, /field 'node\.name': no leading or trailing spaces/);
+  assert.match((await cli('pacs', 'nodes', 'delete', 'Orthanc test')).out, /deleted Orthanc test \(0 left\)/);
+  assert.equal((await cli('pacs', 'nodes')).out, 'no saved nodes\n');
+  assert.match((await cli('pacs', 'nodes', 'delete', 'Orthanc test')).err, /no saved node is named 'Orthanc test'/);
 
   // Retrieve into a fresh catalogue: every instance, pixel for pixel the fixture's.
   process.env.DENOISE_STUDIO_HOME = path.join(work.dir, 'fresh');

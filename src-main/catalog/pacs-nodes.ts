@@ -11,11 +11,6 @@ export function listPacsNodes(db: Database): SavedPacsNode[] {
   return rows.map((r) => JSON.parse(r.settings) as SavedPacsNode);
 }
 
-export function getPacsNode(db: Database, name: string): SavedPacsNode | undefined {
-  const row = db.prepare('SELECT settings FROM pacs_nodes WHERE name = ?').get(name) as { settings: string } | undefined;
-  return row && (JSON.parse(row.settings) as SavedPacsNode);
-}
-
 /** Adds a node, or replaces the one of that name. */
 export function savePacsNode(db: Database, node: SavedPacsNode): void {
   db.prepare('INSERT INTO pacs_nodes (name, settings, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at')

@@ -234,13 +234,11 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
       if (Boolean(opts.node) === Boolean(opts.web)) throw new Error('give the address: --node host:port:AET or --web <DICOMweb URL>');
       const node = opts.web ? { name, protocol: 'dicomweb' as const, url: opts.web, ...(opts.user ? { username: opts.user } : {}) }
         : { name, protocol: 'dimse' as const, ...nodeOf(opts.node!, opts.aet) };
-      await service().savePacsNode({ node });
-      process.stdout.write(`saved ${name}\n`);
+      io.out.write(`saved ${name} (${(await service().savePacsNode({ node })).length} saved node(s))\n`);
     });
   nodes.command('delete').description('forget a saved node').argument('<name>')
     .action(async (name: string) => {
-      await service().deletePacsNode({ name });
-      process.stdout.write(`deleted ${name}\n`);
+      io.out.write(`deleted ${name} (${(await service().deletePacsNode({ name })).length} left)\n`);
     });
   pacs.command('echo').description('C-ECHO: is the node there and does it accept us?')
     .requiredOption('--node <host:port:AET|name>', 'the remote node, or a saved node\'s name').option('--aet <ours>', 'our AE title (default DENOISESTUDIO)').option('--json', 'print one JSON object')
