@@ -4,10 +4,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { ARCHITECTURE_PRESETS, buildModel, parseArchitecture, tilingNeeds } from '../src-main/model/architectures.js';
+import { ARCHITECTURE_PRESETS, buildModel, parseArchitecture, tilingNeeds, type ArchitectureSpec } from '../src-main/model/architectures.js';
 import { initBackend } from '../src-main/model/backend.js';
 import { loadModelDenoiser, loadModelFolder, saveModelFolder } from '../src-main/model/model-io.js';
 import { predictTiled } from '../src-main/model/tiling.js';
+import { fuseConvActivations } from '../src-main/model/fuse-activations.js';
 import type { ModelCardInput } from '../src-main/model/model-card.js';
 import { readDicomImage } from '../src-main/dicom/read.js';
 import { physicalFrame } from '../src-main/dicom/physical.js';
@@ -201,4 +202,54 @@ test('a model in the Keras-converter layout (tensorflowjs_converter --input_form
     assert.ok(tuned.baseline && tuned.baseline.loss !== null, 'the parent was scored on the validation data first');
     tuned.model.dispose();
   } finally { cleanup(); }
+});
+
+test('loading folds each convolution\'s activation into it (one fused kernel): same outputs, activation layers gone only where safe', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const specs: ArchitectureSpec[] = [
+      { kind: 'dncnn', depth: 5, width: 8 },
+      { kind: 'dncnn', depth: 4, width: 8, activation: 'elu' },
+      { kind: 'dncnn', depth: 4, width: 8, activation: 'leaky_relu' },
+      { kind: 'dncnn', depth: 4, width: 8, batchNorm: true },
+      { kind: 'unet', levels: 2, baseFilters: 4 },
+    ];
+    const x = tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', 9);
+    for (const [k, spec] of specs.entries()) {
+      const model = buildModel(spec, { seed: 3 + k });
+      const folder = path.join(dir, `m${k}`);
+      await saveModelFolder(model, card(spec), folder);
+      const loaded = (await loadModelFolder(folder)).model;
+      const classes = (m: tf.LayersModel) => m.layers.map((l) => l.getClassName());
+      const activationLayers = classes(loaded).filter((c) => c === 'ReLU' || c === 'ELU' || c === 'LeakyReLU').length;
+      const fusedConvs = loaded.layers.filter((l) => l.getClassName() === 'Conv2D' && (l.getConfig() as { activation: string }).activation !== 'linear').length;
+      const label = JSON.stringify(spec);
+      // Foldable: a ReLU/ELU straight after a convolution. LeakyReLU has no fused kernel in tfjs
+      // layers; with batch norm the activation follows the BN layer (only the first conv has none).
+      const foldable = model.layers.filter((l) => (l.getClassName() === 'ReLU' || l.getClassName() === 'ELU')
+        && l.inboundNodes[0]!.inboundLayers[0]!.getClassName() === 'Conv2D').length;
+      const expected = spec.kind === 'dncnn' && spec.activation === 'leaky_relu' ? 0 : spec.kind === 'dncnn' && spec.batchNorm ? 1 : classes(model).filter((c) => c === 'ReLU' || c === 'ELU').length;
+      assert.equal(foldable, expected, `${label}: foldable activations in the built model`);
+      assert.equal(fusedConvs, foldable, label);
+      assert.equal(loaded.layers.length, model.layers.length - foldable, label);
+      assert.equal(activationLayers, classes(model).filter((c) => c === 'ReLU' || c === 'ELU' || c === 'LeakyReLU').length - foldable, label);
+      const a = model.predict(x) as tf.Tensor, b = loaded.predict(x) as tf.Tensor;
+      assert.ok(maxAbsDiff(await a.data() as Float32Array, await b.data() as Float32Array) < 1e-6, label);
+      tf.dispose([a, b]);
+      loaded.dispose();
+      model.dispose();
+    }
+    x.dispose();
+  } finally { cleanup(); }
+});
+
+test('an activation is not folded into a convolution whose output something else reads too', async () => {
+  const input = tf.input({ shape: [null, null, 1] });
+  const conv = tf.layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', name: 'shared_conv' }).apply(input) as tf.SymbolicTensor;
+  const act = tf.layers.reLU({ name: 'act' }).apply(conv) as tf.SymbolicTensor;
+  const out = tf.layers.add({ name: 'sum' }).apply([conv, act]) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  const topology = model.toJSON(undefined, false) as object;
+  assert.deepEqual(fuseConvActivations(topology), topology);
+  model.dispose();
 });

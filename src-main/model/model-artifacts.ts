@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelCard } from './model-card.js';
+import { fuseConvActivations } from './fuse-activations.js';
 
 export class ModelFolderError extends Error {
   constructor(readonly folder: string, reason: string) {
@@ -47,7 +48,7 @@ export async function modelFromArtifacts(artifacts: ModelArtifacts, folder: stri
   let model: tf.LayersModel;
   try {
     model = await tf.loadLayersModel(tf.io.fromMemory({
-      modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData,
+      modelTopology: fuseConvActivations(artifacts.modelTopology), weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData,
     }));
   } catch (error) {
     throw new ModelFolderError(folder, `model.json could not be built: ${(error as Error).message}`);
