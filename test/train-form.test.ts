@@ -58,6 +58,12 @@ test('the live check names the bad field, and summarises a valid run', async () 
     assert.equal(good.patches, 60);
     assert.equal(good.receptiveField, 17); // DnCNN depth 8, 3×3 kernels
     assert.match(good.summary, /DnCNN 8×32, supervised; 3 epochs × 5 steps × 4 patches = 60 patches; receptive field 17 px/);
+    const dilated = await service.checkTrainConfig({ config: buildTrainConfig({ ...applyPreset(DEFAULT_FORM, 'dncnn-8x32-dilated'), epochs: 3, stepsPerEpoch: 5, batchSize: 4 }, 'CT', CT_PRE) });
+    assert.ok(dilated.ok);
+    assert.equal(dilated.receptiveField, 35); // 1 + 2·(1 + 2 + 3 + 4 + 3 + 2 + 1 + 1)
+    assert.match(dilated.summary, /DnCNN 8×32, dilations 2,3,4,3,2,1, supervised/);
+    const wrongCount = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, dilations: '2, 3' }, 'CT', CT_PRE) });
+    assert.match(!wrongCount.ok ? wrongCount.error : '', /field 'architecture\.dilations': needs one dilation per hidden layer: 6 for depth 8, got 2/);
   } finally {
     service.close();
     work.cleanup();

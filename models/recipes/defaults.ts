@@ -32,6 +32,11 @@ export interface DefaultRecipe {
   binnedCopies?: boolean;
   /** Real series kept out of training for `npm run bench:quality`. */
   heldOut: RealSource[];
+  /**
+   * A second training stage: the first stage's model trained on with these config overrides
+   * (`--set` paths), e.g. a new cosine cycle at a lower rate and another seed's patches.
+   */
+  continued?: { set: Record<string, unknown>; why: string };
   /** The card's inference settings (the noise guard; see model-card.ts). */
   inference: { noiseGuard: number | null; noiseGuardScales: number; noiseGuardLocal?: number | null };
   /** The experiments that chose this recipe, best first: the leaderboard the card carries. */

@@ -15,6 +15,7 @@ import path from 'node:path';
 // The full bundle: tfjs-core alone registers no gradient functions.
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmConvGradients } from './wasm-gradients.js';
+import { registerDilatedConvGradients } from './dilated-gradients.js';
 import { registerWebgpuConvGradients } from './webgpu-gradients.js';
 import { adapterReport, BACKEND_NAMES, type BackendName, type BackendReport } from './backend-report.js';
 
@@ -162,6 +163,7 @@ async function select(force: BackendName | undefined): Promise<BackendReport> {
  * different forced backend after initialisation is an error.
  */
 export function initBackend(options: { force?: BackendName } = {}): Promise<BackendReport> {
+  registerDilatedConvGradients(); // backend-independent: tfjs's own Conv2D gradient, extended
   const envForce = process.env.DENOISE_STUDIO_BACKEND;
   const force = options.force ?? (envForce ? parseBackendName(envForce, 'DENOISE_STUDIO_BACKEND') : undefined);
   if (current && force && current.name !== force) {

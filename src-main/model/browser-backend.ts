@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { adapterReport, type BackendName, type BackendReport } from './backend-report.js';
 import { registerWasmConvGradients } from './wasm-gradients.js';
+import { registerDilatedConvGradients } from './dilated-gradients.js';
 import { registerWebgpuConvGradients } from './webgpu-gradients.js';
 
 export type BrowserBackendName = Extract<BackendName, 'webgpu' | 'wasm' | 'cpu'>;
@@ -42,6 +43,7 @@ async function tryWasm(paths: Record<string, string>): Promise<void> {
 
 /** Initialises the best backend this context offers (once); a forced one that fails is an error. */
 export async function initBrowserBackend(options: BrowserBackendOptions): Promise<BackendReport> {
+  registerDilatedConvGradients(); // backend-independent: tfjs's own Conv2D gradient, extended
   const skipped: BackendReport['skipped'] = [];
   for (const name of options.force ? [options.force] : BROWSER_BACKENDS) {
     try {

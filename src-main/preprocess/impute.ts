@@ -43,12 +43,10 @@ export function imputePixels(values: Float32Array, width: number, height: number
   const parsed = PixelImputation.parse(spec);
   const out = Float32Array.from(values);
   let filled = 0;
+  for (let i = 0; i < mask.length; i++) filled += mask[i] ? 1 : 0;
+  if (filled === 0) return { values: out, mask, filled }; // the usual case: nothing to fill
   const valid: number[] = [];
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i]) filled++;
-    else valid.push(values[i]!);
-  }
-  if (filled === 0) return { values: out, mask, filled };
+  for (let i = 0; i < mask.length; i++) if (!mask[i]) valid.push(values[i]!);
   if (valid.length === 0 && parsed.method !== 'constant') {
     throw new Error(`imputation '${parsed.method}': the slice has no valid pixels to fill from`);
   }
