@@ -5,7 +5,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src-main/model/backend.js';
 import { buildModel } from '../src-main/model/architectures.js';
-import { qualityInDataUnits, ShardGradients, trainModel, type GradientHelper, type TrainingVolume } from '../src-main/model/train.js';
+import { qualityInDataUnits, ShardGradients, trainModel, weighByNoisePower, type GradientHelper, type TrainingVolume } from '../src-main/model/train.js';
 import { learningRateAt, parseTrainConfig, type TrainConfigInput } from '../src-main/model/train-config.js';
 import { findSeries, readSeriesSlices } from '../src-main/jobs/series-source.js';
 import { loadModelFolder } from '../src-main/model/model-io.js';
@@ -236,4 +236,24 @@ test('a model with frozen layers is not trained data-parallel (helpers would reb
   const helper = { init: async () => undefined, compute: async () => ({ grads: [], lossSum: 0 }), dispose: async () => undefined } as unknown as GradientHelper;
   await assert.rejects(trainModel({ ...small, epochs: 1, fineTune: { freezeLayers: 1, warmupSteps: 0 } }, [volume], { init: await loadModelFolder(defaultModelFor('MR')), gradientHelpers: [helper] }),
     /frozen layers; train it on one thread/);
+});
+
+test('noise-level loss weighting: a patch counts in inverse proportion to the power of its noise; padding stays out', () => {
+  const rng = new Rng(11);
+  const clean = new Float32Array(64 * 64).map((_, i) => (i % 64) / 64);
+  const patch = (sigma: number) => clean.map((v) => v + sigma * rng.normal());
+  const weightsOf = (noisy: Float32Array) => {
+    const w = new Float32Array(clean.length).fill(1);
+    for (let i = 0; i < 64; i++) w[i] = 0; // a padded first row
+    weighByNoisePower(w, noisy, clean);
+    return w;
+  };
+  const low = weightsOf(patch(0.0025)), high = weightsOf(patch(0.0125)); // 10 and 50 HU in a 4000 HU window
+  assert.equal(low[0], 0);
+  assert.equal(high[10], 0);
+  const ratio = low[100]! / high[100]!;
+  assert.ok(ratio > 22 && ratio < 28, `weight ratio ${ratio} (noise power ratio 25)`);
+  assert.ok(Math.abs(low[100]! - 1e-4 / 0.0025 ** 2) / low[100]! < 0.1, `weight ${low[100]}`);
+  assert.equal(parseTrainConfig({ name: 'x', lossWeighting: 'noise-level' }).lossWeighting, 'noise-level');
+  assert.equal(parseTrainConfig({ name: 'x' }).lossWeighting, 'uniform');
 });

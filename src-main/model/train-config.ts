@@ -59,6 +59,13 @@ export const TrainConfig = z.object({
   /** Patch side (dense models use their own patch size). */
   patchSize: z.number().int().min(8).max(512).default(64),
   augment: z.boolean().default(true),
+  /**
+   * Supervised loss per patch: 'uniform' — plain MSE, dominated by the noisiest patches (a 50 HU
+   * patch weighs 25× a 10 HU one); 'noise-level' — each patch's squared error divided by the power
+   * of the noise it was given, so every level counts as much in dB (low-noise skill is not traded
+   * for high-noise skill).
+   */
+  lossWeighting: z.enum(['uniform', 'noise-level']).default('uniform'),
   /** Patches with more padding/air than this are resampled. */
   maxEmptyFraction: z.number().min(0).max(1).default(0.6),
   validation: z.object({

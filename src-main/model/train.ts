@@ -194,6 +194,7 @@ class PatchFactory {
           const { noisy } = addNoise(physical, P, P, absoluteNoise(spec, slice.range), rng);
           x.set(normalise(noisy, slice.params));
           y.set(normalise(physical, slice.params));
+          if (this.config.lossWeighting === 'noise-level') weighByNoisePower(weights, x, y);
           break;
         }
         case 'noise2void': {
@@ -272,6 +273,19 @@ function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
   const o = optimizer as unknown as { setLearningRate?: (r: number) => void; learningRate: number };
   if (o.setLearningRate) o.setLearningRate(rate);
   else o.learningRate = rate;
+}
+
+/**
+ * Scales a patch's loss weights by 1 / (the power of the noise it was given), measured on the
+ * patch itself in network units (so any noise model works) and relative to 1e-4 (a 1 % noise) so
+ * the loss keeps its usual size. Padding stays at weight 0.
+ */
+export function weighByNoisePower(weights: Float32Array, noisy: Float32Array, clean: Float32Array): void {
+  let sum = 0, n = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i]) { sum += (noisy[i]! - clean[i]!) ** 2; n++; }
+  if (n === 0) return;
+  const scale = 1e-4 / Math.max(sum / n, 1e-10);
+  for (let i = 0; i < weights.length; i++) weights[i]! *= scale;
 }
 
 /** Σ w·(prediction − target)² over a batch: the masked loss before dividing by Σ w. */
