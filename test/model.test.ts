@@ -205,7 +205,7 @@ test('a model in the Keras-converter layout (tensorflowjs_converter --input_form
   } finally { cleanup(); }
 });
 
-test('loading folds each convolution\'s activation into it (one fused kernel): same outputs, activation layers gone only where safe', async () => {
+test('loading to denoise folds each convolution\'s activation into it (one fused kernel): same outputs, activation layers gone only where safe', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const specs: ArchitectureSpec[] = [
@@ -220,7 +220,10 @@ test('loading folds each convolution\'s activation into it (one fused kernel): s
       const model = buildModel(spec, { seed: 3 + k });
       const folder = path.join(dir, `m${k}`);
       await saveModelFolder(model, card(spec), folder);
-      const loaded = (await loadModelFolder(folder)).model;
+      const loaded = (await loadModelFolder(folder, { forInference: true })).model;
+      const forTraining = (await loadModelFolder(folder)).model;
+      assert.equal(forTraining.layers.length, model.layers.length, 'for training the saved topology is kept');
+      forTraining.dispose();
       const classes = (m: tf.LayersModel) => m.layers.map((l) => l.getClassName());
       const activationLayers = classes(loaded).filter((c) => c === 'ReLU' || c === 'ELU' || c === 'LeakyReLU').length;
       const fusedConvs = loaded.layers.filter((l) => l.getClassName() === 'Conv2D' && (l.getConfig() as { activation: string }).activation !== 'linear').length;

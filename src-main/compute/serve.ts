@@ -23,7 +23,7 @@ export function serveCompute(channel: ComputeChannel, init: (force?: ComputeBack
       case 'load': {
         if (!backend) throw new Error('load before init');
         await backend;
-        const loaded = await modelFromArtifacts(request.artifacts, request.folder);
+        const loaded = await modelFromArtifacts(request.artifacts, request.folder, { forInference: true });
         const denoiser = ModelDenoiser.fromLoaded(loaded, { tile: request.tile });
         models.get(request.id)?.dispose();
         models.set(request.id, denoiser);

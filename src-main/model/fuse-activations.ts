@@ -6,7 +6,8 @@
  * been built that way. On one WASM thread a 512² DnCNN 8×32 slice is ≈ 10 % faster.
  *
  * Pure: works on the JSON of model.json's `modelTopology`, before the network is built, so every
- * model folder — shipped, trained or imported — gets it.
+ * model folder — shipped, trained or imported — gets it when loaded to denoise (not to train: the
+ * unfused bias add rounds differently, and a resumed run must repeat an uninterrupted one).
  */
 
 interface LayerJson {

@@ -43,12 +43,20 @@ export function checkImageToImage(model: tf.LayersModel, folder: string): void {
   }
 }
 
+export interface BuildOptions {
+  /**
+   * Only to denoise: activations folded into their convolutions (fuse-activations.ts). Training
+   * keeps the topology it saved, so a resumed run repeats an uninterrupted one bit for bit.
+   */
+  forInference?: boolean;
+}
+
 /** Builds the network from its artifacts and checks it maps an image to an image. */
-export async function modelFromArtifacts(artifacts: ModelArtifacts, folder: string): Promise<LoadedModel> {
+export async function modelFromArtifacts(artifacts: ModelArtifacts, folder: string, options: BuildOptions = {}): Promise<LoadedModel> {
   let model: tf.LayersModel;
   try {
     model = await tf.loadLayersModel(tf.io.fromMemory({
-      modelTopology: fuseConvActivations(artifacts.modelTopology), weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData,
+      modelTopology: options.forInference ? fuseConvActivations(artifacts.modelTopology) : artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData,
     }));
   } catch (error) {
     throw new ModelFolderError(folder, `model.json could not be built: ${(error as Error).message}`);

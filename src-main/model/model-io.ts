@@ -8,7 +8,7 @@ import path from 'node:path';
 import { isInside } from '../shared/fs-paths.js';
 import * as tf from '@tensorflow/tfjs';
 import { parseModelCard, type ModelCard, type ModelCardInput } from './model-card.js';
-import { checkImageToImage, modelFromArtifacts, ModelFolderError, type LoadedModel, type ModelArtifacts } from './model-artifacts.js';
+import { checkImageToImage, modelFromArtifacts, ModelFolderError, type BuildOptions, type LoadedModel, type ModelArtifacts } from './model-artifacts.js';
 import { ModelDenoiser, type ModelDenoiserOptions } from './model-denoiser.js';
 
 // Callers of this module (and its tests) know these names from here.
@@ -121,14 +121,14 @@ export async function readModelArtifacts(folder: string): Promise<ModelArtifacts
   return { modelTopology: json.modelTopology as object, weightSpecs: weights.specs, weightData: weights.data, card };
 }
 
-export async function loadModelFolder(folder: string): Promise<LoadedModel> {
+export async function loadModelFolder(folder: string, options: BuildOptions = {}): Promise<LoadedModel> {
   const dir = path.resolve(folder);
-  return modelFromArtifacts(await readModelArtifacts(dir), dir);
+  return modelFromArtifacts(await readModelArtifacts(dir), dir, options);
 }
 
 /** A model folder as a slice denoiser. */
 export async function loadModelDenoiser(folder: string, options: ModelDenoiserOptions = {}): Promise<ModelDenoiser> {
-  return ModelDenoiser.fromLoaded(await loadModelFolder(folder), options);
+  return ModelDenoiser.fromLoaded(await loadModelFolder(folder, { forInference: true }), options);
 }
 
 export async function readModelCard(folder: string): Promise<ModelCard> {
