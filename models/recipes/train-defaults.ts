@@ -16,8 +16,6 @@ import { bin2x2 } from '../../src-main/preprocess/noise-level.js';
 import { fileURLToPath } from 'node:url';
 import { describeBackend, initBackend } from '../../src-main/model/backend.js';
 import { loadModelFolder, saveModelFolder } from '../../src-main/model/model-io.js';
-import type { LoadedModel } from '../../src-main/model/model-artifacts.js';
-import { parseModelCard } from '../../src-main/model/model-card.js';
 import { trainModel, type TrainingVolume } from '../../src-main/model/train.js';
 import { ctPhantomSlice, mrPhantomSlice } from '../../src-main/noise/phantom.js';
 import { gradientHelpersFor } from '../../src-main/jobs/workers/gradient-helpers.js';
@@ -85,33 +83,18 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
   const helpers = gradientHelpersFor(backend.name);
   const started = Date.now();
   // Checkpoints each epoch: an interrupted run resumes where it stopped (same seed, same schedule).
-  const checkpointBase = path.join(ROOT, '.tmp', `train-${outDir ? path.basename(outDir) : recipe.folder}`);
-  const stage = async (config: DefaultRecipe['config'], checkpointDir: string, init: LoadedModel | undefined) => trainModel(config, volumes, {
-    init, backend: backend.name, gradientHelpers: helpers, checkpointDir, resume: existsSync(path.join(checkpointDir, 'state.json')),
+  const checkpointDir = path.join(ROOT, '.tmp', `train-${outDir ? path.basename(outDir) : recipe.folder}`);
+  const resume = existsSync(path.join(checkpointDir, 'state.json'));
+  const init = initDir ? await loadModelFolder(path.resolve(initDir)) : undefined;
+  const result = await trainModel(recipe.config, volumes, {
+    init, backend: backend.name, gradientHelpers: helpers, checkpointDir, resume,
     onProgress: (e) => {
       if (e.type === 'epoch') {
         const r = e.record;
         console.log(`${recipe.folder} epoch ${r.epoch}/${e.epochs}: loss ${r.trainLoss.toExponential(3)} val ${r.valLoss?.toExponential(3)} PSNR ${r.valPsnr?.toFixed(2)} SSIM ${r.valSsim?.toFixed(4)} lr ${r.learningRate.toExponential(2)} ${r.seconds.toFixed(0)} s${e.best ? ' *' : ''}`);
       } else if (e.type === 'message') console.log(`${recipe.folder}: ${e.text}`);
     },
-  });
-  const checkpoints = [checkpointBase];
-  let result: Awaited<ReturnType<typeof stage>>;
-  try {
-    result = await stage(recipe.config, checkpointBase, initDir ? await loadModelFolder(path.resolve(initDir)) : undefined);
-    // The recipe's second stage (not after --init: that run is itself a continuation): the first
-    // stage's model trained on with the stage's overrides, e.g. a fresh cosine cycle at a lower rate.
-    if (recipe.continued && !initDir) {
-      let config = recipe.config as Record<string, unknown>;
-      for (const [field, value] of Object.entries(recipe.continued.set)) config = withField(config, field, value);
-      console.log(`${recipe.folder}: continued training (${recipe.continued.why})`);
-      checkpoints.push(`${checkpointBase}-continued`);
-      const first: LoadedModel = { model: result.model, card: parseModelCard({ ...result.card, inference: recipe.inference }, 'first stage'), folder: `${recipe.folder} (first stage)` };
-      result = await stage(config as DefaultRecipe['config'], checkpoints[1]!, first);
-    }
-  } finally {
-    await Promise.all(helpers.map((h) => h.dispose()));
-  }
+  }).finally(() => Promise.all(helpers.map((h) => h.dispose())));
   const target = outDir ? path.resolve(outDir) : path.join(ROOT, 'models', recipe.folder);
   const staging = `${target}.new`;
   rmSync(staging, { recursive: true, force: true });
@@ -132,7 +115,7 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
       ...(initDir ? [`--init ${initDir}`] : []), ...overrides.map(([f, v]) => `--set '${f}=${JSON.stringify(v)}'`)].join(' '),
   }, staging);
   result.model.dispose();
-  for (const dir of checkpoints) rmSync(dir, { recursive: true, force: true });
+  rmSync(checkpointDir, { recursive: true, force: true });
   rmSync(target, { recursive: true, force: true });
   renameSync(staging, target);
   console.log(`${recipe.folder}: saved to ${target} (${result.stoppedBy}, ${result.history.length} epochs)`);
