@@ -42,6 +42,8 @@ test('form fields map onto the engine config: schedules, noise kinds, early stop
   const ae = parseTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, arch: 'conv-ae', filters: '16, 32,64', bottleneck: 8 }, 'CT', CT_PRE));
   assert.deepEqual((ae.architecture as { filters: number[] }).filters, [16, 32, 64]);
   assert.deepEqual(parseList('8, x'), [8, NaN]);
+  assert.equal(parseTrainConfig(buildTrainConfig(DEFAULT_FORM, 'CT', CT_PRE)).lossWeighting, 'uniform');
+  assert.equal(parseTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, lossByNoiseLevel: true }, 'CT', CT_PRE)).lossWeighting, 'noise-level');
 });
 
 test('the live check names the bad field, and summarises a valid run', async () => {
