@@ -47,11 +47,11 @@ function consumers(layers: LayerJson[], outputs: unknown[]): Map<string, number>
   return count;
 }
 
-/** Replaces every reference to layer `from` by `to` in inbound nodes or output lists. */
-function renameRefs(value: unknown, from: string, to: string): unknown {
+/** Replaces every reference to a layer in `renamed` by its new name, in inbound nodes or output lists. */
+function renameRefs(value: unknown, renamed: Map<string, string>): unknown {
   if (!Array.isArray(value)) return value;
-  if (value[0] === from && typeof value[1] === 'number') return [to, ...value.slice(1)];
-  return value.map((v) => renameRefs(v, from, to));
+  if (typeof value[0] === 'string' && typeof value[1] === 'number') return renamed.has(value[0]) ? [renamed.get(value[0]), ...value.slice(1)] : value;
+  return value.map((v) => renameRefs(v, renamed));
 }
 
 /**
@@ -66,20 +66,21 @@ export function fuseConvActivations<T extends object>(topology: T): T {
   if (!Array.isArray(layers) || !Array.isArray(outputs)) return topology;
   const byName = new Map(layers.map((l) => [l.name, l]));
   const uses = consumers(layers, outputs);
-  let kept = layers.map((l) => ({ ...l, config: { ...l.config } }));
-  let refs = { layers: kept, outputs: outputs as unknown[] };
+  const renamed = new Map<string, string>(); // activation layer → the conv that takes it over
+  const activationOf = new Map<string, 'relu' | 'elu'>(); // conv → its new activation
   for (const layer of layers) {
     const activation = foldableActivation(layer);
     const source = singleInbound(layer);
     const conv = source === undefined ? undefined : byName.get(source);
     if (!activation || !conv || conv.class_name !== 'Conv2D' || conv.config.activation !== 'linear' || uses.get(conv.name) !== 1) continue;
-    kept = refs.layers.filter((l) => l.name !== layer.name);
-    const fusedConv = kept.find((l) => l.name === conv.name)!;
-    fusedConv.config = { ...fusedConv.config, activation };
-    refs = {
-      layers: kept.map((l) => ({ ...l, inbound_nodes: renameRefs(l.inbound_nodes, layer.name, conv.name) as unknown[] })),
-      outputs: renameRefs(refs.outputs, layer.name, conv.name) as unknown[],
-    };
+    renamed.set(layer.name, conv.name);
+    activationOf.set(conv.name, activation);
   }
-  return { ...topology, config: { ...root.config, layers: refs.layers, output_layers: refs.outputs } } as T;
+  if (renamed.size === 0) return topology;
+  const fused = layers.filter((l) => !renamed.has(l.name)).map((l) => ({
+    ...l,
+    config: activationOf.has(l.name) ? { ...l.config, activation: activationOf.get(l.name) } : l.config,
+    inbound_nodes: renameRefs(l.inbound_nodes, renamed) as unknown[],
+  }));
+  return { ...topology, config: { ...root.config, layers: fused, output_layers: renameRefs(outputs, renamed) } } as T;
 }
