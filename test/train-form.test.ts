@@ -43,7 +43,8 @@ test('form fields map onto the engine config: schedules, noise kinds, early stop
   assert.deepEqual((ae.architecture as { filters: number[] }).filters, [16, 32, 64]);
   assert.deepEqual(parseList('8, x'), [8, NaN]);
   assert.equal(parseTrainConfig(buildTrainConfig(DEFAULT_FORM, 'CT', CT_PRE)).lossWeighting, 'uniform');
-  assert.equal(parseTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, lossByNoiseLevel: true }, 'CT', CT_PRE)).lossWeighting, 'noise-level');
+  assert.equal(parseTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, lossWeighting: 'noise-level' }, 'CT', CT_PRE)).lossWeighting, 'noise-level');
+  assert.equal(parseTrainConfig(buildTrainConfig({ ...DEFAULT_FORM, lossWeighting: 'noise-sd' }, 'CT', CT_PRE)).lossWeighting, 'noise-sd');
 });
 
 test('the live check names the bad field, and summarises a valid run', async () => {
@@ -64,6 +65,8 @@ test('the live check names the bad field, and summarises a valid run', async () 
     assert.ok(dilated.ok);
     assert.equal(dilated.receptiveField, 35); // 1 + 2·(1 + 2 + 3 + 4 + 3 + 2 + 1 + 1)
     assert.match(dilated.summary, /DnCNN 8×32, dilations 2,3,4,3,2,1, supervised/);
+    const weighted = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, lossWeighting: 'noise-sd' }, 'CT', CT_PRE) });
+    assert.match(weighted.ok ? weighted.summary : '', /DnCNN 8×32, supervised, loss ÷ noise σ; /);
     const wrongCount = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, dilations: '2, 3' }, 'CT', CT_PRE) });
     assert.match(!wrongCount.ok ? wrongCount.error : '', /field 'architecture\.dilations': needs one dilation per hidden layer: 6 for depth 8, got 2/);
   } finally {

@@ -242,18 +242,24 @@ test('noise-level loss weighting: a patch counts in inverse proportion to the po
   const rng = new Rng(11);
   const clean = new Float32Array(64 * 64).map((_, i) => (i % 64) / 64);
   const patch = (sigma: number) => clean.map((v) => v + sigma * rng.normal());
-  const weightsOf = (noisy: Float32Array) => {
+  const weightsOf = (noisy: Float32Array, exponent = 1) => {
     const w = new Float32Array(clean.length).fill(1);
     for (let i = 0; i < 64; i++) w[i] = 0; // a padded first row
-    weighByNoisePower(w, noisy, clean);
+    weighByNoisePower(w, noisy, clean, exponent);
     return w;
   };
-  const low = weightsOf(patch(0.0025)), high = weightsOf(patch(0.0125)); // 10 and 50 HU in a 4000 HU window
+  const lowNoisy = patch(0.0025), highNoisy = patch(0.0125); // 10 and 50 HU in a 4000 HU window
+  const low = weightsOf(lowNoisy), high = weightsOf(highNoisy);
   assert.equal(low[0], 0);
   assert.equal(high[10], 0);
   const ratio = low[100]! / high[100]!;
   assert.ok(ratio > 22 && ratio < 28, `weight ratio ${ratio} (noise power ratio 25)`);
   assert.ok(Math.abs(low[100]! - 1e-4 / 0.0025 ** 2) / low[100]! < 0.1, `weight ${low[100]}`);
+  // By standard deviation ('noise-sd'): the ratio of the σs, 5.
+  const sdRatio = weightsOf(lowNoisy, 0.5)[100]! / weightsOf(highNoisy, 0.5)[100]!;
+  assert.ok(sdRatio > 4.7 && sdRatio < 5.3, `σ weight ratio ${sdRatio} (noise σ ratio 5)`);
+  assert.equal(parseTrainConfig({ name: 'x', lossWeighting: 'noise-sd' }).lossWeighting, 'noise-sd');
+  assert.throws(() => parseTrainConfig({ name: 'x', lossWeighting: 'noise-variance' }), /lossWeighting/);
   assert.equal(parseTrainConfig({ name: 'x', lossWeighting: 'noise-level' }).lossWeighting, 'noise-level');
   assert.equal(parseTrainConfig({ name: 'x' }).lossWeighting, 'uniform');
 });

@@ -74,6 +74,11 @@ function toMatch(level: PacsMatch['level'], row: Record<string, unknown>): PacsM
 
 /** How add-noise marks the copies it makes (their source is their clean reference). */
 const NOISY_COPY = 'simulated noise';
+
+/** How the training check names a supervised loss weighting (train-config's lossWeighting). */
+const LOSS_WEIGHTING: Record<'uniform' | 'noise-sd' | 'noise-level', string> = {
+  uniform: '', 'noise-sd': ', loss ÷ noise σ', 'noise-level': ', loss ÷ noise power',
+};
 import { ApiError, parseRequest } from './methods.js';
 import { defaultDataDir } from './data-dir.js';
 
@@ -262,7 +267,7 @@ export class DenoiseStudioService implements DenoiseStudioApi {
         : arch.kind === 'conv-ae' ? `conv autoencoder ${arch.filters.join('-')}, bottleneck ${arch.bottleneck}` : `dense ${arch.patchSize ** 2}-${arch.hidden.join('-')}`;
       return {
         ok: true, patches, receptiveField,
-        summary: `${shape}, ${c.mode}; ${c.epochs} epochs × ${c.stepsPerEpoch} steps × ${c.batchSize} patches = ${patches.toLocaleString('en')} patches`
+        summary: `${shape}, ${c.mode}${c.mode === 'supervised' ? LOSS_WEIGHTING[c.lossWeighting] : ''}; ${c.epochs} epochs × ${c.stepsPerEpoch} steps × ${c.batchSize} patches = ${patches.toLocaleString('en')} patches`
           + (arch.kind === 'dense' ? '' : `; receptive field ${receptiveField} px`),
       };
     } catch (error) {

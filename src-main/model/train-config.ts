@@ -63,9 +63,11 @@ export const TrainConfig = z.object({
    * Supervised loss per patch: 'uniform' — plain MSE, dominated by the noisiest patches (a 50 HU
    * patch weighs 25× a 10 HU one); 'noise-level' — each patch's squared error divided by the power
    * of the noise it was given, so every level counts as much in dB (low-noise skill is not traded
-   * for high-noise skill).
+   * for high-noise skill); 'noise-sd' — divided by the noise's standard deviation, halfway between
+   * (a 50 HU patch weighs 5× a 10 HU one): 'noise-level' was tried on CT and traded high-noise
+   * skill for low-noise skill the other way.
    */
-  lossWeighting: z.enum(['uniform', 'noise-level']).default('uniform'),
+  lossWeighting: z.enum(['uniform', 'noise-sd', 'noise-level']).default('uniform'),
   /** Patches with more padding/air than this are resampled. */
   maxEmptyFraction: z.number().min(0).max(1).default(0.6),
   validation: z.object({

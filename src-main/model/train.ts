@@ -194,7 +194,7 @@ class PatchFactory {
           const { noisy } = addNoise(physical, P, P, absoluteNoise(spec, slice.range), rng);
           x.set(normalise(noisy, slice.params));
           y.set(normalise(physical, slice.params));
-          if (this.config.lossWeighting === 'noise-level') weighByNoisePower(weights, x, y);
+          if (this.config.lossWeighting !== 'uniform') weighByNoisePower(weights, x, y, this.config.lossWeighting === 'noise-level' ? 1 : 0.5);
           break;
         }
         case 'noise2void': {
@@ -276,15 +276,16 @@ function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
 }
 
 /**
- * Scales a patch's loss weights by 1 / (the power of the noise it was given), measured on the
- * patch itself in network units (so any noise model works) and relative to 1e-4 (a 1 % noise) so
- * the loss keeps its usual size. Padding stays at weight 0.
+ * Scales a patch's loss weights by 1 / (the power of the noise it was given)^`exponent` — 1: by
+ * its power, 0.5: by its standard deviation — measured on the patch itself in network units (so
+ * any noise model works) and relative to a 1 % noise (power 1e-4) so the loss keeps its usual
+ * size. Padding stays at weight 0.
  */
-export function weighByNoisePower(weights: Float32Array, noisy: Float32Array, clean: Float32Array): void {
+export function weighByNoisePower(weights: Float32Array, noisy: Float32Array, clean: Float32Array, exponent = 1): void {
   let sum = 0, n = 0;
   for (let i = 0; i < weights.length; i++) if (weights[i]) { sum += (noisy[i]! - clean[i]!) ** 2; n++; }
   if (n === 0) return;
-  const scale = 1e-4 / Math.max(sum / n, 1e-10);
+  const scale = (1e-4 / Math.max(sum / n, 1e-10)) ** exponent;
   for (let i = 0; i < weights.length; i++) weights[i]! *= scale;
 }
 

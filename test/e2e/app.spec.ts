@@ -148,11 +148,12 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   // Dilations: one per hidden layer (depth 4: two); a wrong count is refused by field.
   await page.getByLabel('Dilations').fill('2, 3, 2');
   await expect(page.getByTestId('train-check')).toContainText("field 'architecture.dilations': needs one dilation per hidden layer: 2 for depth 4, got 3");
-  await page.getByLabel('Loss by noise level').scrollIntoViewIfNeeded();
+  await page.getByLabel('Loss by noise level').selectOption('noise-sd');
   await page.getByLabel('Dilations').scrollIntoViewIfNeeded();
   await shot(page, '07b-train-dilations');
   await page.getByLabel('Dilations').fill('2, 1');
-  await expect(page.getByTestId('train-check')).toContainText('DnCNN 4×8, dilations 2,1,');
+  await expect(page.getByTestId('train-check')).toContainText('DnCNN 4×8, dilations 2,1, supervised, loss ÷ noise σ;');
+  await page.getByLabel('Loss by noise level').selectOption('uniform');
   await page.getByLabel('Dilations').fill('');
   await page.getByLabel('Epochs').fill('30');
   await page.getByLabel('Steps per epoch').fill('6');

@@ -52,8 +52,8 @@ export interface TrainForm {
   noiseUnits: 'absolute' | 'percent';
   /** Sample levels log-uniformly (low levels as often as high ones). */
   noiseLog: boolean;
-  /** Supervised loss weighted by 1 / noise power (lossWeighting 'noise-level'). */
-  lossByNoiseLevel: boolean;
+  /** Supervised loss per patch: plain, ÷ its noise σ, or ÷ its noise power (train-config's lossWeighting). */
+  lossWeighting: 'uniform' | 'noise-sd' | 'noise-level';
 }
 
 export const DEFAULT_FORM: TrainForm = {
@@ -61,7 +61,7 @@ export const DEFAULT_FORM: TrainForm = {
   hidden: '128, 64, 32', densePatch: 28, kernelSize: 3, activation: 'relu', batchNorm: false, dropout: 0, l2: 0,
   mode: 'supervised', optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine', scheduleEpochs: 10, scheduleValue: 2e-5,
   epochs: 20, stepsPerEpoch: 40, batchSize: 16, patchSize: 64, patience: 8, validationFraction: 0.15, seed: 1,
-  noiseKind: 'gaussian', noiseMin: 5, noiseMax: 50, noiseUnits: 'absolute', noiseLog: true, lossByNoiseLevel: false,
+  noiseKind: 'gaussian', noiseMin: 5, noiseMax: 50, noiseUnits: 'absolute', noiseLog: true, lossWeighting: 'uniform',
 };
 
 export interface FormPreset { label: string; values: Partial<TrainForm> }
@@ -140,7 +140,7 @@ export function buildTrainConfig(f: TrainForm, modality: string | undefined, pre
     stepsPerEpoch: f.stepsPerEpoch,
     batchSize: f.batchSize,
     patchSize: f.patchSize,
-    lossWeighting: f.lossByNoiseLevel ? 'noise-level' : 'uniform',
+    lossWeighting: f.lossWeighting,
     validation: { fraction: f.validationFraction, patches: 64 },
     earlyStopping: f.patience > 0 ? { patience: f.patience, restoreBest: true } : null,
     seed: f.seed,
