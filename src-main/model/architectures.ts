@@ -25,6 +25,17 @@ const Common = {
   l2: z.number().min(0).max(1).default(0),
 };
 
+/**
+ * How encoder–decoder networks change scale. 'max' + 'nearest' are the textbook U-Net; on noisy
+ * images max pooling keeps the noise's largest sample (a bias that grows with σ) and nearest
+ * upsampling copies each coarse pixel into a 2×2 block — the blocks a first U-Net showed on real
+ * CT. 'average' + 'bilinear' pool like a low-pass filter and upsample smoothly.
+ */
+const Scaling = {
+  pooling: z.enum(['max', 'average']).default('max'),
+  upsampling: z.enum(['nearest', 'bilinear']).default('nearest'),
+};
+
 export const ArchitectureSpec = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('dense'), ...Common,
@@ -33,7 +44,7 @@ export const ArchitectureSpec = z.discriminatedUnion('kind', [
     outputActivation: z.enum(['sigmoid', 'linear']).default('sigmoid'),
   }),
   z.object({
-    kind: z.literal('conv-ae'), ...Common,
+    kind: z.literal('conv-ae'), ...Common, ...Scaling,
     filters: z.array(z.number().int().min(1).max(512)).min(1).max(4).default([32, 64]),
     bottleneck: z.number().int().min(1).max(512).default(64),
     convsPerLevel: z.number().int().min(1).max(4).default(2),
@@ -58,7 +69,7 @@ export const ArchitectureSpec = z.discriminatedUnion('kind', [
     }
   }),
   z.object({
-    kind: z.literal('unet'), ...Common,
+    kind: z.literal('unet'), ...Common, ...Scaling,
     levels: z.number().int().min(2).max(4).default(3),
     baseFilters: z.number().int().min(1).max(128).default(16),
     convsPerLevel: z.number().int().min(1).max(3).default(2),
@@ -78,6 +89,8 @@ export const ARCHITECTURE_PRESETS: Record<string, ArchitectureSpec> = {
   /** IRCNN's dilations (2,3,4,3,2 and one more 1): 8×32's cost, twice its view (35 px) for spatially correlated noise. */
   'dncnn-8x32-dilated': { kind: 'dncnn', depth: 8, width: 32, dilations: [2, 3, 4, 3, 2, 1] },
   'unet-3': { kind: 'unet', levels: 3, baseFilters: 16 },
+  /** The same U-Net pooling by averages and upsampling bilinearly: no blocks, no noise-maximum bias. */
+  'unet-3-smooth': { kind: 'unet', levels: 3, baseFilters: 16, pooling: 'average', upsampling: 'bilinear' },
 };
 
 export function parseArchitecture(spec: unknown): Architecture {
@@ -114,7 +127,10 @@ export function tilingNeeds(a: Architecture): TilingNeeds {
       const levels = a.kind === 'unet' ? a.levels : a.filters.length;
       const convs = a.convsPerLevel;
       let r = 0;
-      for (let l = 0; l < levels; l++) r += 2 * convs * half * 2 ** l + 2 ** l; // encoder + decoder convs, pooling
+      // Encoder + decoder convs and pooling per level; a bilinear upsampling from level l + 1 reads
+      // one more coarse pixel (2^(l+1) here) on each side.
+      const bilinear = a.upsampling === 'bilinear' ? 1 : 0;
+      for (let l = 0; l < levels; l++) r += 2 * convs * half * 2 ** l + 2 ** l + bilinear * 2 ** (l + 1);
       r += convs * half * 2 ** levels + 1; // bottleneck and output conv
       const align = 2 ** levels;
       return { margin: Math.ceil(r / align) * align, align };
@@ -170,12 +186,13 @@ class Builder {
     return tf.layers.dropout({ rate, seed: this.seed + this.n, name: this.name('dropout') }).apply(x) as tf.SymbolicTensor;
   }
 
-  pool(x: tf.SymbolicTensor): tf.SymbolicTensor {
-    return tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: this.name('pool') }).apply(x) as tf.SymbolicTensor;
+  pool(x: tf.SymbolicTensor, kind: 'max' | 'average'): tf.SymbolicTensor {
+    const args = { poolSize: 2, strides: 2, name: this.name('pool') } as const;
+    return (kind === 'average' ? tf.layers.averagePooling2d(args) : tf.layers.maxPooling2d(args)).apply(x) as tf.SymbolicTensor;
   }
 
-  up(x: tf.SymbolicTensor): tf.SymbolicTensor {
-    return tf.layers.upSampling2d({ size: [2, 2], name: this.name('up') }).apply(x) as tf.SymbolicTensor;
+  up(x: tf.SymbolicTensor, interpolation: 'nearest' | 'bilinear'): tf.SymbolicTensor {
+    return tf.layers.upSampling2d({ size: [2, 2], interpolation, name: this.name('up') }).apply(x) as tf.SymbolicTensor;
   }
 
   add(a: tf.SymbolicTensor, b: tf.SymbolicTensor): tf.SymbolicTensor {
@@ -219,11 +236,11 @@ export function buildModel(spec: ArchitectureSpec, options: { name?: string; see
       x = input;
       for (const filters of a.filters) {
         for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, filters);
-        x = b.pool(x);
+        x = b.pool(x, a.pooling);
       }
       x = b.conv(x, a.bottleneck, { dropout: true });
       for (const filters of [...a.filters].reverse()) {
-        x = b.up(x);
+        x = b.up(x, a.upsampling);
         for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, filters);
       }
       const out = b.conv(x, 1, { act: false });
@@ -235,11 +252,11 @@ export function buildModel(spec: ArchitectureSpec, options: { name?: string; see
       for (let l = 0; l < a.levels; l++) {
         for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, a.baseFilters * 2 ** l);
         skips.push(x);
-        x = b.pool(x);
+        x = b.pool(x, a.pooling);
       }
       for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, a.baseFilters * 2 ** a.levels, { dropout: c === 0 });
       for (let l = a.levels - 1; l >= 0; l--) {
-        x = b.up(x);
+        x = b.up(x, a.upsampling);
         x = tf.layers.concatenate({ name: `skip_${l}` }).apply([x, skips[l]!]) as tf.SymbolicTensor;
         for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, a.baseFilters * 2 ** l);
       }

@@ -54,6 +54,9 @@ export interface TrainForm {
   noiseLog: boolean;
   /** Supervised loss per patch: plain, ÷ its noise σ, or ÷ its noise power (train-config's lossWeighting). */
   lossWeighting: 'uniform' | 'noise-sd' | 'noise-level';
+  /** U-Net and convolutional autoencoder: how they change scale (architecture pooling/upsampling). */
+  pooling: 'max' | 'average';
+  upsampling: 'nearest' | 'bilinear';
 }
 
 export const DEFAULT_FORM: TrainForm = {
@@ -61,7 +64,7 @@ export const DEFAULT_FORM: TrainForm = {
   hidden: '128, 64, 32', densePatch: 28, kernelSize: 3, activation: 'relu', batchNorm: false, dropout: 0, l2: 0,
   mode: 'supervised', optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine', scheduleEpochs: 10, scheduleValue: 2e-5,
   epochs: 20, stepsPerEpoch: 40, batchSize: 16, patchSize: 64, patience: 8, validationFraction: 0.15, seed: 1,
-  noiseKind: 'gaussian', noiseMin: 5, noiseMax: 50, noiseUnits: 'absolute', noiseLog: true, lossWeighting: 'uniform',
+  noiseKind: 'gaussian', noiseMin: 5, noiseMax: 50, noiseUnits: 'absolute', noiseLog: true, lossWeighting: 'uniform', pooling: 'max', upsampling: 'nearest',
 };
 
 export interface FormPreset { label: string; values: Partial<TrainForm> }
@@ -71,7 +74,8 @@ export const FORM_PRESETS: Record<string, FormPreset> = {
   'dncnn-8x32': { label: 'DnCNN 8×32 (as the shipped defaults)', values: { arch: 'dncnn', depth: 8, width: 32, dilations: '', batchNorm: false, kernelSize: 3, learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
   'dncnn-8x32-dilated': { label: 'DnCNN 8×32 dilated 2,3,4,3,2,1 (IRCNN: sees 35 px, for correlated CT noise; same cost)', values: { arch: 'dncnn', depth: 8, width: 32, dilations: '2, 3, 4, 3, 2, 1', batchNorm: false, activation: 'relu', kernelSize: 3, learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
   'dncnn-17x64': { label: 'DnCNN 17×64 + batch norm (Zhang et al. 2017; slow on CPU)', values: { arch: 'dncnn', depth: 17, width: 64, dilations: '', batchNorm: true, learningRate: 1e-3, schedule: 'step', scheduleEpochs: 30, scheduleValue: 0.1, patchSize: 48 } },
-  'unet-3': { label: 'U-Net, 3 levels × 16 filters', values: { arch: 'unet', levels: 3, baseFilters: 16, learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
+  'unet-3': { label: 'U-Net, 3 levels × 16 filters', values: { arch: 'unet', levels: 3, baseFilters: 16, pooling: 'max', upsampling: 'nearest', learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
+  'unet-3-smooth': { label: 'U-Net, 3 levels × 16 filters, average pooling + bilinear upsampling (no 2×2 blocks)', values: { arch: 'unet', levels: 3, baseFilters: 16, pooling: 'average', upsampling: 'bilinear', learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
   'conv-ae': { label: 'Convolutional autoencoder 32-64, bottleneck 64', values: { arch: 'conv-ae', filters: '32, 64', bottleneck: 64, learningRate: 1e-3, schedule: 'constant', patchSize: 64 } },
   'dense-classic': { label: 'Dense DAE 784-128-64-32-64-128-784 (sigmoid, MSE, Adam)', values: { arch: 'dense', hidden: '128, 64, 32', densePatch: 28, learningRate: 1e-3, schedule: 'constant', batchSize: 64 } },
   'quick': { label: 'Quick check: tiny DnCNN, 2 short epochs', values: { arch: 'dncnn', depth: 4, width: 8, dilations: '', epochs: 2, stepsPerEpoch: 4, batchSize: 8, patchSize: 32, schedule: 'constant', patience: 0 } },
@@ -99,8 +103,8 @@ function architecture(f: TrainForm): Record<string, unknown> {
   const common = { kernelSize: f.kernelSize, activation: f.activation, batchNorm: f.batchNorm, dropout: { rate: f.dropout }, l2: f.l2 };
   switch (f.arch) {
     case 'dncnn': return { kind: 'dncnn', depth: f.depth, width: f.width, ...(f.dilations.trim() ? { dilations: parseList(f.dilations) } : {}), ...common };
-    case 'unet': return { kind: 'unet', levels: f.levels, baseFilters: f.baseFilters, ...common };
-    case 'conv-ae': return { kind: 'conv-ae', filters: parseList(f.filters), bottleneck: f.bottleneck, ...common };
+    case 'unet': return { kind: 'unet', levels: f.levels, baseFilters: f.baseFilters, pooling: f.pooling, upsampling: f.upsampling, ...common };
+    case 'conv-ae': return { kind: 'conv-ae', filters: parseList(f.filters), bottleneck: f.bottleneck, pooling: f.pooling, upsampling: f.upsampling, ...common };
     case 'dense': return { kind: 'dense', hidden: parseList(f.hidden), patchSize: f.densePatch, activation: f.activation, dropout: { rate: f.dropout }, l2: f.l2 };
   }
 }
