@@ -70,6 +70,9 @@ test('the live check names the bad field, and summarises a valid run', async () 
     assert.ok(dilated.ok);
     assert.equal(dilated.receptiveField, 35); // 1 + 2·(1 + 2 + 3 + 4 + 3 + 2 + 1 + 1)
     assert.match(dilated.summary, /DnCNN 8×32, dilations 2,3,4,3,2,1, supervised/);
+    const unet = await service.checkTrainConfig({ config: buildTrainConfig(applyPreset(DEFAULT_FORM, 'unet-3-smooth'), 'CT', CT_PRE) });
+    assert.match(unet.ok ? unet.summary : '', /U-Net 3 levels × 16, average pooling, bilinear upsampling, supervised/);
+    assert.equal(unet.ok && unet.receptiveField, 2 * 72 + 1); // encoder, decoder and bilinear footprints, rounded up to the 8-pixel grid
     const weighted = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, lossWeighting: 'noise-sd' }, 'CT', CT_PRE) });
     assert.match(weighted.ok ? weighted.summary : '', /DnCNN 8×32, supervised, loss ÷ noise σ; /);
     const wrongCount = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, dilations: '2, 3' }, 'CT', CT_PRE) });

@@ -154,6 +154,14 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await page.getByLabel('Dilations').fill('2, 1');
   await expect(page.getByTestId('train-check')).toContainText('DnCNN 4×8, dilations 2,1, supervised, loss ÷ noise σ;');
   await page.getByLabel('Loss by noise level').selectOption('uniform');
+  // The smooth U-Net preset: pooling and upsampling shown and summarised (then back to the quick DnCNN).
+  await page.getByLabel('Training preset').selectOption('unet-3-smooth');
+  await expect(page.getByLabel('Pooling')).toHaveValue('average');
+  await expect(page.getByLabel('Upsampling')).toHaveValue('bilinear');
+  await expect(page.getByTestId('train-check')).toContainText('U-Net 3 levels × 16, average pooling, bilinear upsampling, supervised');
+  await expect(page.getByTestId('train-check')).toContainText('receptive field 145 px');
+  await shot(page, '07c-train-unet-smooth');
+  await page.getByLabel('Training preset').selectOption('quick');
   await page.getByLabel('Dilations').fill('');
   await page.getByLabel('Epochs').fill('30');
   await page.getByLabel('Steps per epoch').fill('6');
