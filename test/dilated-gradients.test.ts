@@ -4,6 +4,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, parseArchitecture, tilingNeeds, type ArchitectureSpec } from '../src-main/model/architectures.js';
 import { initBackend } from '../src-main/model/backend.js';
+import { adamLosses } from './learns.js';
 
 before(async () => { await initBackend({ force: 'wasm' }); });
 
@@ -47,15 +48,7 @@ test('a dilated DnCNN builds with the wider margin, and learns (its loss falls u
   const model = buildModel(spec, { seed: 4 });
   const rates = model.layers.filter((l) => l.getClassName() === 'Conv2D').map((l) => (l.getConfig() as { dilationRate: number[] }).dilationRate[0]);
   assert.deepEqual(rates, [1, 2, 3, 2, 1]);
-  const clean = tf.tidy(() => tf.mul(tf.randomUniform([4, 24, 24, 1], 0, 1, 'float32', 5).round(), 0.5));
-  const noisy = tf.tidy(() => tf.add(clean, tf.randomNormal([4, 24, 24, 1], 0, 0.1, 'float32', 6)));
-  const optimizer = tf.train.adam(3e-3);
-  const step = () => optimizer.minimize(() => tf.losses.meanSquaredError(clean, model.apply(noisy) as tf.Tensor) as tf.Scalar, true)!;
-  const first = step().dataSync()[0]!;
-  let last = first;
-  for (let i = 0; i < 40; i++) { const l = step(); last = l.dataSync()[0]!; l.dispose(); }
+  const { first, last } = adamLosses(model, 24, 40);
   assert.ok(Number.isFinite(last) && last < 0.5 * first, `loss ${first} → ${last}`);
-  tf.dispose([clean, noisy]);
-  optimizer.dispose();
   model.dispose();
 });

@@ -13,6 +13,7 @@ import type { ModelCardInput } from '../src-main/model/model-card.js';
 import { readDicomImage } from '../src-main/dicom/read.js';
 import { physicalFrame } from '../src-main/dicom/physical.js';
 import { fixture, tempDir } from './helpers.js';
+import { adamLosses } from './learns.js';
 
 before(async () => { await initBackend({ force: 'wasm' }); });
 
@@ -90,16 +91,8 @@ test('the smooth U-Net pools by averages and upsamples bilinearly, keeps that th
     work.cleanup();
   }
   // Average pooling and bilinear resizing have gradients on this backend: the loss falls.
-  const clean = tf.tidy(() => tf.mul(tf.randomUniform([4, 32, 32, 1], 0, 1, 'float32', 5).round(), 0.5));
-  const noisy = tf.tidy(() => tf.add(clean, tf.randomNormal([4, 32, 32, 1], 0, 0.1, 'float32', 6)));
-  const optimizer = tf.train.adam(3e-3);
-  const step = () => optimizer.minimize(() => tf.losses.meanSquaredError(clean, model.apply(noisy) as tf.Tensor) as tf.Scalar, true)!;
-  const first = step().dataSync()[0]!;
-  let last = first;
-  for (let i = 0; i < 30; i++) { const l = step(); last = l.dataSync()[0]!; l.dispose(); }
+  const { first, last } = adamLosses(model, 32, 30);
   assert.ok(Number.isFinite(last) && last < 0.5 * first, `loss ${first} → ${last}`);
-  tf.dispose([clean, noisy]);
-  optimizer.dispose();
   model.dispose();
 });
 
