@@ -7,7 +7,8 @@
  * `--set <path>=<json>` overrides one field of the recipe's training config (repeatable), e.g.
  * `--set epochs=12 --set 'preprocessing.normalisation={"kind":"window","center":0,"width":500,"clip":false}'`.
  * `--init <model dir>` starts from that model's weights (a fine-tune: its architecture and
- * preprocessing are kept) instead of from scratch.
+ * preprocessing are kept) instead of from scratch. A recipe with `stages` (a shipped model that was
+ * fine-tuned after its first training) is reproduced stage by stage when neither is given.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,8 @@ import { bin2x2 } from '../../src-main/preprocess/noise-level.js';
 import { fileURLToPath } from 'node:url';
 import { describeBackend, initBackend } from '../../src-main/model/backend.js';
 import { loadModelFolder, saveModelFolder } from '../../src-main/model/model-io.js';
+import type { LoadedModel } from '../../src-main/model/model-artifacts.js';
+import type { BackendName } from '../../src-main/model/backend.js';
 import { trainModel, type TrainingVolume } from '../../src-main/model/train.js';
 import { ctPhantomSlice, mrPhantomSlice } from '../../src-main/noise/phantom.js';
 import { gradientHelpersFor } from '../../src-main/jobs/workers/gradient-helpers.js';
@@ -61,6 +64,10 @@ async function realVolumes(recipe: DefaultRecipe): Promise<TrainingVolume[]> {
   return volumes;
 }
 
+function describeRecipe(recipe: DefaultRecipe): string {
+  return `Default ${recipe.modality} denoiser shipped with Denoise Studio: a residual CNN (DnCNN-style, 8 layers × 32 filters) trained blind over the noise levels below on project-generated phantoms and permissively licensed real images (each real slice sampled ${recipe.realWeight}× as often as a phantom slice). Held-out real series (never seen in training) are used by npm run bench:quality.`;
+}
+
 /** A copy of `config` with `dotted.path` set to `value`. */
 function withField(config: Record<string, unknown>, dotted: string, value: unknown): Record<string, unknown> {
   const [head, ...rest] = dotted.split('.');
@@ -71,23 +78,25 @@ function withField(config: Record<string, unknown>, dotted: string, value: unkno
   return { ...config, [head]: withField(current as Record<string, unknown>, rest.join('.'), value) };
 }
 
-async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrides: [string, unknown][], initDir?: string): Promise<void> {
+/** The recipe with `config` fields replaced (dotted paths). */
+function withFields(base: DefaultRecipe, fields: [string, unknown][]): DefaultRecipe {
   let config = base.config as Record<string, unknown>;
-  for (const [field, value] of overrides) config = withField(config, field, value);
-  const recipe: DefaultRecipe = { ...base, config: config as DefaultRecipe['config'] };
-  const backend = await initBackend();
-  console.log(`${recipe.folder}: ${describeBackend(backend)}`);
+  for (const [field, value] of fields) config = withField(config, field, value);
+  return { ...base, config: config as DefaultRecipe['config'] };
+}
+
+type Trained = Awaited<ReturnType<typeof trainModel>>;
+
+/** One training run of `recipe` (from `init`'s weights when given), checkpointed in `checkpointDir`. */
+async function trainRun(recipe: DefaultRecipe, backendName: BackendName, init: LoadedModel | undefined, checkpointDir: string): Promise<Trained> {
   const seed = Number((recipe.config as { seed?: number }).seed ?? 1);
   const volumes = [...phantomVolumes(recipe, seed), ...await realVolumes(recipe)];
   console.log(`${recipe.folder}: ${volumes.length} training series (${volumes.reduce((a, v) => a + v.slices.length, 0)} slices)`);
-  const helpers = gradientHelpersFor(backend.name);
-  const started = Date.now();
+  const helpers = gradientHelpersFor(backendName);
   // Checkpoints each epoch: an interrupted run resumes where it stopped (same seed, same schedule).
-  const checkpointDir = path.join(ROOT, '.tmp', `train-${outDir ? path.basename(outDir) : recipe.folder}`);
   const resume = existsSync(path.join(checkpointDir, 'state.json'));
-  const init = initDir ? await loadModelFolder(path.resolve(initDir)) : undefined;
-  const result = await trainModel(recipe.config, volumes, {
-    init, backend: backend.name, gradientHelpers: helpers, checkpointDir, resume,
+  return trainModel(recipe.config, volumes, {
+    init, backend: backendName, gradientHelpers: helpers, checkpointDir, resume,
     onProgress: (e) => {
       if (e.type === 'epoch') {
         const r = e.record;
@@ -95,12 +104,44 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
       } else if (e.type === 'message') console.log(`${recipe.folder}: ${e.text}`);
     },
   }).finally(() => Promise.all(helpers.map((h) => h.dispose())));
+}
+
+async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrides: [string, unknown][], initDir?: string): Promise<void> {
+  const recipe = withFields(base, overrides);
+  const backend = await initBackend();
+  console.log(`${recipe.folder}: ${describeBackend(backend)}`);
+  const started = Date.now();
+  const work = path.join(ROOT, '.tmp', `train-${outDir ? path.basename(outDir) : recipe.folder}`);
+  // The recipe's stages belong to reproducing the shipped model; an experiment (--set, --init) is one run.
+  const stages = initDir || overrides.length ? [] : recipe.stages ?? [];
+  let init = initDir ? await loadModelFolder(path.resolve(initDir)) : undefined;
+  let result: Trained | undefined;
+  for (let k = 0; k <= stages.length; k++) {
+    const stageRecipe = k === 0 ? recipe : withFields(recipe, Object.entries(stages[k - 1]!.set));
+    if (k > 0) console.log(`${recipe.folder}: stage ${k + 1} of ${stages.length + 1}: ${stages[k - 1]!.why}`);
+    // A finished stage is kept on disk: an interrupted reproduction does not train it again.
+    const stageModel = path.join(work, `stage-${k + 1}-model`);
+    if (k < stages.length && existsSync(path.join(stageModel, 'model.json'))) {
+      console.log(`${recipe.folder}: stage ${k + 1} already trained (${path.relative(ROOT, stageModel)})`);
+      init = await loadModelFolder(stageModel);
+      continue;
+    }
+    // trainModel owns `init` from here (it trains that model or disposes it).
+    result = await trainRun(stageRecipe, backend.name, init, stages.length ? path.join(work, `stage-${k + 1}`) : work);
+    if (k < stages.length) {
+      rmSync(stageModel, { recursive: true, force: true });
+      await saveModelFolder(result.model, result.card, stageModel);
+      result.model.dispose();
+      init = await loadModelFolder(stageModel);
+    }
+  }
+  result = result!;
   const target = outDir ? path.resolve(outDir) : path.join(ROOT, 'models', recipe.folder);
   const staging = `${target}.new`;
   rmSync(staging, { recursive: true, force: true });
   await saveModelFolder(result.model, {
     ...result.card,
-    description: `Default ${recipe.modality} denoiser shipped with Denoise Studio: a residual CNN (DnCNN-style, 8 layers × 32 filters) trained blind over the noise levels below on project-generated phantoms and permissively licensed real images (each real slice sampled ${recipe.realWeight}× as often as a phantom slice). Held-out real series (never seen in training) are used by npm run bench:quality.`,
+    description: describeRecipe(recipe) + (stages.length ? ` Trained in ${stages.length + 1} stages, each from the last one's weights: ${stages.map((s) => s.why).join('; ')}.` : ''),
     data: {
       ...result.card.data!,
       sources: [
@@ -115,7 +156,7 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
       ...(initDir ? [`--init ${initDir}`] : []), ...overrides.map(([f, v]) => `--set '${f}=${JSON.stringify(v)}'`)].join(' '),
   }, staging);
   result.model.dispose();
-  rmSync(checkpointDir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
   rmSync(target, { recursive: true, force: true });
   renameSync(staging, target);
   console.log(`${recipe.folder}: saved to ${target} (${result.stoppedBy}, ${result.history.length} epochs)`);
