@@ -21,6 +21,9 @@ import { readDicomImage } from '../src-main/dicom/read.js';
 import { physicalFrame } from '../src-main/dicom/physical.js';
 import { writeSyntheticSeries } from '../src-main/dicom/synthetic.js';
 import { fixture, ROOT, tempDir } from './helpers.js';
+import { CT_DEFAULT, MR_DEFAULT } from '../models/recipes/defaults.js';
+import { stageConfigs } from '../models/recipes/recipe-config.js';
+import { parseTrainConfig } from '../src-main/model/train-config.js';
 
 const MODELS = path.join(ROOT, 'models');
 before(async () => { await initBackend({ force: 'wasm' }); });
@@ -39,6 +42,25 @@ test('both default models have complete cards that name their data, licences and
     const bytes = readdirSync(path.join(MODELS, name)).filter((f) => f.endsWith('.bin')).reduce((a, f) => a + statSync(path.join(MODELS, name, f)).size, 0);
     assert.ok(bytes > 0 && bytes < 5 * 1024 * 1024, `${name} weights: ${bytes} bytes`);
   }
+});
+
+test('the recipe reproduces each shipped card: its last stage\'s config is the one the card was trained with', async () => {
+  for (const recipe of [CT_DEFAULT, MR_DEFAULT]) {
+    const card = await readModelCard(path.join(MODELS, recipe.folder));
+    const configs = stageConfigs(recipe);
+    assert.equal(configs.length, 1 + (recipe.stages?.length ?? 0));
+    // The version apart: a release that only changed inference settings (MR 1.1.1: 1.1.0's
+    // weights with the local guard) keeps the training config of the weights it ships.
+    const { version, ...last } = parseTrainConfig(configs.at(-1));
+    const { version: _trainedAs, ...trained } = parseTrainConfig(card.training!.config);
+    assert.deepEqual(last, trained, `${recipe.folder}: recipe vs card`);
+    assert.equal(card.version, version);
+    assert.deepEqual(card.inference, { ...recipe.inference, noiseGuardLocal: recipe.inference.noiseGuardLocal ?? null });
+  }
+  // 1.0.2's second stage: loss ÷ noise σ from 1.0.1's weights, with a warm-up.
+  const [first, second] = stageConfigs(CT_DEFAULT).map((c) => parseTrainConfig(c));
+  assert.ok(first && second);
+  assert.deepEqual([first.lossWeighting, second.lossWeighting, second.fineTune.warmupSteps], ['uniform', 'noise-sd', 40]);
 });
 
 test('ct-default removes σ 25 HU noise from soft tissue of a held-out real head CT without shifting HU', async () => {

@@ -24,6 +24,7 @@ import { ctPhantomSlice, mrPhantomSlice } from '../../src-main/noise/phantom.js'
 import { gradientHelpersFor } from '../../src-main/jobs/workers/gradient-helpers.js';
 import { datasetOfFiles, loadTrainingData } from '../../src-main/jobs/training-data.js';
 import { DEFAULT_RECIPES, type DefaultRecipe } from './defaults.js';
+import { withFields } from './recipe-config.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'dicom');
@@ -66,23 +67,6 @@ async function realVolumes(recipe: DefaultRecipe): Promise<TrainingVolume[]> {
 
 function describeRecipe(recipe: DefaultRecipe): string {
   return `Default ${recipe.modality} denoiser shipped with Denoise Studio: a residual CNN (DnCNN-style, 8 layers × 32 filters) trained blind over the noise levels below on project-generated phantoms and permissively licensed real images (each real slice sampled ${recipe.realWeight}× as often as a phantom slice). Held-out real series (never seen in training) are used by npm run bench:quality.`;
-}
-
-/** A copy of `config` with `dotted.path` set to `value`. */
-function withField(config: Record<string, unknown>, dotted: string, value: unknown): Record<string, unknown> {
-  const [head, ...rest] = dotted.split('.');
-  if (!head) throw new Error(`--set: empty field path`);
-  const current = config[head];
-  if (rest.length === 0) return { ...config, [head]: value };
-  if (typeof current !== 'object' || current === null) throw new Error(`--set ${dotted}: ${head} is not an object in the recipe`);
-  return { ...config, [head]: withField(current as Record<string, unknown>, rest.join('.'), value) };
-}
-
-/** The recipe with `config` fields replaced (dotted paths). */
-function withFields(base: DefaultRecipe, fields: [string, unknown][]): DefaultRecipe {
-  let config = base.config as Record<string, unknown>;
-  for (const [field, value] of fields) config = withField(config, field, value);
-  return { ...base, config: config as DefaultRecipe['config'] };
 }
 
 type Trained = Awaited<ReturnType<typeof trainModel>>;
