@@ -126,6 +126,11 @@ export const CT_DEFAULT: DefaultRecipe = {
       outcome: 'kept (scored inside the field of view): above 1.0.1 in 6 of 8 scores — chest σ10 +1.24 dB and now above its input, head σ10 +0.36, corr +0.21 / +0.19, σ25 +0.05 / +0.08 — and below at σ50 (−0.38 / −0.61, still +4.9 dB over the input): 7 of 12 CT targets instead of 6. ÷ σ sits between plain MSE (better at σ50, worse at σ10) and ÷ σ² (best at σ10, 2 dB worse at σ50)',
     },
     {
+      name: 'smooth U-Net + loss ÷ noise σ', change: 'the U-Net below trained on as 1.0.2\'s second stage (1000 steps, lossWeighting noise-sd, lr 5e-4 cosine, 40 warm-up, seed 20261127)', steps: 2200,
+      heldOut: { 'head white σ10': 59.15, 'head white σ25': 52.91, 'head white σ50': 46.38, 'head corr σ25': 50.00, 'chest white σ10': 54.16, 'chest white σ25': 49.50, 'chest white σ50': 43.66, 'chest corr σ25': 46.56 },
+      outcome: 'not kept: 7 of 12 CT targets as 1.0.2 (the chest σ25 +1.53 over bilateral, σ10 above its input) and 1.25 s per 512² slice against 1.0.2\'s 1.36 s in the same session, but below 1.0.2 in 7 of 8 scores (head σ25 −0.87, σ50 −0.90; chest σ10 +0.35 the exception); validation loss 7.03e-6 against 1.0.2\'s 6.67e-6 on the same patches',
+    },
+    {
       name: 'U-Net 3 levels × 16, average pooling + bilinear upsampling', change: 'architecture unet-3-smooth (8.7 GMAC per 512² slice against DnCNN 8×32\'s 15; sees 145 px); the 1.0.1 recipe otherwise, from scratch', steps: 1200,
       heldOut: { 'head white σ10': 58.39, 'head white σ25': 52.43, 'head white σ50': 46.33, 'head corr σ25': 49.83, 'chest white σ10': 52.59, 'chest white σ25': 49.35, 'chest white σ50': 44.17, 'chest corr σ25': 46.51 },
       outcome: 'not kept: better than the dilated DnCNN at the same budget (head σ25 +1.67, σ50 +1.81, corr +1.10) but below 1.0.1 except the chest\'s correlated noise (+0.06); its validation loss was still falling — a GPU-sized budget candidate, cheaper to run than the DnCNN',
