@@ -126,6 +126,11 @@ export const CT_DEFAULT: DefaultRecipe = {
       outcome: 'kept (scored inside the field of view): above 1.0.1 in 6 of 8 scores — chest σ10 +1.24 dB and now above its input, head σ10 +0.36, corr +0.21 / +0.19, σ25 +0.05 / +0.08 — and below at σ50 (−0.38 / −0.61, still +4.9 dB over the input): 7 of 12 CT targets instead of 6. ÷ σ sits between plain MSE (better at σ50, worse at σ10) and ÷ σ² (best at σ10, 2 dB worse at σ50)',
     },
     {
+      name: '1.0.2 + a third stage ÷ σ', change: '1.0.2 trained on for 1200 more steps with loss ÷ noise σ (lr 3e-4 cosine, 40 warm-up, seed 20261128); validation loss 6.604e-6 → 6.592e-6 (best epoch restored)', steps: 3400,
+      heldOut: { 'head white σ10': 59.14, 'head white σ25': 53.28, 'head white σ50': 47.30, 'head corr σ25': 50.59, 'chest white σ10': 53.11, 'chest white σ25': 49.91, 'chest white σ50': 44.74, 'chest corr σ25': 47.00 },
+      outcome: 'not kept: correlated noise +0.29 / +0.36 and σ50 +0.02 / +0.20, but σ10 −0.57 / −0.70 (the chest below its input again) and σ25 −0.50 / −0.11: at this size and budget 1.0.2 is the plateau — another patch draw moves quality between levels, not up',
+    },
+    {
       name: 'smooth U-Net + loss ÷ noise σ', change: 'the U-Net below trained on as 1.0.2\'s second stage (1000 steps, lossWeighting noise-sd, lr 5e-4 cosine, 40 warm-up, seed 20261127)', steps: 2200,
       heldOut: { 'head white σ10': 59.15, 'head white σ25': 52.91, 'head white σ50': 46.38, 'head corr σ25': 50.00, 'chest white σ10': 54.16, 'chest white σ25': 49.50, 'chest white σ50': 43.66, 'chest corr σ25': 46.56 },
       outcome: 'not kept: 7 of 12 CT targets as 1.0.2 (the chest σ25 +1.53 over bilateral, σ10 above its input) and 1.25 s per 512² slice against 1.0.2\'s 1.36 s in the same session, but below 1.0.2 in 7 of 8 scores (head σ25 −0.87, σ50 −0.90; chest σ10 +0.35 the exception); validation loss 7.03e-6 against 1.0.2\'s 6.67e-6 on the same patches',
