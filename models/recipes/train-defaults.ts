@@ -24,7 +24,7 @@ import { ctPhantomSlice, mrPhantomSlice } from '../../src-main/noise/phantom.js'
 import { gradientHelpersFor } from '../../src-main/jobs/workers/gradient-helpers.js';
 import { datasetOfFiles, loadTrainingData } from '../../src-main/jobs/training-data.js';
 import { DEFAULT_RECIPES, type DefaultRecipe } from './defaults.js';
-import { withFields } from './recipe-config.js';
+import { stageConfigs, withFields } from './recipe-config.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'dicom');
@@ -98,10 +98,11 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
   const work = path.join(ROOT, '.tmp', `train-${outDir ? path.basename(outDir) : recipe.folder}`);
   // The recipe's stages belong to reproducing the shipped model; an experiment (--set, --init) is one run.
   const stages = initDir || overrides.length ? [] : recipe.stages ?? [];
+  const configs = stages.length ? stageConfigs(recipe) : [recipe.config];
   let init = initDir ? await loadModelFolder(path.resolve(initDir)) : undefined;
   let result: Trained | undefined;
   for (let k = 0; k <= stages.length; k++) {
-    const stageRecipe = k === 0 ? recipe : withFields(recipe, Object.entries(stages[k - 1]!.set));
+    const stageRecipe: DefaultRecipe = { ...recipe, config: configs[k]! };
     if (k > 0) console.log(`${recipe.folder}: stage ${k + 1} of ${stages.length + 1}: ${stages[k - 1]!.why}`);
     // A finished stage is kept on disk: an interrupted reproduction does not train it again.
     const stageModel = path.join(work, `stage-${k + 1}-model`);

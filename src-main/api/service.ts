@@ -74,13 +74,13 @@ function toMatch(level: PacsMatch['level'], row: Record<string, unknown>): PacsM
 
 /** How add-noise marks the copies it makes (their source is their clean reference). */
 const NOISY_COPY = 'simulated noise';
+import { ApiError, parseRequest } from './methods.js';
+import { defaultDataDir } from './data-dir.js';
 
 /** How the training check names a supervised loss weighting (train-config's lossWeighting). */
 const LOSS_WEIGHTING: Record<'uniform' | 'noise-sd' | 'noise-level', string> = {
   uniform: '', 'noise-sd': ', loss ÷ noise σ', 'noise-level': ', loss ÷ noise power',
 };
-import { ApiError, parseRequest } from './methods.js';
-import { defaultDataDir } from './data-dir.js';
 
 export { defaultDataDir } from './data-dir.js';
 

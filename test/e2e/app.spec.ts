@@ -149,6 +149,8 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await page.getByLabel('Dilations').fill('2, 3, 2');
   await expect(page.getByTestId('train-check')).toContainText("field 'architecture.dilations': needs one dilation per hidden layer: 2 for depth 4, got 3");
   await page.getByLabel('Loss by noise level').selectOption('noise-sd');
+  await page.getByLabel('Loss by noise level').scrollIntoViewIfNeeded();
+  await shot(page, '07a-train-loss-weighting');
   await page.getByLabel('Dilations').scrollIntoViewIfNeeded();
   await shot(page, '07b-train-dilations');
   await page.getByLabel('Dilations').fill('2, 1');
