@@ -121,8 +121,11 @@ async function realBench(service: Service, defaultModel: ModelDenoiser) {
     const [d, a] = [await run(defaultModel, draws[0]!), await run(adapted, draws[0]!)];
     writePanels(file, [draws[0]!, d, a, s.values].map((values) => ({ values, width, height, window: { center: 40, width: 400 } }))
       .concat([{ values: a.map((v, i) => v - s.values[i]!), width, height, window: { center: 0, width: 200 } }]));
+    // The lung window too: small vessels are where a chest shows what smoothing costs.
+    const lungFile = file.replace(/\.png$/, '_lung.png');
+    writePanels(lungFile, [draws[0]!, d, a, s.values].map((values) => ({ values, width, height, window: { center: -600, width: 1500 } })));
     console.log(`${source.what} (${source.file}): adapted in ${seconds.toFixed(0)} s; PSNR (data range ${(hi - lo).toFixed(0)} HU, inside the field of view): input ${input.toFixed(2)}, default ${def.toFixed(2)}, adapted ${own.toFixed(2)} dB on the draw it adapted to; on two other draws default ${othersDefault.toFixed(2)}, adapted ${others.toFixed(2)} dB`);
-    console.log(`  adapted − default ${signed(own - def)} dB (other draws ${signed(others - othersDefault)}); picture: ${path.relative(ROOT, file)} (noisy | default | adapted | stored slice | adapted − stored; window 40/400 HU)`);
+    console.log(`  adapted − default ${signed(own - def)} dB (other draws ${signed(others - othersDefault)}); picture: ${path.relative(ROOT, file)} (noisy | default | adapted | stored slice | adapted − stored; window 40/400 HU) and ${path.relative(ROOT, lungFile)} (the first four, window −600/1500 HU)`);
     adapted.dispose();
   }
 }
