@@ -26,8 +26,8 @@ import { ctPhantomSlice } from '../src-main/noise/phantom.js';
 import { Rng } from '../src-main/noise/rng.js';
 import { keepOutside, outsideImage } from '../src-main/dicom/physical.js';
 import { writeSyntheticSeries } from '../src-main/dicom/synthetic.js';
-import { findSeries, readSeriesSlices, type SeriesSlice } from '../src-main/jobs/series-source.js';
 import { CT_DEFAULT } from '../models/recipes/defaults.js';
+import { loadSeries, valueRange } from './lib/fixtures.js';
 import { writePanels } from './lib/png-grid.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +36,9 @@ const { values: flags } = parseArgs({ options: {
 } });
 const SLICES = Number(flags.slices), SIZE = 512, SEED = 4711;
 const NOISE: NoiseSpec = { kind: 'correlated', sigma: 25, correlation: Number(flags.correlation) };
+const refuse = (message: string) => { console.error(`bench:adapt: ${message}`); process.exit(2); };
+if (!Number.isInteger(SLICES) || SLICES < 5) refuse(`--slices: expected a whole number of at least 5 (five slices are scored), got ${flags.slices}`);
+if (!(NOISE.correlation! > 0 && NOISE.correlation! <= 10)) refuse(`--correlation: expected a length in pixels above 0 and at most 10, got ${flags.correlation}`);
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 
 const work = mkdtempSync(path.join(tmpdir(), 'adapt-bench-'));
@@ -95,12 +98,10 @@ async function phantomBench(service: Service, defaultModel: ModelDenoiser) {
 /** Each held-out real CT slice, noisy, as a one-slice series of its own. */
 async function realBench(service: Service, defaultModel: ModelDenoiser) {
   for (const [k, source] of CT_DEFAULT.heldOut.entries()) {
-    const found = await findSeries(path.join(ROOT, 'test', 'fixtures', 'dicom', source.file));
-    const s = (await (readSeriesSlices(found.series[0]!) as AsyncGenerator<SeriesSlice>).next()).value as SeriesSlice;
+    const s = (await loadSeries(source.file))[0]!;
     const { width, height } = s;
     const outside = outsideImage(s, 'CT');
-    let lo = Infinity, hi = -Infinity;
-    for (const v of s.values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    const dataRange = valueRange(s.values);
     // Noise inside the field of view only, and only there scored (as bench:quality does).
     const draws = [0, 1, 2].map((r) => keepOutside(addNoise(s.values, width, height, NOISE, new Rng(9000 + 100 * k + 37 * r)).noisy, s.values, outside));
     const name = source.file.replace(/\W+/g, '_');
@@ -113,7 +114,7 @@ async function realBench(service: Service, defaultModel: ModelDenoiser) {
       if (outside) for (let i = 0; i < out.length; i++) if (outside[i]) out[i] = s.values[i]!;
       return out;
     };
-    const score = async (m: ModelDenoiser | undefined, draw: number) => psnr(s.values, await run(m, draws[draw]!), hi - lo);
+    const score = async (m: ModelDenoiser | undefined, draw: number) => psnr(s.values, await run(m, draws[draw]!), dataRange);
     const [input, def, own] = [await score(undefined, 0), await score(defaultModel, 0), await score(adapted, 0)];
     const others = ((await score(adapted, 1)) + (await score(adapted, 2))) / 2;
     const othersDefault = ((await score(defaultModel, 1)) + (await score(defaultModel, 2))) / 2;
@@ -124,7 +125,7 @@ async function realBench(service: Service, defaultModel: ModelDenoiser) {
     // The lung window too: small vessels are where a chest shows what smoothing costs.
     const lungFile = file.replace(/\.png$/, '_lung.png');
     writePanels(lungFile, [draws[0]!, d, a, s.values].map((values) => ({ values, width, height, window: { center: -600, width: 1500 } })));
-    console.log(`${source.what} (${source.file}): adapted in ${seconds.toFixed(0)} s; PSNR (data range ${(hi - lo).toFixed(0)} HU, inside the field of view): input ${input.toFixed(2)}, default ${def.toFixed(2)}, adapted ${own.toFixed(2)} dB on the draw it adapted to; on two other draws default ${othersDefault.toFixed(2)}, adapted ${others.toFixed(2)} dB`);
+    console.log(`${source.what} (${source.file}): adapted in ${seconds.toFixed(0)} s; PSNR (data range ${dataRange.toFixed(0)} HU, inside the field of view): input ${input.toFixed(2)}, default ${def.toFixed(2)}, adapted ${own.toFixed(2)} dB on the draw it adapted to; on two other draws default ${othersDefault.toFixed(2)}, adapted ${others.toFixed(2)} dB`);
     console.log(`  adapted − default ${signed(own - def)} dB (other draws ${signed(others - othersDefault)}); picture: ${path.relative(ROOT, file)} (noisy | default | adapted | stored slice | adapted − stored; window 40/400 HU) and ${path.relative(ROOT, lungFile)} (the first four, window −600/1500 HU)`);
     adapted.dispose();
   }

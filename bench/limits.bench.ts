@@ -16,13 +16,13 @@ import { initBackend, describeBackend } from '../src-main/model/backend.js';
 import { psnr } from '../src-main/model/metrics.js';
 import { loadModelDenoiser } from '../src-main/model/model-io.js';
 import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
-import { guardRemoval, limitLocalEnergy } from '../src-main/model/noise-guard.js';
+import { guardRemoval } from '../src-main/model/noise-guard.js';
 import { addNoise, type NoiseSpec } from '../src-main/noise/models.js';
 import { Rng } from '../src-main/noise/rng.js';
 import { keepOutside, outsideImage } from '../src-main/dicom/physical.js';
-import { findSeries, readSeriesSlices, type SeriesSlice } from '../src-main/jobs/series-source.js';
 import { fitNormalisation, valueStats } from '../src-main/preprocess/normalise.js';
 import { CT_DEFAULT } from '../models/recipes/defaults.js';
+import { loadSeries, valueRange } from './lib/fixtures.js';
 import { readNifti } from './lib/nifti.js';
 import { RepeatAccumulator, tissueMask } from './lib/real-noise.js';
 
@@ -67,11 +67,9 @@ async function removalGain(model: ModelDenoiser) {
   const raw = withInference(model, { noiseGuard: null, noiseGuardLocal: null });
   const { noiseGuard, noiseGuardScales, noiseGuardLocal } = model.card.inference;
   for (const source of CT_DEFAULT.heldOut) {
-    const found = await findSeries(path.join(ROOT, 'test', 'fixtures', 'dicom', source.file));
-    const s = (await (readSeriesSlices(found.series[0]!) as AsyncGenerator<SeriesSlice>).next()).value as SeriesSlice;
+    const s = (await loadSeries(source.file))[0]!;
     const outside = outsideImage(s, 'CT') ?? new Uint8Array(s.values.length);
-    let lo = Infinity, hi = -Infinity;
-    for (const v of s.values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    const dataRange = valueRange(s.values);
     for (const [li, [label, spec]] of CT_NOISE.entries()) {
       const scores = gains.map(() => 0);
       for (let r = 0; r < 3; r++) {
@@ -82,7 +80,7 @@ async function removalGain(model: ModelDenoiser) {
           const out = noisy.map((v, i) => v - g * (v - removedBy[i]!));
           guardRemoval(noisy, out, s.width, s.height, s.padding ?? new Uint8Array(out.length), { factor: noiseGuard, scales: noiseGuardScales, local: noiseGuardLocal });
           for (let i = 0; i < out.length; i++) if (outside[i]) out[i] = s.values[i]!;
-          scores[k]! += psnr(s.values, out, hi - lo) / 3;
+          scores[k]! += psnr(s.values, out, dataRange) / 3;
         });
       }
       console.log(`  ${source.file} ${label}: ${gains.map((g, k) => `s ${g}: ${scores[k]!.toFixed(2)}`).join('  ')}`);
@@ -112,12 +110,7 @@ async function repeatSigma(model: ModelDenoiser) {
     for (const [key, factor] of [['guard given the repeat\'s σ', 1], ['the same at half', 0.5]] as const) {
       // The card's guard (global spread ≤ factor·σ, local 5×5 energy ≤ 2·factor·σ²) with this σ.
       const guarded = out.slice();
-      let sum = 0, sum2 = 0;
-      for (let i = 0; i < y1.length; i++) { const r = y1[i]! - out[i]!; sum += r; sum2 += r * r; }
-      const spread = Math.sqrt(Math.max(0, sum2 / y1.length - (sum / y1.length) ** 2));
-      const scale = Math.min(1, (factor * sigma) / spread);
-      for (let i = 0; i < y1.length; i++) guarded[i] = y1[i]! - scale * (y1[i]! - out[i]!);
-      limitLocalEnergy(y1, guarded, fmri.width, fmri.height, new Uint8Array(y1.length), 2 * factor * sigma * sigma);
+      guardRemoval(y1, guarded, fmri.width, fmri.height, new Uint8Array(y1.length), { factor, scales: 1, local: 2 * factor, sigma });
       rows[key].add(y1, y2, guarded, mask);
     }
   }

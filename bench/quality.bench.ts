@@ -23,14 +23,13 @@ import { addNoise, type NoiseSpec } from '../src-main/noise/models.js';
 import { keepOutside, outsideImage } from '../src-main/dicom/physical.js';
 import { ctPhantomSlice, mrPhantomSlice } from '../src-main/noise/phantom.js';
 import { Rng } from '../src-main/noise/rng.js';
-import { findSeries, readSeriesSlices, type SeriesSlice } from '../src-main/jobs/series-source.js';
 import { CT_DEFAULT, MR_DEFAULT, type DefaultRecipe } from '../models/recipes/defaults.js';
+import { loadSeries, valueRange } from './lib/fixtures.js';
 import { writePanels } from './lib/png-grid.js';
 import { readNifti } from './lib/nifti.js';
 import { RepeatAccumulator, residualScore, tissueMask } from './lib/real-noise.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'dicom');
 const RESULTS = path.join(ROOT, 'bench', 'results');
 
 interface Level { label: string; spec: NoiseSpec }
@@ -57,12 +56,6 @@ const GRID: Record<string, ClassicalSpec[]> = {
 };
 
 interface Slice { values: Float32Array; width: number; height: number; padding?: Uint8Array }
-
-function range(values: Float32Array): number {
-  let lo = Infinity, hi = -Infinity;
-  for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
-  return hi > lo ? hi - lo : 1;
-}
 
 function crop(s: Slice, size: number): Slice {
   const x0 = Math.floor((s.width - size) / 2), y0 = Math.floor((s.height - size) / 2);
@@ -93,13 +86,6 @@ function tissueRoi(s: Slice, modality: 'CT' | 'MR'): Roi {
   return best;
 }
 
-async function loadSeries(relative: string): Promise<Slice[]> {
-  const found = await findSeries(path.join(FIXTURES, relative));
-  const out: Slice[] = [];
-  for (const series of found.series) for await (const s of readSeriesSlices(series) as AsyncGenerator<SeriesSlice>) out.push(s);
-  return out;
-}
-
 async function tuneFilters(recipe: DefaultRecipe, levels: Level[]): Promise<Record<string, Record<string, ClassicalSpec>>> {
   // Training images only: two phantoms and the first real training image, centre crops of 192².
   const images: Slice[] = recipe.modality === 'CT'
@@ -114,7 +100,7 @@ async function tuneFilters(recipe: DefaultRecipe, levels: Level[]): Promise<Reco
     for (const [filter, candidates] of Object.entries(GRID)) {
       let best = candidates[0]!, bestScore = -Infinity;
       for (const c of candidates) {
-        const score = images.reduce((a, im, k) => a + psnr(im.values, applyClassical(c, noisy[k]!, im.width, im.height), range(im.values)), 0);
+        const score = images.reduce((a, im, k) => a + psnr(im.values, applyClassical(c, noisy[k]!, im.width, im.height), valueRange(im.values)), 0);
         if (score > bestScore) { bestScore = score; best = c; }
       }
       tuned[level.label]![filter] = best;
@@ -140,7 +126,7 @@ async function benchSeries(name: string, slices: Slice[], recipe: DefaultRecipe,
       acc.set(method, a);
     };
     for (const { s, si, r } of draws) {
-      const dr = range(s.values);
+      const dr = valueRange(s.values);
       const roi = tissueRoi(s, recipe.modality);
       // Noise inside the image only: CT's outside circle is not scored (see outsideImage).
       const noisy = keepOutside(addNoise(s.values, s.width, s.height, level.spec, new Rng(7000 + 100 * li + si + 37 * r)).noisy, s.values, outsideImage(s, recipe.modality));
@@ -264,7 +250,7 @@ async function realNoiseChecks(model: ModelDenoiser, classical: Record<string, C
       const score = residualScore(s.values, out, s.width, s.height, tissueMask(s.values));
       removed += score.removedOverNoise / slices.length; edges += score.edgeCorrelation / slices.length;
       if (z === mid) {
-        const dr = range(s.values);
+        const dr = valueRange(s.values);
         const file = path.join(RESULTS, `${picturePrefix}real_${label.split(' ')[0]!.replace(/\W+/g, '_')}.png`);
         const window = { center: dr * 0.4, width: dr * 0.8 };
         writePanels(file, [

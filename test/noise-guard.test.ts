@@ -9,7 +9,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { initBackend } from '../src-main/model/backend.js';
 import { psnr } from '../src-main/model/metrics.js';
-import { limitLocalEnergy, limitToNoise } from '../src-main/model/noise-guard.js';
+import { guardRemoval, limitLocalEnergy, limitToNoise } from '../src-main/model/noise-guard.js';
 import { loadModelFolder } from '../src-main/model/model-io.js';
 import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
 import { estimateNoiseSigma, noiseSigmaUpperBound } from '../src-main/preprocess/noise-level.js';
@@ -62,6 +62,23 @@ test('the guard scales down a removal larger than the noise, and leaves a fittin
   const sigma = noiseSigmaUpperBound(noisy, 128, 128);
   assert.ok(sigma >= estimateNoiseSigma(noisy, 128, 128) && sigma < 20, `bound ${sigma}`);
   assert.ok(Math.abs(Math.sqrt(s2 / flat.length) - sigma) < 0.05 * sigma, 'what is removed is now the noise level');
+});
+
+test('the guard takes a known σ instead of the image\'s estimate (a repeat scan\'s), and holds the removal to it', () => {
+  const clean = ctPhantomSlice(128, 1, 4, 5);
+  const noisy = addNoise(clean, 128, 128, { kind: 'gaussian', sigma: 10 }, 1).noisy;
+  const mean = noisy.reduce((a, b) => a + b, 0) / noisy.length;
+  const spread = (out: Float32Array) => {
+    const r = Array.from(noisy, (v, i) => v - out[i]!), m = r.reduce((a, b) => a + b, 0) / r.length;
+    return Math.sqrt(r.reduce((a, b) => a + (b - m) ** 2, 0) / r.length);
+  };
+  const estimated = new Float32Array(noisy.length).fill(mean), known = new Float32Array(noisy.length).fill(mean);
+  const byImage = guardRemoval(noisy, estimated, 128, 128, new Uint8Array(noisy.length), { factor: 1, scales: 2, local: null });
+  const byRepeat = guardRemoval(noisy, known, 128, 128, new Uint8Array(noisy.length), { factor: 1, scales: 2, local: null, sigma: 4 });
+  assert.equal(byRepeat.sigma, 4);
+  assert.ok(byImage.sigma > 8, `estimated ${byImage.sigma}`);
+  assert.ok(Math.abs(spread(known) - 4) < 0.01, `removal spread ${spread(known)} with σ 4 given`);
+  assert.ok(Math.abs(spread(estimated) - byImage.sigma) < 0.01 * byImage.sigma, 'without it, the image\'s own bound');
 });
 
 test('the local guard keeps the edges a blurring model would remove, and leaves the removal of noise alone', () => {

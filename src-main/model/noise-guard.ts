@@ -18,12 +18,14 @@ export interface GuardSettings {
   scales: number;
   /** Local bound on the removal's 5×5 energy, in multiples of σ²; null: none. */
   local: number | null;
+  /** σ when it is known from outside the image (a repeat scan); otherwise the image's bound at `scales`. */
+  sigma?: number;
 }
 
 /** Applies the card's guard to `out` in place; `mask` (1 = padding/invalid) is left alone. Returns σ and the global scale. */
 export function guardRemoval(input: Float32Array, out: Float32Array, width: number, height: number, mask: Uint8Array, guard: GuardSettings): { sigma: number; scale: number } {
   if (guard.factor === null && guard.local === null) return { sigma: NaN, scale: 1 };
-  const sigma = noiseSigmaUpperBound(input, width, height, mask, guard.scales);
+  const sigma = guard.sigma ?? noiseSigmaUpperBound(input, width, height, mask, guard.scales);
   const scale = guard.factor === null ? 1 : limitSpread(input, out, mask, guard.factor * sigma);
   if (guard.local !== null) limitLocalEnergy(input, out, width, height, mask, guard.local * sigma * sigma);
   return { sigma, scale };
