@@ -70,6 +70,11 @@ test('the live check names the bad field, and summarises a valid run', async () 
     assert.ok(dilated.ok);
     assert.equal(dilated.receptiveField, 35); // 1 + 2·(1 + 2 + 3 + 4 + 3 + 2 + 1 + 1)
     assert.match(dilated.summary, /DnCNN 8×32, dilations 2,3,4,3,2,1, supervised/);
+    const told = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, noiseLevelInput: true, epochs: 3, stepsPerEpoch: 5, batchSize: 4 }, 'CT', CT_PRE) });
+    assert.ok(told.ok);
+    assert.match(told.summary, /DnCNN 8×32, told the noise level \(2 scales\), supervised/);
+    const denseTold = buildTrainConfig({ ...DEFAULT_FORM, arch: 'dense', noiseLevelInput: true }, 'CT', CT_PRE) as { architecture: Record<string, unknown> };
+    assert.equal(denseTold.architecture.noiseMap, undefined, 'a dense model takes no noise level');
     const unet = await service.checkTrainConfig({ config: buildTrainConfig(applyPreset(DEFAULT_FORM, 'unet-3-smooth'), 'CT', CT_PRE) });
     assert.match(unet.ok ? unet.summary : '', /U-Net 3 levels × 16, average pooling, bilinear upsampling, supervised/);
     assert.equal(unet.ok && unet.receptiveField, 2 * 72 + 1); // encoder, decoder and bilinear footprints, rounded up to the 8-pixel grid

@@ -15,7 +15,7 @@ import { runNoiseJob } from '../jobs/noise-job.js';
 import { runSweep, SWEEP_SPEC_FILE } from '../jobs/sweep-job.js';
 import { runTrainJob } from '../jobs/train-job.js';
 import type { DatasetSource } from '../jobs/training-data.js';
-import { tilingNeeds } from '../model/architectures.js';
+import { noiseMapScales, tilingNeeds } from '../model/architectures.js';
 import { parseTrainConfig } from '../model/train-config.js';
 import { deleteModel, importModel, listModels, type ModelEntry } from '../jobs/models/model-library.js';
 import { forgetSeriesOrder, orderedSeries, previewPreprocessing, readCatalogSlice } from '../jobs/viewer/slices.js';
@@ -265,9 +265,10 @@ export class DenoiseStudioService implements DenoiseStudioApi {
       const arch = c.architecture;
       const shape = arch.kind === 'dncnn' ? `DnCNN ${arch.depth}×${arch.width}${arch.dilations?.some((d) => d > 1) ? `, dilations ${arch.dilations.join(",")}` : ''}` : arch.kind === 'unet' ? `U-Net ${arch.levels} levels × ${arch.baseFilters}${arch.pooling === 'average' || arch.upsampling === 'bilinear' ? `, ${arch.pooling} pooling, ${arch.upsampling} upsampling` : ''}`
         : arch.kind === 'conv-ae' ? `conv autoencoder ${arch.filters.join('-')}, bottleneck ${arch.bottleneck}` : `dense ${arch.patchSize ** 2}-${arch.hidden.join('-')}`;
+      const told = noiseMapScales(arch) ? `, told the noise level (${noiseMapScales(arch)} scales)` : '';
       return {
         ok: true, patches, receptiveField,
-        summary: `${shape}, ${c.mode}${c.mode === 'supervised' ? LOSS_WEIGHTING[c.lossWeighting] : ''}; ${c.epochs} epochs × ${c.stepsPerEpoch} steps × ${c.batchSize} patches = ${patches.toLocaleString('en')} patches`
+        summary: `${shape}${told}, ${c.mode}${c.mode === 'supervised' ? LOSS_WEIGHTING[c.lossWeighting] : ''}; ${c.epochs} epochs × ${c.stepsPerEpoch} steps × ${c.batchSize} patches = ${patches.toLocaleString('en')} patches`
           + (arch.kind === 'dense' ? '' : `; receptive field ${receptiveField} px`),
       };
     } catch (error) {

@@ -6,6 +6,7 @@
  * - dncnn:   residual CNN that predicts the noise (Zhang et al. 2017);
  * - unet:    small U-Net with skip connections (2–4 levels).
  * Only stride-1 convolutions with pooling/upsampling are used: they train on every backend.
+ * dncnn and unet can also take the slice's noise level as a second input (`noiseMap`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
@@ -36,6 +37,21 @@ const Scaling = {
   upsampling: z.enum(['nearest', 'bilinear']).default('nearest'),
 };
 
+/**
+ * FFDNet-style conditioning: a second input, 'noise_level', holds the slice's noise as constant
+ * maps beside the image — the white-noise σ read at `scales` dyadic scales (noiseSigmaByScale: the
+ * finest scale and coarser ones tell white from correlated noise), in network units × `gain` (so
+ * the maps are of order 0.1–1 like the image). A blind network must guess the level from the
+ * texture and settles on a compromise between levels; told it, it can remove all of a strong noise
+ * and leave a faint one's anatomy alone.
+ */
+const NoiseMap = {
+  noiseMap: z.object({
+    scales: z.number().int().min(1).max(3).default(2),
+    gain: z.number().positive().max(1e4).default(50),
+  }).optional(),
+};
+
 export const ArchitectureSpec = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('dense'), ...Common,
@@ -51,7 +67,7 @@ export const ArchitectureSpec = z.discriminatedUnion('kind', [
     residual: z.boolean().default(false),
   }),
   z.object({
-    kind: z.literal('dncnn'), ...Common,
+    kind: z.literal('dncnn'), ...Common, ...NoiseMap,
     depth: z.number().int().min(3).max(30).default(8),
     width: z.number().int().min(1).max(256).default(32),
     /**
@@ -69,7 +85,7 @@ export const ArchitectureSpec = z.discriminatedUnion('kind', [
     }
   }),
   z.object({
-    kind: z.literal('unet'), ...Common, ...Scaling,
+    kind: z.literal('unet'), ...Common, ...Scaling, ...NoiseMap,
     levels: z.number().int().min(2).max(4).default(3),
     baseFilters: z.number().int().min(1).max(128).default(16),
     convsPerLevel: z.number().int().min(1).max(3).default(2),
@@ -100,6 +116,11 @@ export function parseArchitecture(spec: unknown): Architecture {
     throw new Error(`architecture.${issue.path.join('.') || 'kind'}: ${issue.message}`);
   }
   return result.data;
+}
+
+/** How many noise-level maps the model takes beside the image (0: a blind model, one input). */
+export function noiseMapScales(a: Architecture | { kind: 'imported' }): number {
+  return (a.kind === 'dncnn' || a.kind === 'unet') && a.noiseMap ? a.noiseMap.scales : 0;
 }
 
 /** How the tiler must cut images for this model. */
@@ -222,15 +243,19 @@ export function buildModel(spec: ArchitectureSpec, options: { name?: string; see
     return tf.model({ inputs: input, outputs: output, name });
   }
   const input = tf.input({ shape: [null, null, 1], name: 'image' });
+  const levels = noiseMapScales(a) ? tf.input({ shape: [null, null, noiseMapScales(a)], name: 'noise_level' }) : undefined;
+  const inputs = levels ? [input, levels] : input;
+  // The body sees the image and the noise maps; a residual adds back the image alone.
+  const seen = levels ? tf.layers.concatenate({ name: 'with_noise_level' }).apply([input, levels]) as tf.SymbolicTensor : input;
   let x: tf.SymbolicTensor;
   switch (a.kind) {
     case 'dncnn': {
-      x = b.conv(input, a.width, { bn: false });
+      x = b.conv(seen, a.width, { bn: false });
       const middle = Math.floor((a.depth - 2) / 2);
       for (let i = 0; i < a.depth - 2; i++) x = b.conv(x, a.width, { dropout: i === middle, dilation: a.dilations?.[i] ?? 1 });
       const noise = b.conv(x, 1, { act: false });
       // The body learns −noise; adding keeps to layers Keras and tfjs both serialise.
-      return tf.model({ inputs: input, outputs: b.add(input, noise), name });
+      return tf.model({ inputs, outputs: b.add(input, noise), name });
     }
     case 'conv-ae': {
       x = input;
@@ -247,7 +272,7 @@ export function buildModel(spec: ArchitectureSpec, options: { name?: string; see
       return tf.model({ inputs: input, outputs: a.residual ? b.add(input, out) : out, name });
     }
     case 'unet': {
-      x = input;
+      x = seen;
       const skips: tf.SymbolicTensor[] = [];
       for (let l = 0; l < a.levels; l++) {
         for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, a.baseFilters * 2 ** l);
@@ -261,9 +286,39 @@ export function buildModel(spec: ArchitectureSpec, options: { name?: string; see
         for (let c = 0; c < a.convsPerLevel; c++) x = b.conv(x, a.baseFilters * 2 ** l);
       }
       const out = b.conv(x, 1, { act: false });
-      return tf.model({ inputs: input, outputs: a.residual ? b.add(input, out) : out, name });
+      return tf.model({ inputs, outputs: a.residual ? b.add(input, out) : out, name });
     }
   }
+}
+
+/**
+ * A blind model's network with the noise-level input added (`spec` is its architecture plus
+ * `noiseMap`): every weight copied, the first convolution's kernel given zero weights for the new
+ * maps — so it starts out denoising exactly as the blind model did, and fine-tuning teaches it to
+ * use the level rather than relearning the image from scratch.
+ */
+export function withNoiseLevelInput(blind: tf.LayersModel, spec: ArchitectureSpec, options: { name?: string; seed?: number } = {}): tf.LayersModel {
+  const a = parseArchitecture(spec);
+  if (!noiseMapScales(a)) throw new Error('withNoiseLevelInput: the architecture has no noiseMap');
+  if (blind.inputs.length !== 1) throw new Error('withNoiseLevelInput: the model already takes more than the image');
+  const model = buildModel(spec, { name: options.name ?? blind.name, seed: options.seed });
+  const weighted = (m: tf.LayersModel) => m.layers.filter((l) => l.getWeights().length > 0);
+  const from = weighted(blind), to = weighted(model);
+  if (from.length !== to.length) {
+    model.dispose();
+    throw new Error(`withNoiseLevelInput: ${from.length} weighted layers in the model, ${to.length} in the architecture: not the same network`);
+  }
+  tf.tidy(() => from.forEach((layer, k) => {
+    const target = to[k]!.getWeights();
+    to[k]!.setWeights(layer.getWeights().map((w, j) => {
+      const shape = target[j]!.shape;
+      if (w.shape.join() === shape.join()) return w;
+      // The first kernel, [k, k, 1, filters] → [k, k, 1 + scales, filters]: zeros for the maps.
+      if (k === 0 && j === 0 && w.rank === 4 && w.shape[2] === 1) return tf.concat([w, tf.zeros([w.shape[0]!, w.shape[1]!, shape[2]! - 1, w.shape[3]!])], 2);
+      throw new Error(`withNoiseLevelInput: layer ${layer.name} holds ${w.shape.join('×')} weights, the architecture ${shape.join('×')}`);
+    }));
+  }));
+  return model;
 }
 
 /** Kernel weights (not biases, not batch-norm) for L1/L2 penalties. */

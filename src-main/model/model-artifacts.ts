@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelCard } from './model-card.js';
 import { fuseConvActivations } from './fuse-activations.js';
+import { noiseMapScales } from './architectures.js';
 
 export class ModelFolderError extends Error {
   constructor(readonly folder: string, reason: string) {
@@ -28,15 +29,24 @@ export interface ModelArtifacts {
   card: ModelCard;
 }
 
-/** Checks the model maps a one-channel image to a one-channel image of the same size. */
-export function checkImageToImage(model: tf.LayersModel, folder: string): void {
+/**
+ * Checks the model maps a one-channel image to a one-channel image of the same size — and takes
+ * the noise-level maps beside it exactly when its card's architecture says so (noiseMap).
+ */
+export function checkImageToImage(model: tf.LayersModel, folder: string, noiseMaps = 0): void {
   const inShape = model.inputs[0]?.shape, outShape = model.outputs[0]?.shape;
   const show = (shape: (number | null)[]) => `[${shape.map((d) => d ?? 'null').join(', ')}]`;
-  if (model.inputs.length !== 1 || model.outputs.length !== 1 || !inShape || !outShape) {
-    throw new ModelFolderError(folder, 'the model must have exactly one input and one output');
+  if (model.inputs.length !== (noiseMaps ? 2 : 1) || model.outputs.length !== 1 || !inShape || !outShape) {
+    throw new ModelFolderError(folder, noiseMaps
+      ? `the card's architecture takes ${noiseMaps} noise-level maps: the model must have two inputs (image, noise_level) and one output`
+      : 'the model must have exactly one input and one output');
   }
   if (inShape.length !== 4 || inShape[3] !== 1) {
     throw new ModelFolderError(folder, `input shape ${show(inShape)} is not an image of one channel [batch, height, width, 1]`);
+  }
+  const levelShape = model.inputs[1]?.shape;
+  if (noiseMaps && (levelShape?.length !== 4 || levelShape[3] !== noiseMaps)) {
+    throw new ModelFolderError(folder, `noise_level input shape ${show(levelShape ?? [])} does not hold the card's ${noiseMaps} maps [batch, height, width, ${noiseMaps}]`);
   }
   if (outShape.length !== 4 || outShape[3] !== 1 || outShape[1] !== inShape[1] || outShape[2] !== inShape[2]) {
     throw new ModelFolderError(folder, `output shape ${show(outShape)} does not match the input ${show(inShape)}`);
@@ -62,7 +72,7 @@ export async function modelFromArtifacts(artifacts: ModelArtifacts, folder: stri
     throw new ModelFolderError(folder, `model.json could not be built: ${(error as Error).message}`);
   }
   try {
-    checkImageToImage(model, folder);
+    checkImageToImage(model, folder, noiseMapScales(artifacts.card.architecture));
   } catch (error) {
     model.dispose();
     throw error;

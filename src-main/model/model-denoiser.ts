@@ -10,7 +10,8 @@ import {
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { guardRemoval } from './noise-guard.js';
-import { parseArchitecture, tilingNeeds, type TilingNeeds } from './architectures.js';
+import { parseArchitecture, tilingNeeds, type Architecture, type TilingNeeds } from './architectures.js';
+import { noiseLevelsOf, type NoiseMapSpec } from './noise-level-input.js';
 import type { SliceDenoiser, SliceInput } from './denoiser.js';
 import type { ModelCard } from './model-card.js';
 import type { LoadedModel } from './model-artifacts.js';
@@ -47,10 +48,14 @@ export class ModelDenoiser implements SliceDenoiser {
   readonly kind = 'model';
   readonly name: string;
   private readonly tiling: TilingNeeds;
+  /** A noise-level model: how it reads each slice's noise (undefined: a blind model). */
+  private readonly noiseMap?: NoiseMapSpec;
 
   private constructor(private readonly loaded: LoadedModel, private readonly options: ModelDenoiserOptions) {
     this.name = `${loaded.card.name} ${loaded.card.version}`;
     this.tiling = modelTiling(loaded);
+    const arch = loaded.card.architecture;
+    this.noiseMap = (arch.kind === 'dncnn' || arch.kind === 'unet') ? (parseArchitecture(arch) as Extract<Architecture, { kind: 'dncnn' }>).noiseMap : undefined;
   }
 
   static fromLoaded(loaded: LoadedModel, options: ModelDenoiserOptions = {}): ModelDenoiser {
@@ -97,7 +102,9 @@ export class ModelDenoiser implements SliceDenoiser {
       const mask = invalidMask(input.values, input.mask);
       const imputed = imputePixels(input.values, width, height, mask, this.loaded.card.preprocessing.imputation);
       const params = this.paramsFor(imputed.values, mask, input.volumeParams);
-      return { input, mask, params, normalised: normalise(imputed.values, params) };
+      // The level is read from the slice as it came (imputed padding would read as noise-free).
+      const levels = this.noiseMap && noiseLevelsOf(input.values, width, height, mask, params, this.noiseMap);
+      return { input, mask, params, levels, normalised: normalise(imputed.values, params) };
     });
     const outputs: Float32Array[] = new Array<Float32Array>(inputs.length);
     const sizes = new Map<string, number[]>();
@@ -109,6 +116,7 @@ export class ModelDenoiser implements SliceDenoiser {
       const { width, height } = prepared[indices[0]!]!.input;
       const predicted = await predictTiledMany(this.loaded.model, indices.map((i) => prepared[i]!.normalised), width, height, {
         ...this.tiling, tile: this.options.tile ?? 512, batch: this.options.batch,
+        ...(this.noiseMap ? { levels: indices.map((i) => prepared[i]!.levels!) } : {}),
       });
       indices.forEach((i, k) => {
         const { input, mask, params } = prepared[i]!;

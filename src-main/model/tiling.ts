@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TilingNeeds } from './architectures.js';
+import { noiseLevelMaps } from './noise-level-input.js';
 
 export interface TilingOptions extends TilingNeeds {
   /** Largest tile side; an image that fits is run in one pass. */
@@ -14,6 +15,8 @@ export interface TilingOptions extends TilingNeeds {
   blend?: number;
   /** Tiles per predict call. */
   batch?: number;
+  /** Noise-level models: each image's levels (noise-level-input.ts), given to every tile of it. */
+  levels?: Float32Array[];
 }
 
 /** Replicates the last row/column so the size becomes a multiple of `align`. */
@@ -101,7 +104,11 @@ export async function predictTiledMany(model: tf.LayersModel, images: Float32Arr
       const src = padded[image]!.values;
       for (let y = 0; y < th; y++) input.set(src.subarray((y0 + y) * W + x0, (y0 + y) * W + x0 + tw), (k * th + y) * tw);
     });
-    return { group, output: tf.tidy(() => model.predict(tf.tensor4d(input, [group.length, th, tw, 1])) as tf.Tensor) };
+    const levels = options.levels && Float32Array.from(group.flatMap(({ image }) => [...options.levels![image]!]));
+    return { group, output: tf.tidy(() => {
+      const x = tf.tensor4d(input, [group.length, th, tw, 1]);
+      return model.predict(levels ? [x, noiseLevelMaps(levels, group.length, th, tw)] : x) as tf.Tensor;
+    }) };
   };
   let inFlight = jobs.length ? submit(0) : undefined;
   for (let start = 0; inFlight; start += batch) {

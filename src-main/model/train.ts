@@ -16,7 +16,9 @@ import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { cropTransformed, samplePatch, splitBySeries, type TrainingSlice } from '../preprocess/patches.js';
 import { estimateNoiseSpectrum, type NoiseSpectrum } from '../preprocess/noise-spectrum.js';
 import { filteredNoise } from '../shared/fft2d.js';
-import { buildModel, kernelWeights, usesBatchNorm } from './architectures.js';
+import { buildModel, kernelWeights, noiseMapScales, usesBatchNorm, withNoiseLevelInput, type Architecture } from './architectures.js';
+import { noiseSigmaByScale } from '../preprocess/noise-level.js';
+import { levelsFromReadings, noiseLevelMaps } from './noise-level-input.js';
 import { psnr, ssim } from './metrics.js';
 import type { EpochPreview, EpochRecord } from '../api/contract.js';
 import type { ModelCardInput } from './model-card.js';
@@ -90,6 +92,8 @@ function airLevelOf(modality: string, params: NormalisationParams, lo: number, h
 
 interface Batch {
   x: Float32Array; y: Float32Array; w: Float32Array; n: number;
+  /** Noise-level models (architecture.noiseMap): each patch's readings, `n` × scales, in network units × gain. */
+  levels?: Float32Array;
   /** Per patch: how normalised values map back to data units, and the slice's data range there. */
   units?: { offset: number; scale: number; range: number }[];
 }
@@ -145,7 +149,29 @@ class PatchFactory {
   private readonly bySeries = new Map<string, PreparedSlice[]>();
   /** Recorrupted mode: each series' measured noise spectrum. */
   private readonly spectra = new Map<string, NoiseSpectrum>();
-  constructor(private readonly config: TrainConfig, private readonly size: number) {}
+  /** Noise-level models, self-supervised modes: each slice's own noise readings (physical units). */
+  private readonly sliceReadings = new WeakMap<PreparedSlice, number[]>();
+  private readonly scales: number;
+  constructor(private readonly config: TrainConfig, private readonly size: number) {
+    this.scales = noiseMapScales(config.architecture);
+  }
+
+  /**
+   * What the model's noise-level input reads for a patch, as the denoiser will compute it on a
+   * whole slice (ModelDenoiser): with added noise, that noise's readings (the field alone: a
+   * 64² patch's structure would bias them more than a slice's does); otherwise the slice's own.
+   */
+  private levelsOf(slice: PreparedSlice, addedNoise: Float32Array | undefined, patchMask: Uint8Array, out: Float32Array): void {
+    const spec = (this.config.architecture as Extract<Architecture, { kind: 'dncnn' }>).noiseMap!;
+    let readings: number[];
+    if (addedNoise) {
+      readings = noiseSigmaByScale(addedNoise, this.size, this.size, patchMask, this.scales);
+    } else {
+      readings = this.sliceReadings.get(slice) ?? noiseSigmaByScale(slice.physical, slice.width, slice.height, slice.mask, this.scales);
+      this.sliceReadings.set(slice, readings);
+    }
+    out.set(levelsFromReadings(readings, slice.params, spec));
+  }
 
   index(slices: PreparedSlice[]): void {
     for (const s of slices) {
@@ -169,6 +195,8 @@ class PatchFactory {
   make(pool: PreparedSlice[], count: number, rng: Rng): Batch {
     const P = this.size, area = P * P;
     const batch: Batch = { x: new Float32Array(count * area), y: new Float32Array(count * area), w: new Float32Array(count * area), n: count, units: [] };
+    const L = this.scales;
+    if (L) batch.levels = new Float32Array(count * L);
     const usable = pool.filter((s) => !s.imputedSlice);
     const eligible = this.config.mode === 'noise2noise' ? usable.filter((s) => this.neighbour(s, rng, true)) : usable;
     const candidates = eligible.flatMap((s) => (s.weight > 1 ? Array<PreparedSlice>(s.weight).fill(s) : [s]));
@@ -194,6 +222,7 @@ class PatchFactory {
           const { noisy } = addNoise(physical, P, P, absoluteNoise(spec, slice.range), rng);
           x.set(normalise(noisy, slice.params));
           y.set(normalise(physical, slice.params));
+          if (L) this.levelsOf(slice, noisy.map((v, i) => v - physical[i]!), patch.mask, batch.levels!.subarray(k * L, (k + 1) * L));
           if (this.config.lossWeighting !== 'uniform') weighByNoisePower(weights, x, y, this.config.lossWeighting === 'noise-level' ? 1 : 0.5);
           break;
         }
@@ -222,6 +251,7 @@ class PatchFactory {
           break;
         }
       }
+      if (L && this.config.mode !== 'supervised') this.levelsOf(slice, undefined, patch.mask, batch.levels!.subarray(k * L, (k + 1) * L));
     }
     return batch;
   }
@@ -290,7 +320,7 @@ export function weighByNoisePower(weights: Float32Array, noisy: Float32Array, cl
 }
 
 /** Σ w·(prediction − target)² over a batch: the masked loss before dividing by Σ w. */
-function weightedSquaredError(model: tf.LayersModel, batch: { x: tf.Tensor4D; y: tf.Tensor4D; w: tf.Tensor4D }, training: boolean): tf.Scalar {
+function weightedSquaredError(model: tf.LayersModel, batch: { x: tf.Tensor4D | tf.Tensor4D[]; y: tf.Tensor4D; w: tf.Tensor4D }, training: boolean): tf.Scalar {
   const pred = model.apply(batch.x, { training }) as tf.Tensor;
   return tf.sum(tf.mul(batch.w, tf.square(tf.sub(pred, batch.y))));
 }
@@ -308,13 +338,22 @@ function regularisation(model: tf.LayersModel, config: TrainConfig): tf.Scalar |
   return total;
 }
 
+/** The model's input: the images, and for a noise-level model its maps beside them. */
+function modelInput(b: Pick<Batch, 'x' | 'n' | 'levels'>, P: number): tf.Tensor4D | tf.Tensor4D[] {
+  const x = tf.tensor4d(b.x, [b.n, P, P, 1]);
+  return b.levels ? [x, noiseLevelMaps(b.levels, b.n, P, P)] : x;
+}
+
 function batchTensors(b: Batch, P: number) {
-  return { x: tf.tensor4d(b.x, [b.n, P, P, 1]), y: tf.tensor4d(b.y, [b.n, P, P, 1]), w: tf.tensor4d(b.w, [b.n, P, P, 1]) };
+  return { x: modelInput(b, P), y: tf.tensor4d(b.y, [b.n, P, P, 1]), w: tf.tensor4d(b.w, [b.n, P, P, 1]) };
 }
 
 function sliceBatch(b: Batch, from: number, to: number, P: number): Batch {
-  const area = P * P;
-  return { x: b.x.subarray(from * area, to * area), y: b.y.subarray(from * area, to * area), w: b.w.subarray(from * area, to * area), n: to - from };
+  const area = P * P, L = b.levels ? b.levels.length / b.n : 0;
+  return {
+    x: b.x.subarray(from * area, to * area), y: b.y.subarray(from * area, to * area), w: b.w.subarray(from * area, to * area), n: to - from,
+    ...(b.levels ? { levels: b.levels.subarray(from * L, to * L) } : {}),
+  };
 }
 
 /**
@@ -490,10 +529,19 @@ function cardFor(config: TrainConfig, history: EpochRecord[], datasetParams: Nor
   };
 }
 
-/** The run's config with the starting model's architecture and preprocessing (its stored statistics aside). */
+/**
+ * The run's config with the starting model's architecture and preprocessing (its stored statistics
+ * aside) — and the config's noise-level input when it asks for one the blind starting model lacks
+ * (trainModel then widens the network: withNoiseLevelInput).
+ */
 function inheritFrom(config: TrainConfig, init: LoadedModel): TrainConfig {
   const { normalisationParams: _fitted, ...preprocessing } = init.card.preprocessing;
-  const architecture = init.card.architecture.kind === 'imported' ? config.architecture : init.card.architecture;
+  const inherited = init.card.architecture;
+  const wanted = config.architecture;
+  const architecture = inherited.kind === 'imported' ? wanted
+    : noiseMapScales(wanted) && !noiseMapScales(inherited) && wanted.kind === inherited.kind
+      ? { ...inherited, noiseMap: (wanted as Extract<Architecture, { kind: 'dncnn' }>).noiseMap } as Architecture
+      : inherited;
   return { ...config, architecture, preprocessing };
 }
 
@@ -556,6 +604,11 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
     init?.model.dispose();
   } else if (init) {
     model = init.model;
+    if (noiseMapScales(config.architecture) && model.inputs.length === 1) {
+      model = withNoiseLevelInput(init.model, config.architecture, { seed: config.seed });
+      init.model.dispose();
+      emit({ type: 'message', text: `${init.card.name} ${init.card.version} given a noise-level input (${noiseMapScales(config.architecture)} scales): it starts out denoising as before` });
+    }
     const frozen = freezeFirstLayers(model, config.fineTune.freezeLayers);
     emit({ type: 'message', text: `fine-tuning ${init.card.name} ${init.card.version}${frozen ? `, its first ${frozen} weighted layers frozen` : ''}` });
   } else {
@@ -570,7 +623,8 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
   const baseline = init && valBatch && !options.resume ? await validate(model, valBatch, P, config) : undefined;
   if (baseline) emit({ type: 'message', text: `${init!.card.name} before fine-tuning: validation PSNR ${baseline.psnr?.toFixed(2) ?? '—'} dB, loss ${baseline.loss.toExponential(3)}` });
   const lineage = init ? {
-    architecture: init.card.architecture,
+    // An imported network keeps its summary; otherwise the architecture trained (widened, it may be).
+    architecture: init.card.architecture.kind === 'imported' ? init.card.architecture : config.architecture,
     parent: { name: init.card.name, version: init.card.version, folder: init.folder, validation: baseline && { loss: baseline.loss, psnr: baseline.psnr, ssim: baseline.ssim } },
   } : undefined;
   // Batch norm normalises by each thread's own shard statistics: data-parallel would silently
@@ -671,7 +725,7 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
 }
 
 async function validate(model: tf.LayersModel, batch: Batch, P: number, config: TrainConfig) {
-  const pred = tf.tidy(() => model.predict(tf.tensor4d(batch.x, [batch.n, P, P, 1])) as tf.Tensor);
+  const pred = tf.tidy(() => model.predict(modelInput(batch, P)) as tf.Tensor);
   const out = await pred.data() as Float32Array;
   pred.dispose();
   let err = 0, weight = 0;

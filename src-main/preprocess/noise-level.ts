@@ -20,15 +20,23 @@ export function estimateNoiseSigma(values: Float32Array, width: number, height: 
  * measurement.
  */
 export function noiseSigmaUpperBound(values: Float32Array, width: number, height: number, mask?: Uint8Array, scales = 2): number {
-  let bound = laplacianSigma(values, width, height, mask);
-  let level = { values, width, height, mask };
-  for (let factor = 2; factor < 2 ** scales; factor *= 2) {
-    const next = bin2x2(level.values, level.width, level.height, level.mask);
-    if (!next) break;
-    level = next;
-    bound = Math.max(bound, factor * laplacianSigma(level.values, level.width, level.height, level.mask));
+  return Math.max(...noiseSigmaByScale(values, width, height, mask, scales));
+}
+
+/**
+ * The white-noise σ read at each dyadic scale (the image, binned 2×2, binned 4×4, … — `scales` of
+ * them, each σ multiplied by its binning factor): equal for white noise; for spatially correlated
+ * noise the finest reads low and the coarser ones higher, so together they describe the noise's
+ * level and grain. Scales the image is too small for repeat the last reading.
+ */
+export function noiseSigmaByScale(values: Float32Array, width: number, height: number, mask?: Uint8Array, scales = 2): number[] {
+  const readings = [laplacianSigma(values, width, height, mask)];
+  let level: { values: Float32Array; width: number; height: number; mask?: Uint8Array } | undefined = { values, width, height, mask };
+  for (let factor = 2; readings.length < scales; factor *= 2) {
+    level = level && bin2x2(level.values, level.width, level.height, level.mask);
+    readings.push(level ? factor * laplacianSigma(level.values, level.width, level.height, level.mask) : readings.at(-1)!);
   }
-  return bound;
+  return readings;
 }
 
 /** The image binned 2×2 (a binned pixel is masked when any of its four is); undefined when too small. */

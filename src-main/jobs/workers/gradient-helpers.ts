@@ -34,12 +34,12 @@ class WorkerGradientHelper implements GradientHelper {
     await this.request('init', { type: 'init', modelTopology });
   }
 
-  async compute(weights: Float32Array[], shard: { x: Float32Array; y: Float32Array; w: Float32Array; n: number; size: number }) {
+  async compute(weights: Float32Array[], shard: { x: Float32Array; y: Float32Array; w: Float32Array; n: number; size: number; levels?: Float32Array }) {
     const id = this.nextId++;
     // Shards are views into the batch: copy them so their buffers can move to the worker.
-    const copy = { x: shard.x.slice(), y: shard.y.slice(), w: shard.w.slice(), n: shard.n, size: shard.size };
+    const copy = { x: shard.x.slice(), y: shard.y.slice(), w: shard.w.slice(), n: shard.n, size: shard.size, ...(shard.levels ? { levels: shard.levels.slice() } : {}) };
     const reply = await this.request(id, { type: 'compute', id, weights, shard: copy },
-      [...weights.map((w) => w.buffer as ArrayBuffer), copy.x.buffer, copy.y.buffer, copy.w.buffer]);
+      [...weights.map((w) => w.buffer as ArrayBuffer), copy.x.buffer, copy.y.buffer, copy.w.buffer, ...(copy.levels ? [copy.levels.buffer as ArrayBuffer] : [])]);
     if (reply.type !== 'result') throw new Error('gradient helper: unexpected reply');
     return { grads: reply.grads, lossSum: reply.lossSum };
   }

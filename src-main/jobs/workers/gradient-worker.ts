@@ -5,7 +5,7 @@ import { ShardGradients } from '../../model/train.js';
 
 type Request =
   | { type: 'init'; modelTopology: string }
-  | { type: 'compute'; id: number; weights: Float32Array[]; shard: { x: Float32Array; y: Float32Array; w: Float32Array; n: number; size: number } };
+  | { type: 'compute'; id: number; weights: Float32Array[]; shard: { x: Float32Array; y: Float32Array; w: Float32Array; n: number; size: number; levels?: Float32Array } };
 
 const port = parentPort!;
 const { backend } = workerData as { backend?: BackendName };

@@ -28,6 +28,8 @@ export interface TrainForm {
   kernelSize: number;
   activation: 'relu' | 'leaky_relu' | 'elu';
   batchNorm: boolean;
+  /** dncnn, unet: the network is told each slice's noise level (architecture.noiseMap, FFDNet-style) */
+  noiseLevelInput: boolean;
   dropout: number;
   l2: number;
   mode: 'supervised' | 'noise2void' | 'noise2noise' | 'recorrupted';
@@ -61,7 +63,7 @@ export interface TrainForm {
 
 export const DEFAULT_FORM: TrainForm = {
   name: 'my-denoiser', arch: 'dncnn', depth: 8, width: 32, dilations: '', levels: 3, baseFilters: 16, filters: '32, 64', bottleneck: 64,
-  hidden: '128, 64, 32', densePatch: 28, kernelSize: 3, activation: 'relu', batchNorm: false, dropout: 0, l2: 0,
+  hidden: '128, 64, 32', densePatch: 28, kernelSize: 3, activation: 'relu', batchNorm: false, noiseLevelInput: false, dropout: 0, l2: 0,
   mode: 'supervised', optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine', scheduleEpochs: 10, scheduleValue: 2e-5,
   epochs: 20, stepsPerEpoch: 40, batchSize: 16, patchSize: 64, patience: 8, validationFraction: 0.15, seed: 1,
   noiseKind: 'gaussian', noiseMin: 5, noiseMax: 50, noiseUnits: 'absolute', noiseLog: true, lossWeighting: 'uniform', pooling: 'max', upsampling: 'nearest',
@@ -101,9 +103,10 @@ export function parseList(text: string): number[] {
 
 function architecture(f: TrainForm): Record<string, unknown> {
   const common = { kernelSize: f.kernelSize, activation: f.activation, batchNorm: f.batchNorm, dropout: { rate: f.dropout }, l2: f.l2 };
+  const level = f.noiseLevelInput ? { noiseMap: { scales: 2 } } : {};
   switch (f.arch) {
-    case 'dncnn': return { kind: 'dncnn', depth: f.depth, width: f.width, ...(f.dilations.trim() ? { dilations: parseList(f.dilations) } : {}), ...common };
-    case 'unet': return { kind: 'unet', levels: f.levels, baseFilters: f.baseFilters, pooling: f.pooling, upsampling: f.upsampling, ...common };
+    case 'dncnn': return { kind: 'dncnn', depth: f.depth, width: f.width, ...(f.dilations.trim() ? { dilations: parseList(f.dilations) } : {}), ...common, ...level };
+    case 'unet': return { kind: 'unet', levels: f.levels, baseFilters: f.baseFilters, pooling: f.pooling, upsampling: f.upsampling, ...common, ...level };
     case 'conv-ae': return { kind: 'conv-ae', filters: parseList(f.filters), bottleneck: f.bottleneck, pooling: f.pooling, upsampling: f.upsampling, ...common };
     case 'dense': return { kind: 'dense', hidden: parseList(f.hidden), patchSize: f.densePatch, activation: f.activation, dropout: { rate: f.dropout }, l2: f.l2 };
   }
