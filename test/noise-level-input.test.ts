@@ -11,6 +11,7 @@ import { initBackend } from '../src-main/model/backend.js';
 import { buildModel, parseArchitecture, withNoiseLevelInput, type ArchitectureSpec } from '../src-main/model/architectures.js';
 import { loadModelFolder, saveModelFolder } from '../src-main/model/model-io.js';
 import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
+import { noiseLevelsOf } from '../src-main/model/noise-level-input.js';
 import { ShardGradients, trainModel, type GradientHelper, type TrainingVolume } from '../src-main/model/train.js';
 import type { ModelCardInput } from '../src-main/model/model-card.js';
 import type { TrainConfigInput } from '../src-main/model/train-config.js';
@@ -39,6 +40,18 @@ test('the readings tell white from correlated noise and measure its level', () =
   const readings = noiseSigmaByScale(tiny, 20, 20, undefined, 3);
   assert.equal(readings.length, 3);
   assert.equal(readings[2], readings[1]);
+});
+
+test('the level is read inside the image: the outside of the reconstruction circle (below −1100 HU, clipped by the model) does not dilute it', () => {
+  const noisy = addNoise(phantom, SIZE, SIZE, { kind: 'gaussian', sigma: 20 }, new Rng(4)).noisy;
+  // The left quarter becomes "outside the circle" as a lossy codec leaves it: varying, noise-free.
+  for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE / 4; x++) noisy[y * SIZE + x] = -2000 + ((x * 7 + y * 3) % 5) * 0.1;
+  const params = { offset: -1100, scale: 4000, clipLow: -1100, clipHigh: 2900 };
+  const [level] = noiseLevelsOf(noisy, SIZE, SIZE, undefined, params, { scales: 1, gain: 50 });
+  const sigma = (level! / 50) * 4000;
+  assert.ok(Math.abs(sigma - 20) < 2.5, `read ${sigma} HU inside the image`);
+  const diluted = noiseSigmaByScale(noisy, SIZE, SIZE, undefined, 1)[0]!;
+  assert.ok(diluted < 17, `over the whole slice it would read ${diluted}`);
 });
 
 test('a blind model given a noise-level input denoises exactly as before, whatever the level; a card that disagrees with the network is refused', async () => {

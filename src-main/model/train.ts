@@ -18,7 +18,7 @@ import { estimateNoiseSpectrum, type NoiseSpectrum } from '../preprocess/noise-s
 import { filteredNoise } from '../shared/fft2d.js';
 import { buildModel, kernelWeights, noiseMapScales, usesBatchNorm, withNoiseLevelInput, type Architecture } from './architectures.js';
 import { noiseSigmaByScale } from '../preprocess/noise-level.js';
-import { levelsFromReadings, noiseLevelMaps } from './noise-level-input.js';
+import { levelsFromReadings, noiseLevelMaps, noiseLevelsOf } from './noise-level-input.js';
 import { psnr, ssim } from './metrics.js';
 import type { EpochPreview, EpochRecord } from '../api/contract.js';
 import type { ModelCardInput } from './model-card.js';
@@ -149,8 +149,8 @@ class PatchFactory {
   private readonly bySeries = new Map<string, PreparedSlice[]>();
   /** Recorrupted mode: each series' measured noise spectrum. */
   private readonly spectra = new Map<string, NoiseSpectrum>();
-  /** Noise-level models, self-supervised modes: each slice's own noise readings (physical units). */
-  private readonly sliceReadings = new WeakMap<PreparedSlice, number[]>();
+  /** Noise-level models, self-supervised modes: each slice's own levels, read as the denoiser reads them. */
+  private readonly sliceLevels = new WeakMap<PreparedSlice, Float32Array>();
   private readonly scales: number;
   constructor(private readonly config: TrainConfig, private readonly size: number) {
     this.scales = noiseMapScales(config.architecture);
@@ -163,14 +163,13 @@ class PatchFactory {
    */
   private levelsOf(slice: PreparedSlice, addedNoise: Float32Array | undefined, patchMask: Uint8Array, out: Float32Array): void {
     const spec = (this.config.architecture as Extract<Architecture, { kind: 'dncnn' }>).noiseMap!;
-    let readings: number[];
-    if (addedNoise) {
-      readings = noiseSigmaByScale(addedNoise, this.size, this.size, patchMask, this.scales);
-    } else {
-      readings = this.sliceReadings.get(slice) ?? noiseSigmaByScale(slice.physical, slice.width, slice.height, slice.mask, this.scales);
-      this.sliceReadings.set(slice, readings);
+    if (!addedNoise) {
+      const levels = this.sliceLevels.get(slice) ?? noiseLevelsOf(slice.physical, slice.width, slice.height, slice.mask, slice.params, spec);
+      this.sliceLevels.set(slice, levels);
+      out.set(levels);
+      return;
     }
-    out.set(levelsFromReadings(readings, slice.params, spec));
+    out.set(levelsFromReadings(noiseSigmaByScale(addedNoise, this.size, this.size, patchMask, this.scales), slice.params, spec));
   }
 
   index(slices: PreparedSlice[]): void {
