@@ -144,6 +144,11 @@ async function benchSeries(name: string, slices: Slice[], recipe: DefaultRecipe,
         writePanels(file, [noisy, outputs[bestFilter]!, denoised, s.values].map((values) => ({ values, width: s.width, height: s.height, window }))
           .concat([{ values: diff, width: s.width, height: s.height, window: { center: 0, width: recipe.modality === 'CT' ? 200 : dr * 0.2 } }]));
         console.log(`  picture: ${path.relative(ROOT, file)} (noisy | ${bestFilter} | model | clean | model − clean)`);
+        if (recipe.modality === 'CT') {
+          // The lung window: where smoothing shows first, as fading peripheral vessels.
+          const lung = { center: -600, width: 1500 };
+          writePanels(file.replace(/\.png$/, '_lung.png'), [noisy, outputs[bestFilter]!, denoised, s.values].map((values) => ({ values, width: s.width, height: s.height, window: lung })));
+        }
       }
     }
     results.push({ level: level.label, rows: [...acc.values()] });

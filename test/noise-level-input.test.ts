@@ -12,12 +12,13 @@ import { buildModel, parseArchitecture, withNoiseLevelInput, type ArchitectureSp
 import { loadModelFolder, saveModelFolder } from '../src-main/model/model-io.js';
 import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
 import { noiseLevelsOf } from '../src-main/model/noise-level-input.js';
+import { fitNormalisation } from '../src-main/preprocess/normalise.js';
 import { ShardGradients, trainModel, type GradientHelper, type TrainingVolume } from '../src-main/model/train.js';
 import type { ModelCardInput } from '../src-main/model/model-card.js';
 import type { TrainConfigInput } from '../src-main/model/train-config.js';
 import { noiseSigmaByScale } from '../src-main/preprocess/noise-level.js';
 import { addNoise } from '../src-main/noise/models.js';
-import { ctPhantomSlice } from '../src-main/noise/phantom.js';
+import { ctPhantomSlice, mrPhantomSlice } from '../src-main/noise/phantom.js';
 import { Rng } from '../src-main/noise/rng.js';
 import { defaultModelFor } from '../src-main/jobs/models/shipped-models.js';
 import { tempDir } from './helpers.js';
@@ -55,17 +56,19 @@ test('the level is read inside the image: the outside of the reconstruction circ
 });
 
 test('a blind model given a noise-level input denoises exactly as before, whatever the level; a card that disagrees with the network is refused', async () => {
-  const blind = await loadModelFolder(defaultModelFor('CT'));
-  const spec = { ...(blind.card.architecture as ArchitectureSpec), noiseMap: { scales: 2, gain: 50 } } as ArchitectureSpec;
+  // The MR default is blind (the CT default already takes the level).
+  const blind = await loadModelFolder(defaultModelFor('MR'));
+  const spec = { ...(blind.card.architecture as ArchitectureSpec), noiseMap: { scales: 2, gain: 10 } } as ArchitectureSpec;
   const wide = withNoiseLevelInput(blind.model, spec);
   assert.deepEqual(wide.inputs.map((i) => i.name.replace(/_\d+$/, '')), ['image', 'noise_level']);
-  const noisy = addNoise(phantom, SIZE, SIZE, { kind: 'gaussian', sigma: 25 }, new Rng(2)).noisy;
+  const noisy = addNoise(mrPhantomSlice(SIZE, 3, 8, 11), SIZE, SIZE, { kind: 'rician', sigma: 4, units: 'percent' }, new Rng(2)).noisy;
   const before = await ModelDenoiser.fromLoaded(blind).denoise({ values: noisy, width: SIZE, height: SIZE });
   const after = await ModelDenoiser.fromLoaded({ ...blind, model: wide, card: { ...blind.card, architecture: parseArchitecture(spec) } })
     .denoise({ values: noisy, width: SIZE, height: SIZE });
   let worst = 0;
   for (let i = 0; i < before.length; i++) worst = Math.max(worst, Math.abs(before[i]! - after[i]!));
-  assert.ok(worst < 1e-3, `the widened model differs by ${worst} HU`);
+  assert.ok(worst < 1e-4 * Math.max(...noisy), `the widened model differs by ${worst}`);
+  assert.throws(() => withNoiseLevelInput(wide, spec), /already takes more than the image/);
   const { dir, cleanup } = tempDir();
   try {
     // The widened network saved under a card that calls it blind: refused by name when loaded.
@@ -137,4 +140,29 @@ test('a noise-level model trains on one thread and data-parallel to the same wei
   single.model.dispose();
   parallel.model.dispose();
   await helper.dispose();
+});
+
+test('self-supervised training tells the network its input\'s level: the slice\'s reading, √(1 + α²) times it for recorrupted pairs', async () => {
+  const values = addNoise(ctPhantomSlice(96, 2, 4, 31, 'abdomen'), 96, 96, { kind: 'correlated', sigma: 30, correlation: 1 }, new Rng(8)).noisy;
+  const volume: TrainingVolume = { seriesId: 'one', modality: 'CT', slices: [{ values, width: 96, height: 96 }] };
+  const spec = { scales: 2, gain: 50 };
+  const params = fitNormalisation({ kind: 'window', center: 40, width: 400 });
+  const expected = noiseLevelsOf(values, 96, 96, undefined, params, spec);
+  for (const [mode, factor] of [['noise2void', 1], ['recorrupted', Math.hypot(1, 0.5)]] as const) {
+    let replica: ShardGradients | undefined;
+    const seen: number[] = [];
+    const helper: GradientHelper = {
+      init: async (topology) => { replica = await ShardGradients.fromTopology(topology); },
+      compute: async (weights, shard) => { seen.push(...shard.levels!); return replica!.compute(weights, shard); },
+      dispose: async () => replica?.dispose(),
+    };
+    const result = await trainModel({
+      mode, architecture: { kind: 'dncnn', depth: 3, width: 4, noiseMap: spec }, patchSize: 32, batchSize: 4, stepsPerEpoch: 1, epochs: 1,
+      validation: { fraction: 0, patches: 0 }, preprocessing: { normalisation: { kind: 'window', center: 40, width: 400 } }, seed: 3,
+    }, [volume], { gradientHelpers: [helper] });
+    assert.equal(seen.length, 2 * 2, mode);
+    for (let k = 0; k < seen.length; k++) assert.ok(Math.abs(seen[k]! - expected[k % 2]! * factor) < 1e-5, `${mode}: level ${seen[k]} vs ${expected[k % 2]! * factor}`);
+    result.model.dispose();
+    await helper.dispose();
+  }
 });

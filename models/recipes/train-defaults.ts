@@ -66,7 +66,11 @@ async function realVolumes(recipe: DefaultRecipe): Promise<TrainingVolume[]> {
 }
 
 function describeRecipe(recipe: DefaultRecipe): string {
-  return `Default ${recipe.modality} denoiser shipped with Denoise Studio: a residual CNN (DnCNN-style, 8 layers × 32 filters) trained blind over the noise levels below on project-generated phantoms and permissively licensed real images (each real slice sampled ${recipe.realWeight}× as often as a phantom slice). Held-out real series (never seen in training) are used by npm run bench:quality.`;
+  const final = stageConfigs(recipe).at(-1)!.architecture as { noiseMap?: unknown } | undefined;
+  const how = final?.noiseMap
+    ? 'told each slice\'s noise level (a second input: the white-noise σ read from the slice itself, FFDNet-style) and trained over the noise levels below'
+    : 'trained blind over the noise levels below';
+  return `Default ${recipe.modality} denoiser shipped with Denoise Studio: a residual CNN (DnCNN-style, 8 layers × 32 filters) ${how} on project-generated phantoms and permissively licensed real images (each real slice sampled ${recipe.realWeight}× as often as a phantom slice). Held-out real series (never seen in training) are used by npm run bench:quality.`;
 }
 
 type Trained = Awaited<ReturnType<typeof trainModel>>;

@@ -159,14 +159,18 @@ class PatchFactory {
   /**
    * What the model's noise-level input reads for a patch, as the denoiser will compute it on a
    * whole slice (ModelDenoiser): with added noise, that noise's readings (the field alone: a
-   * 64² patch's structure would bias them more than a slice's does); otherwise the slice's own.
+   * 64² patch's structure would bias them more than a slice's does); otherwise the slice's own
+   * (self-supervised modes: the input is the noisy slice).
    */
   private levelsOf(slice: PreparedSlice, addedNoise: Float32Array | undefined, patchMask: Uint8Array, out: Float32Array): void {
     const spec = (this.config.architecture as Extract<Architecture, { kind: 'dncnn' }>).noiseMap!;
     if (!addedNoise) {
       const levels = this.sliceLevels.get(slice) ?? noiseLevelsOf(slice.physical, slice.width, slice.height, slice.mask, slice.params, spec);
       this.sliceLevels.set(slice, levels);
-      out.set(levels);
+      // Recorrupted pairs: the input holds the slice's noise plus α times as much again, drawn
+      // from the same spectrum — independent, so its level is √(1 + α²) times the slice's.
+      const boost = this.config.mode === 'recorrupted' ? Math.hypot(1, this.config.recorrupted.alpha) : 1;
+      levels.forEach((v, j) => { out[j] = v * boost; });
       return;
     }
     out.set(levelsFromReadings(noiseSigmaByScale(addedNoise, this.size, this.size, patchMask, this.scales), slice.params, spec));
