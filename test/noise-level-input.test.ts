@@ -13,7 +13,7 @@ import { loadModelFolder, saveModelFolder } from '../src-main/model/model-io.js'
 import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
 import { noiseLevelsOf } from '../src-main/model/noise-level-input.js';
 import { fitNormalisation } from '../src-main/preprocess/normalise.js';
-import { ShardGradients, trainModel, type GradientHelper, type TrainingVolume } from '../src-main/model/train.js';
+import { trainModel, type TrainingVolume } from '../src-main/model/train.js';
 import type { ModelCardInput } from '../src-main/model/model-card.js';
 import type { TrainConfigInput } from '../src-main/model/train-config.js';
 import { noiseSigmaByScale } from '../src-main/preprocess/noise-level.js';
@@ -22,6 +22,7 @@ import { ctPhantomSlice, mrPhantomSlice } from '../src-main/noise/phantom.js';
 import { Rng } from '../src-main/noise/rng.js';
 import { defaultModelFor } from '../src-main/jobs/models/shipped-models.js';
 import { tempDir } from './helpers.js';
+import { inThreadHelper, maxWeightDifference } from './learns.js';
 
 before(async () => { await initBackend({ force: 'wasm' }); });
 
@@ -111,13 +112,8 @@ test('the denoiser gives the network each slice\'s own readings: a network that 
 test('a noise-level model trains on one thread and data-parallel to the same weights, its levels reaching the helpers', async () => {
   const slices = Array.from({ length: 4 }, (_, i) => ({ values: ctPhantomSlice(96, i, 4, 21, 'chest'), width: 96, height: 96 }));
   const volume: TrainingVolume = { seriesId: 'phantom', modality: 'CT', slices };
-  let replica: ShardGradients | undefined;
   let levelsSeen = 0;
-  const helper: GradientHelper = {
-    init: async (topology) => { replica = await ShardGradients.fromTopology(topology); },
-    compute: async (weights, shard) => { levelsSeen += shard.levels?.length ?? 0; return replica!.compute(weights, shard); },
-    dispose: async () => replica?.dispose(),
-  };
+  const helper = inThreadHelper((shard) => { levelsSeen += shard.levels?.length ?? 0; });
   const config: TrainConfigInput = {
     architecture: { kind: 'dncnn', depth: 4, width: 8, noiseMap: { scales: 2, gain: 50 } }, patchSize: 32, batchSize: 8, stepsPerEpoch: 3, epochs: 1,
     noise: [{ kind: 'gaussian', sigma: { min: 5, max: 50 }, units: 'absolute' }], validation: { fraction: 0, patches: 0 },
@@ -126,12 +122,7 @@ test('a noise-level model trains on one thread and data-parallel to the same wei
   const single = await trainModel(config, [volume]);
   const parallel = await trainModel(config, [volume], { gradientHelpers: [helper] });
   assert.equal(levelsSeen, 3 * 4 * 2, 'each step sent the helper its half of the batch\'s readings');
-  const a = single.model.getWeights(), b = parallel.model.getWeights();
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) {
-    const da = a[i]!.dataSync(), db = b[i]!.dataSync();
-    for (let k = 0; k < da.length; k++) worst = Math.max(worst, Math.abs(da[k]! - db[k]!));
-  }
+  const worst = maxWeightDifference(single.model, parallel.model);
   assert.ok(worst < 1e-5, `weights differ by ${worst}`);
   // The first kernel's level weights moved: the network was given, and used, the readings.
   const first = single.model.layers.find((l) => l.getClassName() === 'Conv2D')!.getWeights()[0]!;
@@ -149,13 +140,8 @@ test('self-supervised training tells the network its input\'s level: the slice\'
   const params = fitNormalisation({ kind: 'window', center: 40, width: 400 });
   const expected = noiseLevelsOf(values, 96, 96, undefined, params, spec);
   for (const [mode, factor] of [['noise2void', 1], ['recorrupted', Math.hypot(1, 0.5)]] as const) {
-    let replica: ShardGradients | undefined;
     const seen: number[] = [];
-    const helper: GradientHelper = {
-      init: async (topology) => { replica = await ShardGradients.fromTopology(topology); },
-      compute: async (weights, shard) => { seen.push(...shard.levels!); return replica!.compute(weights, shard); },
-      dispose: async () => replica?.dispose(),
-    };
+    const helper = inThreadHelper((shard) => { seen.push(...shard.levels!); });
     const result = await trainModel({
       mode, architecture: { kind: 'dncnn', depth: 3, width: 4, noiseMap: spec }, patchSize: 32, batchSize: 4, stepsPerEpoch: 1, epochs: 1,
       validation: { fraction: 0, patches: 0 }, preprocessing: { normalisation: { kind: 'window', center: 40, width: 400 } }, seed: 3,

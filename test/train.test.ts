@@ -11,6 +11,7 @@ import { findSeries, readSeriesSlices } from '../src-main/jobs/series-source.js'
 import { loadModelFolder } from '../src-main/model/model-io.js';
 import { Rng } from '../src-main/noise/rng.js';
 import { fixture, tempDir } from './helpers.js';
+import { inThreadHelper, maxWeightDifference } from './learns.js';
 
 let volume: TrainingVolume;
 before(async () => {
@@ -170,12 +171,7 @@ test('the classic dense DAE trains on 28×28 patches with min–max normalisatio
 });
 
 test('data-parallel steps (a helper computing half of each batch) give the same weights as one thread', async () => {
-  let replica: ShardGradients | undefined;
-  const helper: GradientHelper = {
-    init: async (topology) => { replica = await ShardGradients.fromTopology(topology); },
-    compute: async (weights, shard) => replica!.compute(weights, shard),
-    dispose: async () => replica?.dispose(),
-  };
+  const helper = inThreadHelper();
   const config = { ...small, epochs: 1, stepsPerEpoch: 3, validation: { fraction: 0, patches: 0 }, architecture: { kind: 'dncnn', depth: 4, width: 8, l2: 1e-4 } } as const;
   // The helper's replica keeps no tensors from step to step.
   const probe = await ShardGradients.fromTopology(JSON.stringify(buildModel(config.architecture).toJSON(null, false)));
@@ -188,12 +184,7 @@ test('data-parallel steps (a helper computing half of each batch) give the same 
   probe.dispose();
   const single = await trainModel(config, [volume]);
   const parallel = await trainModel(config, [volume], { gradientHelpers: [helper] });
-  const a = single.model.getWeights(), b = parallel.model.getWeights();
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) {
-    const da = a[i]!.dataSync(), db = b[i]!.dataSync();
-    for (let k = 0; k < da.length; k++) worst = Math.max(worst, Math.abs(da[k]! - db[k]!));
-  }
+  const worst = maxWeightDifference(single.model, parallel.model);
   assert.ok(worst < 1e-5, `weights differ by ${worst}`);
   assert.ok(Math.abs(single.history[0]!.trainLoss - parallel.history[0]!.trainLoss) < 1e-6);
   single.model.dispose();
