@@ -163,6 +163,12 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await expect(page.getByTestId('train-check')).toContainText('U-Net 3 levels × 16, average pooling, bilinear upsampling, supervised');
   await expect(page.getByTestId('train-check')).toContainText('receptive field 145 px');
   await shot(page, '07c-train-unet-smooth');
+  // FFDNet-style: the network told each slice's noise level, said in the summary.
+  await page.getByLabel('Told the noise level').check();
+  await expect(page.getByTestId('train-check')).toContainText('U-Net 3 levels × 16, average pooling, bilinear upsampling, told the noise level (2 scales), supervised');
+  await page.getByLabel('Told the noise level').scrollIntoViewIfNeeded();
+  await shot(page, '07d-train-noise-level');
+  await page.getByLabel('Told the noise level').uncheck();
   await page.getByLabel('Training preset').selectOption('quick');
   await page.getByLabel('Dilations').fill('');
   await page.getByLabel('Epochs').fill('30');
