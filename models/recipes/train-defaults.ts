@@ -7,7 +7,8 @@
  * `--set <path>=<json>` overrides one field of the recipe's training config (repeatable), e.g.
  * `--set epochs=12 --set 'preprocessing.normalisation={"kind":"window","center":0,"width":500,"clip":false}'`.
  * `--init <model dir>` starts from that model's weights (a fine-tune: its architecture and
- * preprocessing are kept) instead of from scratch. A recipe with `stages` (a shipped model that was
+ * preprocessing are kept — but `--set 'architecture.noiseMap={"scales":1}'` on a blind model widens
+ * it to be told the noise level, starting out as it was) instead of from scratch. A recipe with `stages` (a shipped model that was
  * fine-tuned after its first training) is reproduced stage by stage when neither is given.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
