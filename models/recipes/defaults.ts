@@ -141,6 +141,11 @@ export const CT_DEFAULT: DefaultRecipe = {
       outcome: 'not kept: the head\'s correlated noise +2.95 dB over the input (1.0.2: +1.82), but the chest\'s own correlated scanner noise reads as ≈ 20 HU at the coarse scale and the model removes it — with it a third of the faint lung vessels\' contrast (40–150 HU vessels keep 49–55 of 77 HU; 1.0.2 keeps 70): the chest 4.4 dB below its input at σ10 and a vessel tree in its difference image',
     },
     {
+      name: 'told the level at two scales, then loss ÷ noise power', change: 'the two-scale model above trained on for 600 steps with lossWeighting noise-level (lr 3e-4 cosine, 40 warm-up, seed 20261129)', steps: 3800,
+      heldOut: { 'head white σ10': 60.04, 'head white σ25': 54.26, 'head white σ50': 48.83, 'head corr σ25': 51.53, 'chest white σ10': 49.55, 'chest white σ25': 48.25, 'chest white σ50': 45.96, 'chest corr σ25': 46.53 },
+      outcome: 'not kept: the first model to meet the head\'s correlated-noise target (+3.05 dB over the input, +2.73 over bilateral), but the chest as before — 4.1 dB below its input at σ10, the faint lung vessels keeping 52–57 of 77 HU of contrast: 6 of 12 CT targets',
+    },
+    {
       name: '1.0.2 + a third stage ÷ σ', change: '1.0.2 trained on for 1200 more steps with loss ÷ noise σ (lr 3e-4 cosine, 40 warm-up, seed 20261128); validation loss 6.604e-6 → 6.592e-6 (best epoch restored)', steps: 3400,
       heldOut: { 'head white σ10': 59.14, 'head white σ25': 53.28, 'head white σ50': 47.30, 'head corr σ25': 50.59, 'chest white σ10': 53.11, 'chest white σ25': 49.91, 'chest white σ50': 44.74, 'chest corr σ25': 47.00 },
       outcome: 'not kept: correlated noise +0.29 / +0.36 and σ50 +0.02 / +0.20, but σ10 −0.57 / −0.70 (the chest below its input again) and σ25 −0.50 / −0.11: at this size and budget 1.0.2 is the plateau — another patch draw moves quality between levels, not up',
