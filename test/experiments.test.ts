@@ -65,6 +65,13 @@ test('every run is recorded in the catalogue; a killed sweep resumes, trains onl
   const started = Date.now();
   while (!existsSync(firstSaved) && Date.now() - started < 240_000) await new Promise((r) => setTimeout(r, 100));
   assert.ok(existsSync(firstSaved), 'the first run finished');
+  // Killed once the second run is on record as running (under load it starts a while after the
+  // first is saved: killed before, there would be no run to find stopped).
+  for (const until = Date.now() + 60_000; Date.now() < until;) {
+    const now = JSON.parse((await cli('runs', '--sweep', out, '--json')).out || '[]') as RunSummary[];
+    if (now.some((r) => r.sweep?.run === 'run-02' && r.status === 'running')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   child.kill('SIGKILL');
   await exited;
   assert.ok(!existsSync(path.join(out, 'results.json')), 'killed before the end');
