@@ -148,6 +148,7 @@ async function benchSeries(name: string, slices: Slice[], recipe: DefaultRecipe,
           // The lung window: where smoothing shows first, as fading peripheral vessels.
           const lung = { center: -600, width: 1500 };
           writePanels(file.replace(/\.png$/, '_lung.png'), [noisy, outputs[bestFilter]!, denoised, s.values].map((values) => ({ values, width: s.width, height: s.height, window: lung })));
+          console.log(`  picture: ${path.relative(ROOT, file.replace(/\.png$/, '_lung.png'))} (the first four in the lung window, −600/1500 HU)`);
         }
       }
     }

@@ -118,9 +118,14 @@ export function parseArchitecture(spec: unknown): Architecture {
   return result.data;
 }
 
+/** How the model reads the noise level it is told (undefined: a blind model). */
+export function noiseMapOf(a: Architecture | { kind: 'imported' }): { scales: number; gain: number } | undefined {
+  return a.kind === 'dncnn' || a.kind === 'unet' ? a.noiseMap : undefined;
+}
+
 /** How many noise-level maps the model takes beside the image (0: a blind model, one input). */
 export function noiseMapScales(a: Architecture | { kind: 'imported' }): number {
-  return (a.kind === 'dncnn' || a.kind === 'unet') && a.noiseMap ? a.noiseMap.scales : 0;
+  return noiseMapOf(a)?.scales ?? 0;
 }
 
 /** How the tiler must cut images for this model. */

@@ -10,7 +10,7 @@ import {
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { guardRemoval } from './noise-guard.js';
-import { parseArchitecture, tilingNeeds, type Architecture, type TilingNeeds } from './architectures.js';
+import { noiseMapOf, parseArchitecture, tilingNeeds, type TilingNeeds } from './architectures.js';
 import { noiseLevelsOf, type NoiseMapSpec } from './noise-level-input.js';
 import type { SliceDenoiser, SliceInput } from './denoiser.js';
 import type { ModelCard } from './model-card.js';
@@ -55,7 +55,7 @@ export class ModelDenoiser implements SliceDenoiser {
     this.name = `${loaded.card.name} ${loaded.card.version}`;
     this.tiling = modelTiling(loaded);
     const arch = loaded.card.architecture;
-    this.noiseMap = (arch.kind === 'dncnn' || arch.kind === 'unet') ? (parseArchitecture(arch) as Extract<Architecture, { kind: 'dncnn' }>).noiseMap : undefined;
+    this.noiseMap = noiseMapOf(arch.kind === 'imported' ? arch : parseArchitecture(arch));
   }
 
   static fromLoaded(loaded: LoadedModel, options: ModelDenoiserOptions = {}): ModelDenoiser {

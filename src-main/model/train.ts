@@ -16,7 +16,7 @@ import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { cropTransformed, samplePatch, splitBySeries, type TrainingSlice } from '../preprocess/patches.js';
 import { estimateNoiseSpectrum, type NoiseSpectrum } from '../preprocess/noise-spectrum.js';
 import { filteredNoise } from '../shared/fft2d.js';
-import { buildModel, kernelWeights, noiseMapScales, usesBatchNorm, withNoiseLevelInput, type Architecture } from './architectures.js';
+import { buildModel, kernelWeights, noiseMapOf, noiseMapScales, usesBatchNorm, withNoiseLevelInput, type Architecture } from './architectures.js';
 import { noiseSigmaByScale } from '../preprocess/noise-level.js';
 import { levelsFromReadings, noiseLevelMaps, noiseLevelsOf } from './noise-level-input.js';
 import { psnr, ssim } from './metrics.js';
@@ -163,7 +163,7 @@ class PatchFactory {
    * (self-supervised modes: the input is the noisy slice).
    */
   private levelsOf(slice: PreparedSlice, addedNoise: Float32Array | undefined, patchMask: Uint8Array, out: Float32Array): void {
-    const spec = (this.config.architecture as Extract<Architecture, { kind: 'dncnn' }>).noiseMap!;
+    const spec = noiseMapOf(this.config.architecture)!;
     if (!addedNoise) {
       const levels = this.sliceLevels.get(slice) ?? noiseLevelsOf(slice.physical, slice.width, slice.height, slice.mask, slice.params, spec);
       this.sliceLevels.set(slice, levels);
@@ -543,7 +543,7 @@ function inheritFrom(config: TrainConfig, init: LoadedModel): TrainConfig {
   const wanted = config.architecture;
   const architecture = inherited.kind === 'imported' ? wanted
     : noiseMapScales(wanted) && !noiseMapScales(inherited) && wanted.kind === inherited.kind
-      ? { ...inherited, noiseMap: (wanted as Extract<Architecture, { kind: 'dncnn' }>).noiseMap } as Architecture
+      ? { ...inherited, noiseMap: noiseMapOf(wanted) } as Architecture
       : inherited;
   return { ...config, architecture, preprocessing };
 }
