@@ -6,9 +6,9 @@
  *    from texture settles on a compromise: it leaves part of the noise where nothing else is.
  * 2. Removal gain: the held-out CT slices' removal (input − output) scaled by s before the guard.
  *    If the compromise could be undone by one number per level, an s ≠ 1 would win by much.
- * 3. Real repeat (fMRI pair): the MR default with its guard given the noise σ measured from the
- *    repeat itself instead of estimated from one image — whether a better σ alone would keep the
- *    output from being worse than its input.
+ * 3. Real repeat (fMRI pair): the MR default with σ read from each slice or told the σ measured
+ *    between the time points (as the app does for a series with them), with its risk weighting and
+ *    with the guard alone — what keeps the output from being worse than its input.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ import { fitNormalisation, valueStats } from '../src-main/preprocess/normalise.j
 import { CT_DEFAULT } from '../models/recipes/defaults.js';
 import { loadSeries, valueRange } from './lib/fixtures.js';
 import { readNifti } from './lib/nifti.js';
-import { RepeatAccumulator, tissueMask } from './lib/real-noise.js';
+import { RepeatAccumulator, repeatSigmaWithout, tissueMask } from './lib/real-noise.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CT_NOISE: [string, NoiseSpec][] = [
@@ -91,32 +91,28 @@ async function removalGain(model: ModelDenoiser) {
 async function repeatSigma(model: ModelDenoiser) {
   console.log('\n3. Real fMRI repeat (time point 1 denoised, scored against time point 2 in the head): RMS vs the repeat');
   const fmri = readNifti(path.join(ROOT, 'test', 'fixtures', 'nifti', 'fmri-example4d.nii.gz'));
-  const first = Array.from({ length: fmri.slices }, (_, z) => fmri.slice(z, 0));
+  const first = Array.from({ length: fmri.slices }, (_, z) => fmri.slice(z, 0)), second = Array.from({ length: fmri.slices }, (_, z) => fmri.slice(z, 1));
   const volumeParams = fitNormalisation(model.card.preprocessing.normalisation, valueStats(first.map((values) => ({ values }))));
-  const raw = withInference(model, { noiseGuard: null, noiseGuardLocal: null });
-  const rows = { shipped: new RepeatAccumulator(), 'guard given the repeat\'s σ': new RepeatAccumulator(), 'the same at half': new RepeatAccumulator() };
+  // The shipped card weighs its removal by its risk estimate (SURE); the guard alone is the card before it.
+  const guardOnly = withInference(model, { riskWeighting: false });
+  const rows = {
+    'σ read from each slice': new RepeatAccumulator(), 'told the repeat\'s σ (the app)': new RepeatAccumulator(),
+    'guard alone, σ from the slice': new RepeatAccumulator(), 'guard alone, told the σ': new RepeatAccumulator(),
+  };
   for (let z = 0; z < fmri.slices; z++) {
-    const y1 = first[z]!, y2 = fmri.slice(z, 1);
+    const y1 = first[z]!, y2 = second[z]!;
     const mask = tissueMask(y1);
     if (mask.reduce((a, b) => a + b, 0) < 500) continue;
     const input = { values: y1, width: fmri.width, height: fmri.height, volumeParams };
-    rows.shipped.add(y1, y2, await model.denoise(input), mask);
-    // σ from the repeat: the median |y1 − y2| over tissue, for Gaussian noise of σ√2.
-    const d: number[] = [];
-    for (let i = 0; i < y1.length; i++) if (mask[i]) d.push(Math.abs(y1[i]! - y2[i]!));
-    d.sort((a, b) => a - b);
-    const sigma = d[Math.floor(d.length / 2)]! / 0.6745 / Math.SQRT2;
-    const out = await raw.denoise(input);
-    for (const [key, factor] of [['guard given the repeat\'s σ', 1], ['the same at half', 0.5]] as const) {
-      // The card's guard (global spread ≤ factor·σ, local 5×5 energy ≤ 2·factor·σ²) with this σ.
-      const guarded = out.slice();
-      guardRemoval(y1, guarded, fmri.width, fmri.height, new Uint8Array(y1.length), { factor, scales: 1, local: 2 * factor, sigma });
-      rows[key].add(y1, y2, guarded, mask);
-    }
+    const noiseSigma = repeatSigmaWithout(first, second, z);
+    rows['σ read from each slice'].add(y1, y2, await model.denoise(input), mask);
+    rows['told the repeat\'s σ (the app)'].add(y1, y2, await model.denoise({ ...input, noiseSigma }), mask);
+    rows['guard alone, σ from the slice'].add(y1, y2, await guardOnly.denoise(input), mask);
+    rows['guard alone, told the σ'].add(y1, y2, await guardOnly.denoise({ ...input, noiseSigma }), mask);
   }
   for (const [key, acc] of Object.entries(rows)) {
     const r = acc.score();
-    console.log(`  ${key.padEnd(28)} input ${r.inputRms.toFixed(2)}, output ${r.modelRms.toFixed(2)} (${r.modelRms <= r.inputRms ? 'not worse' : 'worse'} than the input)`);
+    console.log(`  ${key.padEnd(32)} input ${r.inputRms.toFixed(2)}, output ${r.modelRms.toFixed(2)} (${r.modelRms <= r.inputRms ? 'not worse' : 'worse'} than the input)`);
   }
 }
 

@@ -28,8 +28,10 @@ test('the shipped cards\' evidence reads as targets met and missed, gains agains
     assert.deepEqual(e.experiments.map((x) => x.name), raw.experiments.map((x) => x.name));
     assert.match(guardText(card), /at most 1× the noise it measures .*at most 2× the noise variance over any 5×5 pixels/);
   }
-  // The MR card checks real noise too: its b=0 line is among the targets.
+  // The MR card checks real noise too: its b=0 line is among the targets; it weighs its removal by its risk estimate, the CT card does not.
   assert.ok(evidenceOf(cardOf('mr-default'))!.targets.some((t) => /real b=0/.test(t.text)));
+  assert.match(guardText(cardOf('mr-default')), /risk estimate \(SURE\)/);
+  assert.doesNotMatch(guardText(cardOf('ct-default')), /SURE/);
   assert.equal(evidenceOf({ name: 'mine', version: '1' }), undefined);
   assert.equal(guardText({ inference: { noiseGuard: null, noiseGuardScales: 2, noiseGuardLocal: null } }), '');
   assert.deepEqual(evidenceOf({ evidence: { benchmark: { x: { targets: ['PASS a', 'nonsense', 3] } }, experiments: 'no' } }), { generated: undefined, command: undefined, targets: [{ met: true, text: 'a' }], bias: undefined, experiments: [] });

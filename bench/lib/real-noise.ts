@@ -8,6 +8,7 @@
  *   gradient magnitude are printed, and the difference images are drawn.
  */
 import { estimateNoiseSigma } from '../../src-main/preprocess/noise-level.js';
+import { repeatNoiseSigma } from '../../src-main/preprocess/repeat-noise.js';
 
 export interface RepeatScore {
   /** RMS of y1 − y2 and of f(y1) − y2 inside the tissue mask. */
@@ -41,6 +42,16 @@ export class RepeatAccumulator {
       gainDb: modelError > 0 ? 10 * Math.log10(sigma2 / modelError) : Infinity,
     };
   }
+}
+
+/**
+ * σ of a repeat pair's slice `z` as the app measures a series with time points (series-noise.ts),
+ * from every other slice's pair: the reference slice a score is taken against does not set it.
+ */
+export function repeatSigmaWithout(first: Float32Array[], second: Float32Array[], z: number): number {
+  const sigma = repeatNoiseSigma(first.flatMap((f, k) => (k === z ? [] : [{ first: f, second: second[k]! }])), { backgroundFraction: 0.1 });
+  if (sigma === undefined) throw new Error('repeat pair: too little tissue to measure its noise');
+  return sigma;
 }
 
 /** Tissue: above `fraction` of the slice's 99th percentile (background air is only noise). */

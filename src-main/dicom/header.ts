@@ -170,6 +170,22 @@ function float64(ds: DataSet | undefined, tag: string): number | undefined {
   return v !== undefined && Number.isFinite(v) ? v : undefined;
 }
 
+/**
+ * Repeats of one acquisition — time points of an fMRI run, repeated b-values — have labels that
+ * differ only in their time part: this key is the label without it ('' for none).
+ */
+export function repeatKey(label: string | undefined): string {
+  return (label ?? '').split(' · ').filter((part) => !TIME_PART.test(part)).join(' · ');
+}
+
+/** The temporal position in an acquisition label, if it has one. */
+export function acquisitionTime(label: string | undefined): number | undefined {
+  const part = (label ?? '').split(' · ').find((p) => TIME_PART.test(p));
+  return part === undefined ? undefined : Number(part.slice('time '.length));
+}
+
+const TIME_PART = /^time -?\d+(\.\d+)?$/;
+
 function acquisitionLabel(a: { te?: number; t?: number; b?: number; stack?: string }): string | undefined {
   const parts = [
     a.stack !== undefined ? `stack ${a.stack}` : '',

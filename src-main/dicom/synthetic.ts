@@ -28,13 +28,19 @@ export interface SyntheticSeriesOptions {
   seriesNumber?: number;
   /** Who "made" it (default: the phantom generator); tests of the bias report vary it */
   manufacturer?: string;
+  /**
+   * Repeats of the whole volume (an fMRI run's time points): each slice position is written this
+   * many times with its Temporal Position Identifier; default 1 (none written).
+   */
+  timePoints?: number;
 }
 
 /**
  * Writes `count` slices produced one at a time by `slice(i)` (physical values: HU for CT),
- * so even a 300-slice volume never sits in memory as float32.
+ * so even a 300-slice volume never sits in memory as float32. With `timePoints`, `slice(i, t)`
+ * gives slice i at time point t.
  */
-export async function writeSyntheticSeries(count: number, slice: (index: number) => Float32Array,
+export async function writeSyntheticSeries(count: number, slice: (index: number, timePoint: number) => Float32Array,
   options: SyntheticSeriesOptions): Promise<{ outDir: string; files: string[]; seriesInstanceUid: string; studyInstanceUid: string }> {
   const outDir = path.resolve(options.outDir);
   if (await stat(outDir).then(() => true, () => false)) throw new DicomError('write-refused', outDir, 'output folder already exists');
@@ -47,8 +53,10 @@ export async function writeSyntheticSeries(count: number, slice: (index: number)
   const frameOfReferenceUid = newUid();
   const files: string[] = [];
   try {
-    for (let i = 0; i < count; i++) {
-      const values = slice(i);
+    const timePoints = options.timePoints ?? 1;
+    for (let k = 0; k < count * timePoints; k++) {
+      const i = k % count, t = Math.floor(k / count);
+      const values = slice(i, t);
       if (values.length !== options.rows * options.columns) throw new Error(`synthetic slice ${i} has ${values.length} values, expected ${options.rows * options.columns}`);
       const stored = new Float64Array(values.length);
       for (let k = 0; k < values.length; k++) stored[k] = values[k]! - intercept;
@@ -70,8 +78,8 @@ export async function writeSyntheticSeries(count: number, slice: (index: number)
         '0020000D': set('UI', studyInstanceUid),
         '0020000E': set('UI', seriesInstanceUid),
         '00200011': set('IS', String(options.seriesNumber ?? 1)),
-        '00200013': set('IS', String(i + 1)),
-        '00200032': set('DS', String(-(options.columns * options.pixelSpacing) / 2), String(-(options.rows * options.pixelSpacing) / 2), String(i * options.sliceSpacing)),
+        '00200013': set('IS', String(k + 1)),
+        '00200032': set('DS', decimal(-(options.columns * options.pixelSpacing) / 2), decimal(-(options.rows * options.pixelSpacing) / 2), decimal(i * options.sliceSpacing)),
         '00200037': set('DS', '1', '0', '0', '0', '1', '0'),
         '00200052': set('UI', frameOfReferenceUid),
         '00280002': set('US', 1),
@@ -88,9 +96,13 @@ export async function writeSyntheticSeries(count: number, slice: (index: number)
         '7FE00010': set('OW', pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength)),
       };
       if (options.modality === 'CT') dict['00281054'] = set('LO', 'HU');
+      if (timePoints > 1) {
+        dict['00200100'] = set('IS', String(t + 1));
+        dict['00200105'] = set('IS', String(timePoints));
+      }
       const out = new DicomDict(fileMeta(SOP_CLASS[options.modality], sop));
       out.dict = dict;
-      const name = `IM${String(i + 1).padStart(6, '0')}.dcm`;
+      const name = `IM${String(k + 1).padStart(6, '0')}.dcm`;
       await writeFile(path.join(staging, name), new Uint8Array(out.write()), { flag: 'wx' });
       files.push(path.join(outDir, name));
     }
@@ -100,4 +112,9 @@ export async function writeSyntheticSeries(count: number, slice: (index: number)
     throw error;
   }
   return { outDir, files, seriesInstanceUid, studyInstanceUid };
+}
+
+/** A DS value within its 16 characters: 3 × 2.2 is 6.6000000000000005 in binary, 6.6 in DICOM. */
+function decimal(value: number): string {
+  return String(Number(value.toPrecision(10)));
 }

@@ -14,6 +14,7 @@ import { methodForSeries, methodLabel, type MethodSpec } from './methods.js';
 import { processSeriesFolder, type ProcessedFolder, type SeriesProgress } from './process-series.js';
 import { readSeriesSlices } from './series-source.js';
 import type { AssembledSeries } from '../dicom/series.js';
+import { noiseFromRepeat, type RepeatNoise } from './series-noise.js';
 
 export interface DenoiseJobOptions {
   input: string;
@@ -42,6 +43,7 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
   const started = performance.now();
   const pools = new Map<string, SlicePool>();
   let volumeParams: NormalisationParams | undefined;
+  let repeatNoise: RepeatNoise | undefined;
   let current: { pool: SlicePool; method: MethodSpec } | undefined;
   const poolFor = async (method: MethodSpec) => {
     const key = JSON.stringify(method);
@@ -62,16 +64,20 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
       onProgress: options.onProgress, signal: options.signal, seriesUids: options.seriesUids,
       describe: () => {
         const m = current!.method;
-        return `Denoised by ${current!.pool.name} (${m.kind === 'model' ? 'learned model' : 'classical filter'}), strength ${strength.toFixed(2)}`;
+        return `Denoised by ${current!.pool.name} (${m.kind === 'model' ? 'learned model' : 'classical filter'}), strength ${strength.toFixed(2)}`
+          + (repeatNoise ? `, noise sigma ${repeatNoise.sigma.toPrecision(3)} measured against ${repeatNoise.against}` : '');
       },
     }, async (slice) => {
-      const output = await current!.pool.denoise({ values: slice.values, width: slice.width, height: slice.height, mask: slice.padding, volumeParams });
+      const output = await current!.pool.denoise({ values: slice.values, width: slice.width, height: slice.height, mask: slice.padding, volumeParams, noiseSigma: repeatNoise?.sigma });
       return applyStrength(slice.values, output, strength);
-    }, async (series) => {
+    }, async (series, all) => {
       const method = methodForSeries(options.method, series.modality);
       current = { pool: await poolFor(method), method };
       volumeParams = undefined;
+      repeatNoise = undefined;
       if (method.kind === 'model') {
+        // A series with repeats (time points) gives its own σ: better than any one slice's reading.
+        repeatNoise = await noiseFromRepeat(series, all);
         const card = await readModelCard(method.folder);
         const spec = card.preprocessing.normalisation;
         if (normalisationScope(spec) === 'volume') {

@@ -65,7 +65,7 @@ function folderName(s: AssembledSeries, index: number): string {
 }
 
 export async function processSeriesFolder(options: ProcessOptions, transform: SliceTransform,
-  prepare?: (series: AssembledSeries) => Promise<void>): Promise<ProcessedFolder> {
+  prepare?: (series: AssembledSeries, all: AssembledSeries[]) => Promise<void>): Promise<ProcessedFolder> {
   const found = await findSeries(options.input);
   const outDir = path.resolve(options.outDir);
   if (isInside(found.root, outDir)) throw new Error(`--out ${outDir} lies inside the input folder ${found.root}; choose a folder outside it`);
@@ -91,7 +91,7 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
 
   async function processOne(series: AssembledSeries, index: number): Promise<ProcessedSeries> {
     const seriesStart = performance.now();
-    await prepare?.(series);
+    await prepare?.(series, found.series);
     const stored = new Array<StoredArray>(series.slices.length);
     let clipped = 0;
     const inFlight = new Set<Promise<void>>();

@@ -81,7 +81,13 @@ export const ModelCard = z.object({
      * the model took for noise are kept. null: off (cards before it).
      */
     noiseGuardLocal: z.number().positive().max(100).nullable().default(null),
-  }).default({ noiseGuard: 1, noiseGuardScales: 2, noiseGuardLocal: null }),
+    /**
+     * Keep only the share of the model's removal that lowers Stein's unbiased risk estimate of its
+     * error (risk-estimate.ts): one more pass of the network per slice. For white noise (MR); off
+     * for cards before it.
+     */
+    riskWeighting: z.boolean().default(false),
+  }).default({ noiseGuard: 1, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false }),
   /** The model this one was fine-tuned from, and how that model scored on this run's validation data. */
   parent: z.object({
     name: z.string(), version: z.string(), folder: z.string().optional(),

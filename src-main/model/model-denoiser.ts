@@ -10,6 +10,11 @@ import {
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { guardRemoval } from './noise-guard.js';
+import {
+  cropWindow, innerPixels, innerPixelsOfCrops, keepShareOfRemoval, probeWindows, riskMinimisingWeight, unmeasuredForRisk, type RiskEstimate,
+} from './risk-estimate.js';
+import { estimateNoiseSigma, magnitudeNoiseSigma } from '../preprocess/noise-level.js';
+import { Rng } from '../noise/rng.js';
 import { noiseMapOf, parseArchitecture, tilingNeeds, type TilingNeeds } from './architectures.js';
 import { noiseLevelsOf, type NoiseMapSpec } from './noise-level-input.js';
 import type { SliceDenoiser, SliceInput } from './denoiser.js';
@@ -26,7 +31,18 @@ export interface ModelDenoiserOptions {
 export interface ModelSliceInput extends SliceInput {
   /** Volume statistics, when the card's normalisation scope is 'volume'. */
   volumeParams?: NormalisationParams;
+  /**
+   * The white-noise σ of this slice when it is known from outside the image — measured between
+   * repeat acquisitions of the series (series-noise.ts). Otherwise the risk estimate and the guard
+   * read σ from the slice itself, which fine anatomy can inflate.
+   */
+  noiseSigma?: number;
 }
+
+/** Relative size of the probe that reads the network's divergence (× σ): small, yet far above float32 rounding. */
+const PROBE_SCALE = 0.1;
+/** Magnitude images: below this many σ the noise is too far from Gaussian for the risk estimate (Rician). */
+const MAGNITUDE_FLOOR = 3;
 
 /** Fitted parameters from the card (stored nulls mean "no clipping"). */
 export function cardParams(card: ModelCard): NormalisationParams | undefined {
@@ -96,7 +112,8 @@ export class ModelDenoiser implements SliceDenoiser {
    * busy); each slice keeps its own imputation, normalisation and restored pixels.
    */
   async denoiseMany(inputs: ModelSliceInput[]): Promise<Float32Array[]> {
-    const prepared = inputs.map((input) => {
+    const weighByRisk = this.loaded.card.inference.riskWeighting;
+    const prepared = inputs.map((input, index) => {
       const { width, height } = input;
       if (input.values.length !== width * height) throw new Error(`denoise: expected ${width * height} values, got ${input.values.length}`);
       const mask = invalidMask(input.values, input.mask);
@@ -104,7 +121,9 @@ export class ModelDenoiser implements SliceDenoiser {
       const params = this.paramsFor(imputed.values, mask, input.volumeParams);
       // The level is read from the slice as it came (imputed padding would read as noise-free).
       const levels = this.noiseMap && noiseLevelsOf(input.values, width, height, mask, params, this.noiseMap);
-      return { input, mask, params, levels, normalised: normalise(imputed.values, params) };
+      const normalised = normalise(imputed.values, params);
+      const risk = weighByRisk ? riskProbe(input, imputed.values, mask, params, index, this.loaded.card.task.modality === 'MR', this.tiling.margin) : undefined;
+      return { input, mask, params, levels, normalised, risk };
     });
     const outputs: Float32Array[] = new Array<Float32Array>(inputs.length);
     const sizes = new Map<string, number[]>();
@@ -112,18 +131,26 @@ export class ModelDenoiser implements SliceDenoiser {
       const key = `${p.input.width}x${p.input.height}`;
       sizes.set(key, [...(sizes.get(key) ?? []), i]);
     });
+    const predict = (images: Float32Array[], width: number, height: number, levels: (Float32Array | undefined)[]) => predictTiledMany(this.loaded.model, images, width, height, {
+      ...this.tiling, tile: this.options.tile ?? 512, batch: this.options.batch,
+      ...(this.noiseMap ? { levels: levels.map((l) => l!) } : {}),
+    });
     for (const indices of sizes.values()) {
       const { width, height } = prepared[indices[0]!]!.input;
-      const predicted = await predictTiledMany(this.loaded.model, indices.map((i) => prepared[i]!.normalised), width, height, {
-        ...this.tiling, tile: this.options.tile ?? 512, batch: this.options.batch,
-        ...(this.noiseMap ? { levels: indices.map((i) => prepared[i]!.levels!) } : {}),
-      });
+      const predicted = await predict(indices.map((i) => prepared[i]!.normalised), width, height, indices.map((i) => prepared[i]!.levels));
+      // The risk estimate's second pass: the probed windows of these slices, in batches of their own.
+      const probed = await this.predictWindows(indices.map((i) => prepared[i]!), predict);
       indices.forEach((i, k) => {
-        const { input, mask, params } = prepared[i]!;
+        const { input, mask, params, risk } = prepared[i]!;
         const out = denormalise(predicted[k]!, params);
         restoreClipped(input.values, out, params);
+        if (risk) {
+          const perturbedOutput = innerPixelsOfCrops(probed[k]!.map((c) => denormalise(c, params)), risk.windows);
+          this.lastRisk = riskMinimisingWeight({ ...risk.inner, output: innerPixels(out, input.width, risk.windows), perturbedOutput, epsilon: risk.epsilon, sigma: risk.sigma });
+          keepShareOfRemoval(input.values, out, mask, this.lastRisk.weight, risk.dark);
+        }
         const { noiseGuard, noiseGuardScales, noiseGuardLocal } = this.loaded.card.inference;
-        guardRemoval(input.values, out, input.width, input.height, mask, { factor: noiseGuard, scales: noiseGuardScales, local: noiseGuardLocal });
+        guardRemoval(input.values, out, input.width, input.height, mask, { factor: noiseGuard, scales: noiseGuardScales, local: noiseGuardLocal, sigma: input.noiseSigma });
         for (let j = 0; j < out.length; j++) if (mask[j]) out[j] = input.values[j]!;
         outputs[i] = out;
       });
@@ -131,7 +158,52 @@ export class ModelDenoiser implements SliceDenoiser {
     return outputs;
   }
 
+  /** The network's output on each slice's probed windows (empty for slices without a risk probe). */
+  private async predictWindows(slices: { risk?: RiskProbe; levels?: Float32Array }[],
+    predict: (images: Float32Array[], width: number, height: number, levels: (Float32Array | undefined)[]) => Promise<Float32Array[]>): Promise<Float32Array[][]> {
+    const out = slices.map(() => [] as Float32Array[]);
+    // Windows of one size share batches (all windows of same-sized slices have the same size).
+    const bySize = new Map<string, { slice: number; crop: Float32Array; width: number; height: number }[]>();
+    slices.forEach((s, slice) => s.risk?.windows.forEach((w, k) => {
+      const key = `${w.width}x${w.height}`;
+      bySize.set(key, [...(bySize.get(key) ?? []), { slice, crop: s.risk!.crops[k]!, width: w.width, height: w.height }]);
+    }));
+    for (const group of bySize.values()) {
+      const predicted = await predict(group.map((g) => g.crop), group[0]!.width, group[0]!.height, group.map((g) => slices[g.slice]!.levels));
+      group.forEach((g, k) => out[g.slice]!.push(predicted[k]!));
+    }
+    return out;
+  }
+
+  /** The risk estimate of the last slice denoised (cards with `inference.riskWeighting`), for benchmarks and logs. */
+  lastRisk?: RiskEstimate;
+
   dispose(): void {
     this.loaded.model.dispose();
   }
+}
+
+type RiskProbe = ReturnType<typeof riskProbe>;
+
+/**
+ * What the risk estimate needs besides the network's output: σ (given, or read from the slice's
+ * finest scale — white noise; in magnitude images over the signal, not the Rician background),
+ * the windows it reads the divergence in, their probed crops (normalised, for the network) and
+ * the input, probe and unmeasured pixels of their inner boxes. The probe is seeded: runs repeat.
+ */
+function riskProbe(input: ModelSliceInput, imputed: Float32Array, mask: Uint8Array, params: NormalisationParams, index: number, magnitude: boolean, margin: number) {
+  const { width, height } = input;
+  const sigma = input.noiseSigma ?? (magnitude ? magnitudeNoiseSigma : estimateNoiseSigma)(input.values, width, height, mask);
+  const epsilon = PROBE_SCALE * (sigma > 0 ? sigma : params.scale * 1e-3);
+  const rng = new Rng(0x5eed + index);
+  const windows = probeWindows(width, height, margin);
+  // The probe only where the second pass looks (the windows' crops do not overlap).
+  const probes = windows.map((w) => Float32Array.from({ length: w.width * w.height }, () => rng.normal()));
+  const unmeasured = unmeasuredForRisk(input.values, width, height, mask, params, magnitude ? MAGNITUDE_FLOOR * sigma : -Infinity);
+  return {
+    sigma, epsilon, windows,
+    crops: windows.map((w, k) => normalise(cropWindow(imputed, width, w).map((v, j) => v + epsilon * probes[k]![j]!), params)),
+    inner: { input: innerPixels(input.values, width, windows), probe: innerPixelsOfCrops(probes, windows), mask: innerPixels(unmeasured, width, windows) },
+    dark: magnitude ? { full: (MAGNITUDE_FLOOR - 1) * sigma, weighted: (MAGNITUDE_FLOOR + 1) * sigma } : undefined,
+  };
 }

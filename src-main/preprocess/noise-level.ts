@@ -12,6 +12,20 @@ export function estimateNoiseSigma(values: Float32Array, width: number, height: 
 }
 
 /**
+ * σ of white noise in a magnitude image (MR), read where the signal stands above `floor`·σ: in the
+ * dark background the noise is Rician — a Rayleigh spread of about 0.65 σ — and, over a large
+ * background, would pull the median (and σ) down. Two passes: the whole image's reading sets the
+ * floor for the second.
+ */
+export function magnitudeNoiseSigma(values: Float32Array, width: number, height: number, mask?: Uint8Array, floor = 3): number {
+  const first = laplacianSigma(values, width, height, mask);
+  if (!(first > 0)) return first;
+  const dark = Uint8Array.from(values, (v, i) => (mask?.[i] || v <= floor * first ? 1 : 0));
+  const second = laplacianSigma(values, width, height, dark);
+  return second > 0 ? second : first;
+}
+
+/**
  * How much noise there may be, correlated noise included: noise that is spatially correlated (CT's
  * reconstruction kernels) has little energy at the finest scale, so the image binned 2×2 (and, with
  * `scales` 3, 4×4) is measured too — each σ multiplied by the binning factor: what white noise

@@ -69,5 +69,6 @@ export function guardText(card: Record<string, unknown>): string {
   const parts: string[] = [];
   if (factor !== undefined) parts.push(`removes at most ${factor}× the noise it measures in a slice (${scales === 1 ? 'finest scale' : `${scales} scales`})`);
   if (local !== undefined) parts.push(`at most ${local}× the noise variance over any 5×5 pixels`);
+  if (inference?.riskWeighting === true) parts.push('keeps only the share of its removal that its risk estimate (SURE) says lowers the error, with the noise measured between time points where a series has them');
   return parts.length ? `Noise guard: ${parts.join('; ')}.` : '';
 }

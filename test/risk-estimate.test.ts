@@ -1,0 +1,217 @@
+/**
+ * Knowing how much noise there is, and how much of a network's removal to keep: Stein's unbiased
+ * risk estimate against the truth it cannot see, σ measured between repeat acquisitions, the
+ * series logic that finds a repeat, and the MR default on a real fMRI repeat pair.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src-main/model/backend.js';
+import { loadModelFolder } from '../src-main/model/model-io.js';
+import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
+import { cropWindow, innerPixels, innerPixelsOfCrops, probeWindows, riskMinimisingWeight, unmeasuredForRisk } from '../src-main/model/risk-estimate.js';
+import { parseArchitecture, tilingNeeds } from '../src-main/model/architectures.js';
+import { predictTiledMany } from '../src-main/model/tiling.js';
+import type { ModelCard } from '../src-main/model/model-card.js';
+import { repeatNoiseSigma } from '../src-main/preprocess/repeat-noise.js';
+import { estimateNoiseSigma } from '../src-main/preprocess/noise-level.js';
+import { fitNormalisation, valueStats } from '../src-main/preprocess/normalise.js';
+import { mrPhantomSlice } from '../src-main/noise/phantom.js';
+import { Rng } from '../src-main/noise/rng.js';
+import { writeSyntheticSeries } from '../src-main/dicom/synthetic.js';
+import { findSeries, readSeriesSlices } from '../src-main/jobs/series-source.js';
+import { noiseFromRepeat, repeatStackOf } from '../src-main/jobs/series-noise.js';
+import { runDenoiseJob } from '../src-main/jobs/denoise-job.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import dicomParser from 'dicom-parser';
+import { readNifti } from '../bench/lib/nifti.js';
+import { RepeatAccumulator, repeatSigmaWithout, tissueMask } from '../bench/lib/real-noise.js';
+import { ROOT, tempDir } from './helpers.js';
+
+before(async () => { await initBackend({ force: 'wasm' }); });
+
+const W = 96;
+/** Anatomy-like texture at the pixel scale (what a 2 mm EPI brain has) on a smooth background. */
+const textured = (amplitude: number, ramp = 2) => Float32Array.from({ length: W * W }, (_, i) => {
+  const x = i % W, y = Math.floor(i / W);
+  return 400 + ramp * x + amplitude * Math.sin(2.1 * x + 0.3 * y) * Math.cos(1.7 * y);
+});
+const withNoise = (clean: Float32Array, sigma: number, seed: number) => { const r = new Rng(seed); return clean.map((v) => v + sigma * r.normal()); };
+const blur3 = (v: Float32Array) => Float32Array.from(v, (_, i) => {
+  const x = i % W, y = Math.floor(i / W);
+  let s = 0, n = 0;
+  for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+    const xx = x + dx, yy = y + dy;
+    if (xx >= 0 && yy >= 0 && xx < W && yy < W) { s += v[yy * W + xx]!; n++; }
+  }
+  return s / n;
+});
+const mse = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / a.length;
+const inner = (a: Float32Array, b: Float32Array) => {
+  let s = 0, n = 0;
+  a.forEach((v, i) => { const x = i % W, y = Math.floor(i / W); if (x > 2 && y > 2 && x < W - 3 && y < W - 3) { s += (v - b[i]!) ** 2; n++; } });
+  return s / n;
+};
+
+test('the risk estimate keeps the share of a removal the truth would keep: most of it on noise, little of it on anatomy', () => {
+  for (const [amplitude, sigma] of [[2, 20], [40, 8]] as const) {
+    const clean = textured(amplitude), noisy = withNoise(clean, sigma, 5);
+    const output = blur3(noisy);
+    const rng = new Rng(9), probe = Float32Array.from(noisy, () => rng.normal()), epsilon = 0.1 * sigma;
+    const perturbedOutput = blur3(noisy.map((v, i) => v + epsilon * probe[i]!));
+    const { weight } = riskMinimisingWeight({ input: noisy, output, perturbedOutput, probe, epsilon, sigma, mask: new Uint8Array(W * W) });
+    // The best share with the truth in hand: ⟨y − x, y − f⟩ / ‖y − f‖².
+    let num = 0, den = 0;
+    noisy.forEach((y, i) => { num += (y - clean[i]!) * (y - output[i]!); den += (y - output[i]!) ** 2; });
+    const oracle = Math.min(1, Math.max(0, num / den));
+    assert.ok(Math.abs(weight - oracle) < 0.06, `texture ${amplitude}, σ ${sigma}: weight ${weight.toFixed(3)}, oracle ${oracle.toFixed(3)}`);
+    const kept = noisy.map((y, i) => y - weight * (y - output[i]!));
+    assert.ok(mse(kept, clean) < mse(noisy, clean), `texture ${amplitude}: kept output is better than the input`);
+    if (amplitude === 40) {
+      assert.ok(weight < 0.3, `the blur removes anatomy: kept ${weight.toFixed(2)} of it`);
+      assert.ok(mse(output, clean) > mse(noisy, clean), 'the raw blur is worse than its input here');
+    } else {
+      assert.ok(weight > 0.8, `on noise the blur is kept: ${weight.toFixed(2)}`);
+    }
+  }
+});
+
+test('the risk estimate leaves out padding, clipped values and a zeroed background', () => {
+  const values = Float32Array.from({ length: 64 }, (_, i) => (i < 24 ? 0 : i === 40 ? 5000 : 100 + (i % 5)));
+  const invalid = new Uint8Array(64); invalid[60] = 1;
+  const skip = unmeasuredForRisk(values, 8, 8, invalid, { clipLow: -Infinity, clipHigh: 1000 });
+  assert.equal(skip[9], 1, 'inside the zeroed background'); // row 1: all zero around it
+  assert.equal(skip[40], 1, 'clipped');
+  assert.equal(skip[60], 1, 'padding');
+  assert.equal(skip[44], 0, 'tissue');
+});
+
+test('the second pass reads four windows with enough context: their inner boxes get exactly the whole slice\'s output', async () => {
+  const loaded = await loadModelFolder(path.join(ROOT, 'models', 'mr-default'));
+  if (loaded.card.architecture.kind === 'imported') throw new Error('shipped MR model is a DnCNN');
+  const tiling = tilingNeeds(parseArchitecture(loaded.card.architecture));
+  const size = 256, image = mrPhantomSlice(size, 1, 3, 5).map((v) => v / 1000);
+  const windows = probeWindows(size, size, tiling.margin);
+  assert.equal(windows.length, 4);
+  const innerArea = windows.reduce((a, w) => a + (w.inner.x1 - w.inner.x0) * (w.inner.y1 - w.inner.y0), 0);
+  const cropArea = windows.reduce((a, w) => a + w.width * w.height, 0);
+  assert.ok(innerArea >= 4 * 43 * 43 && cropArea < 0.3 * size * size, `inner ${innerArea}, crops ${cropArea} of ${size * size}`);
+  const [whole] = await predictTiledMany(loaded.model, [image], size, size, { ...tiling, tile: 512 });
+  const crops = await predictTiledMany(loaded.model, windows.map((w) => cropWindow(image, size, w)), windows[0]!.width, windows[0]!.height, { ...tiling, tile: 512 });
+  const a = innerPixels(whole!, size, windows), b = innerPixelsOfCrops(crops, windows);
+  let worst = 0;
+  a.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - b[i]!)); });
+  assert.ok(worst < 1e-5, `largest difference ${worst}`);
+  // A small slice (a 128×96 EPI) is read whole.
+  assert.deepEqual(probeWindows(128, 96, 8), [{ x: 0, y: 0, width: 128, height: 96, inner: { x0: 0, y0: 0, x1: 128, y1: 96 } }]);
+  loaded.model.dispose();
+});
+
+/** A network that blurs 3×3 — removes noise and anatomy alike — behind the denoiser. */
+function blurDenoiser(riskWeighting: boolean): ModelDenoiser {
+  const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [null, null, 1], filters: 1, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.constant({ value: 1 / 9 }) })] });
+  const card = {
+    name: 'blur', version: '0.1.0', task: { modality: 'MR' }, architecture: { kind: 'imported' },
+    // 400 maps to 0: the convolution's zero padding then matches the flat slice around its border.
+    preprocessing: { normalisation: { kind: 'window', center: 800, width: 800, clip: false }, imputation: { method: 'nearest' } },
+    inference: { noiseGuard: null, noiseGuardScales: 1, noiseGuardLocal: null, riskWeighting },
+  } as unknown as ModelCard;
+  return ModelDenoiser.fromLoaded({ model, card, folder: 'blur' });
+}
+
+test('a model card with risk weighting, told σ, keeps a blurring network from making a textured low-noise slice worse, and still lets it clean a noisy one', async () => {
+  const [plain, weighted] = [blurDenoiser(false), blurDenoiser(true)];
+  for (const [amplitude, sigma] of [[40, 6], [2, 25]] as const) {
+    const clean = textured(amplitude, 0), noisy = withNoise(clean, sigma, 7);
+    const input = { values: noisy, width: W, height: W };
+    const [raw, kept] = [await plain.denoise(input), await weighted.denoise(input)];
+    const told = await weighted.denoise({ ...input, noiseSigma: sigma });
+    const msg = `texture ${amplitude}, σ ${sigma}: input ${mse(noisy, clean).toFixed(1)}, raw ${mse(raw, clean).toFixed(1)}, weighted ${mse(kept, clean).toFixed(1)}, told σ ${mse(told, clean).toFixed(1)}`;
+    if (amplitude === 40) {
+      assert.ok(mse(raw, clean) > 2 * mse(noisy, clean), msg);
+      assert.ok(mse(told, clean) < mse(noisy, clean), msg);
+      // Read from the slice alone, texture at the pixel scale passes for noise: no better than the raw blur, never worse.
+      assert.ok(mse(kept, clean) <= mse(raw, clean) + 1e-3, msg);
+    } else {
+      // (The zero-padded blur darkens the slice's border: scored inside it.)
+      assert.ok(inner(kept, clean) < 0.5 * inner(noisy, clean) && inner(kept, clean) < 1.2 * inner(raw, clean), `${msg}; inside: input ${inner(noisy, clean).toFixed(1)}, raw ${inner(raw, clean).toFixed(1)}, weighted ${inner(kept, clean).toFixed(1)}`);
+    }
+    assert.ok(weighted.lastRisk && weighted.lastRisk.weight >= 0 && weighted.lastRisk.weight <= 1);
+  }
+  plain.dispose();
+});
+
+test('σ from a repeat pair: integer data, a little motion and a zeroed background do not bias it', () => {
+  const clean = mrPhantomSlice(128, 1, 3, 7);
+  let hi = 0;
+  for (const v of clean) hi = Math.max(hi, v);
+  const sigma = 0.012 * hi;
+  const pairs = [0, 1, 2].map((k) => {
+    const a = withNoise(clean, sigma, 10 + k).map(Math.round), b = withNoise(clean, sigma, 20 + k).map(Math.round);
+    for (let i = 0; i < 200; i++) b[4000 + i] = b[4000 + i]! + 300; // a few pixels that moved
+    clean.forEach((v, i) => { if (v < 0.05 * hi) { a[i] = 0; b[i] = 0; } }); // masked background
+    return { first: a, second: b };
+  });
+  const measured = repeatNoiseSigma(pairs, { backgroundFraction: 0.1 })!;
+  assert.ok(Math.abs(measured - sigma) < 0.04 * sigma, `measured ${measured.toFixed(3)}, true ${sigma.toFixed(3)}`);
+  assert.equal(repeatNoiseSigma([{ first: new Float32Array(10), second: new Float32Array(10) }]), undefined, 'too little to compare');
+});
+
+test('a series with time points is measured against its neighbour in time; the denoise job gives the model that σ and says so', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const size = 96, sigma = 9, slices = 4;
+    const clean = Array.from({ length: slices }, (_, i) => mrPhantomSlice(size, i, slices, 31));
+    const noisy = Array.from({ length: 3 }, (_, t) => clean.map((c, i) => withNoise(c, sigma, 100 * t + i)));
+    await writeSyntheticSeries(slices, (i, t) => noisy[t]![i]!, { outDir: path.join(dir, 'fmri'), modality: 'MR', rows: size, columns: size, pixelSpacing: 2, sliceSpacing: 2.2, seriesDescription: 'phantom run', timePoints: 3 });
+    const found = await findSeries(path.join(dir, 'fmri'));
+    assert.equal(found.series.length, 3, 'one stack per time point');
+    const [t1, t2, t3] = ['time 1', 'time 2', 'time 3'].map((label) => found.series.find((s) => s.acquisition === label)!);
+    assert.equal(repeatStackOf(t1!, found.series), t2, 'time 1 pairs with time 2');
+    assert.equal(repeatStackOf(t3!, found.series), t2, 'time 3 pairs with time 2, not 1');
+    const repeat = await noiseFromRepeat(t1!, found.series);
+    assert.ok(repeat && Math.abs(repeat.sigma - sigma) < 0.06 * sigma, `σ ${repeat?.sigma} against ${repeat?.against}`);
+    assert.equal(repeat.against, 'time 2');
+    // A single stack (or one of another geometry) has no repeat.
+    assert.equal(repeatStackOf({ ...t1!, acquisition: undefined }, found.series), undefined);
+    assert.equal(repeatStackOf(t1!, [t1!, { ...t2!, rows: 64 }]), undefined);
+
+    const result = await runDenoiseJob({ input: path.join(dir, 'fmri'), outDir: path.join(dir, 'out'), seriesUids: [t1!.seriesInstanceUid], workers: 1 });
+    assert.equal(result.failed.length, 0, JSON.stringify(result.failed));
+    assert.equal(result.series.length, 3);
+    const written = result.series[found.series.indexOf(t1!)]!;
+    const ds = dicomParser.parseDicom(new Uint8Array(readFileSync(path.join(written.output, readdirSync(written.output)[0]!))));
+    assert.match(ds.string('x00082111') ?? '', /noise sigma (8\.[5-9]\d*|9\.[0-4]\d*) measured against time 2/);
+    let inErr = 0, outErr = 0, n = 0;
+    const out = (await findSeries(written.output)).series[0]!;
+    for await (const s of readSeriesSlices(out)) {
+      const c = clean[s.index]!, y = noisy[0]![s.index]!;
+      for (let i = 0; i < c.length; i++) { if (c[i]! < 100) continue; inErr += (y[i]! - c[i]!) ** 2; outErr += (s.values[i]! - c[i]!) ** 2; n++; }
+    }
+    assert.ok(outErr < inErr, `denoised error ${Math.sqrt(outErr / n).toFixed(2)} vs input ${Math.sqrt(inErr / n).toFixed(2)}`);
+  } finally { cleanup(); }
+});
+
+test('real fMRI repeat: the MR default, told the σ measured from the other slices\' repeat, is not worse than its input', async () => {
+  const mr = ModelDenoiser.fromLoaded(await loadModelFolder(path.join(ROOT, 'models', 'mr-default')));
+  assert.ok(mr.card.inference.riskWeighting, 'the shipped MR card weighs its removal by the risk estimate');
+  const fmri = readNifti(path.join(ROOT, 'test', 'fixtures', 'nifti', 'fmri-example4d.nii.gz'));
+  const first = Array.from({ length: fmri.slices }, (_, z) => fmri.slice(z, 0)), second = Array.from({ length: fmri.slices }, (_, z) => fmri.slice(z, 1));
+  const volumeParams = fitNormalisation(mr.card.preprocessing.normalisation, valueStats(first.map((values) => ({ values }))));
+  const told = new RepeatAccumulator(), alone = new RepeatAccumulator();
+  for (let z = 0; z < fmri.slices; z++) {
+    const mask = tissueMask(first[z]!);
+    if (mask.reduce((a, b) => a + b, 0) < 500) continue;
+    const noiseSigma = repeatSigmaWithout(first, second, z);
+    const input = { values: first[z]!, width: fmri.width, height: fmri.height, volumeParams };
+    told.add(first[z]!, second[z]!, await mr.denoise({ ...input, noiseSigma }), mask);
+    alone.add(first[z]!, second[z]!, await mr.denoise(input), mask);
+  }
+  const [a, b] = [told.score(), alone.score()];
+  assert.ok(a.modelRms <= a.inputRms, `told the repeat's σ: RMS vs the repeat ${a.modelRms.toFixed(2)}, input ${a.inputRms.toFixed(2)}`);
+  // From one image alone its fine anatomy reads as noise (σ ≈ 2× the repeat's): worse, but far from the 22.7 of the guard alone.
+  assert.ok(b.modelRms < 1.25 * b.inputRms, `alone: ${b.modelRms.toFixed(2)} vs input ${b.inputRms.toFixed(2)}`);
+  assert.ok(estimateNoiseSigma(first[12]!, fmri.width, fmri.height) > 1.5 * repeatNoiseSigma([{ first: first[12]!, second: second[12]! }], { backgroundFraction: 0.1 })!);
+  mr.dispose();
+});
