@@ -231,8 +231,16 @@ async function realNoiseChecks(model: ModelDenoiser, classical: Record<string, C
     const mask = tissueMask(y1);
     if (mask.reduce((a, b) => a + b, 0) < 500) continue; // slices above the head: background only
     const input = { values: y1, width: fmri.width, height: fmri.height, volumeParams };
-    acc.model.add(y1, y2, await model.denoise({ ...input, noiseSigma: repeatSigmaWithout(first, second, z) }), mask);
-    acc['model alone'].add(y1, y2, await model.denoise(input), mask);
+    const told = await model.denoise({ ...input, noiseSigma: repeatSigmaWithout(first, second, z) }), alone = await model.denoise(input);
+    acc.model.add(y1, y2, told, mask);
+    acc['model alone'].add(y1, y2, alone, mask);
+    if (z === Math.floor(fmri.slices / 2)) {
+      const file = path.join(RESULTS, `${picturePrefix}real_fmri_repeat.png`);
+      const panel = (values: Float32Array, difference = false) => ({ values, width: fmri.width, height: fmri.height, window: difference ? { center: 0, width: 80 } : { center: 450, width: 900 } });
+      const minus = (a: Float32Array, b: Float32Array) => a.map((v, i) => v - b[i]!);
+      writePanels(file, [panel(y1), panel(told), panel(minus(y1, told), true), panel(alone), panel(minus(y1, alone), true), panel(minus(y1, y2), true)]);
+      console.log(`  picture: ${path.relative(ROOT, file)} (time 1 | model told σ | removed | model alone | removed | time 1 − time 2: the noise ×√2)`);
+    }
     acc.bilateral.add(y1, y2, applyClassical(classical.bilateral!, y1, fmri.width, fmri.height), mask);
     acc.nlm.add(y1, y2, applyClassical(classical.nlm!, y1, fmri.width, fmri.height), mask);
   }

@@ -113,7 +113,7 @@ export class ModelDenoiser implements SliceDenoiser {
    */
   async denoiseMany(inputs: ModelSliceInput[]): Promise<Float32Array[]> {
     const weighByRisk = this.loaded.card.inference.riskWeighting;
-    const prepared = inputs.map((input, index) => {
+    const prepared = inputs.map((input) => {
       const { width, height } = input;
       if (input.values.length !== width * height) throw new Error(`denoise: expected ${width * height} values, got ${input.values.length}`);
       const mask = invalidMask(input.values, input.mask);
@@ -122,7 +122,7 @@ export class ModelDenoiser implements SliceDenoiser {
       // The level is read from the slice as it came (imputed padding would read as noise-free).
       const levels = this.noiseMap && noiseLevelsOf(input.values, width, height, mask, params, this.noiseMap);
       const normalised = normalise(imputed.values, params);
-      const risk = weighByRisk ? riskProbe(input, imputed.values, mask, params, index, this.loaded.card.task.modality === 'MR', this.tiling.margin) : undefined;
+      const risk = weighByRisk ? riskProbe(input, imputed.values, mask, params, this.loaded.card.task.modality === 'MR', this.tiling.margin) : undefined;
       return { input, mask, params, levels, normalised, risk };
     });
     const outputs: Float32Array[] = new Array<Float32Array>(inputs.length);
@@ -189,13 +189,14 @@ type RiskProbe = ReturnType<typeof riskProbe>;
  * What the risk estimate needs besides the network's output: σ (given, or read from the slice's
  * finest scale — white noise; in magnitude images over the signal, not the Rician background),
  * the windows it reads the divergence in, their probed crops (normalised, for the network) and
- * the input, probe and unmeasured pixels of their inner boxes. The probe is seeded: runs repeat.
+ * the input, probe and unmeasured pixels of their inner boxes.
  */
-function riskProbe(input: ModelSliceInput, imputed: Float32Array, mask: Uint8Array, params: NormalisationParams, index: number, magnitude: boolean, margin: number) {
+function riskProbe(input: ModelSliceInput, imputed: Float32Array, mask: Uint8Array, params: NormalisationParams, magnitude: boolean, margin: number) {
   const { width, height } = input;
   const sigma = input.noiseSigma ?? (magnitude ? magnitudeNoiseSigma : estimateNoiseSigma)(input.values, width, height, mask);
   const epsilon = PROBE_SCALE * (sigma > 0 ? sigma : params.scale * 1e-3);
-  const rng = new Rng(0x5eed + index);
+  // One seed for every slice: a slice's result never depends on which batch it rode in.
+  const rng = new Rng(0x5eed);
   const windows = probeWindows(width, height, margin);
   // The probe only where the second pass looks (the windows' crops do not overlap).
   const probes = windows.map((w) => Float32Array.from({ length: w.width * w.height }, () => rng.normal()));
