@@ -223,7 +223,7 @@ async function realNoiseChecks(model: ModelDenoiser, classical: Record<string, C
   const first = Array.from({ length: fmri.slices }, (_, z) => fmri.slice(z, 0)), second = Array.from({ length: fmri.slices }, (_, z) => fmri.slice(z, 1));
   const volumeParams = volumeParamsFor(model, first);
   // 'model': as the app runs it on a series with time points — told the σ measured between them
-  // (series-noise.ts; here from the other slices' pairs). 'model alone': σ read from each slice.
+  // (jobs/series-context.ts; here from the other slices' pairs). 'model alone': σ read from each slice.
   const methods = ['model', 'model alone', 'bilateral', 'nlm'] as const;
   const acc = Object.fromEntries(methods.map((m) => [m, new RepeatAccumulator()])) as Record<typeof methods[number], RepeatAccumulator>;
   for (let z = 0; z < fmri.slices; z++) {

@@ -45,7 +45,7 @@ export class RepeatAccumulator {
 }
 
 /**
- * σ of a repeat pair's slice `z` as the app measures a series with time points (series-noise.ts),
+ * σ of a repeat pair's slice `z` as the app measures a series with time points (jobs/series-context.ts),
  * from every other slice's pair: the reference slice a score is taken against does not set it.
  */
 export function repeatSigmaWithout(first: Float32Array[], second: Float32Array[], z: number): number {

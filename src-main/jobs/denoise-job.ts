@@ -5,16 +5,12 @@
  */
 import type { BackendName } from '../model/backend.js';
 import { applyStrength } from '../model/denoiser.js';
-import { readModelCard } from '../model/model-io.js';
-import { fitNormalisation, normalisationScope, valueStats, volumeSample, type NormalisationParams } from '../preprocess/normalise.js';
-import { invalidMask } from '../preprocess/impute.js';
 import { defaultWorkerCount, type SlicePool } from './workers/denoise-pool.js';
 import { startSlicePool } from './workers/slice-pools.js';
 import { methodForSeries, methodLabel, type MethodSpec } from './methods.js';
 import { processSeriesFolder, type ProcessedFolder, type SeriesProgress } from './process-series.js';
-import { readSeriesSlices } from './series-source.js';
 import type { AssembledSeries } from '../dicom/series.js';
-import { noiseFromRepeat, type RepeatNoise } from './series-noise.js';
+import { seriesContext, type SeriesContext } from './series-context.js';
 
 export interface DenoiseJobOptions {
   input: string;
@@ -42,8 +38,7 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
   if (!(strength >= 0 && strength <= 1)) throw new Error(`--strength must be between 0 and 1 (got ${options.strength})`);
   const started = performance.now();
   const pools = new Map<string, SlicePool>();
-  let volumeParams: NormalisationParams | undefined;
-  let repeatNoise: RepeatNoise | undefined;
+  let context: SeriesContext = {};
   let current: { pool: SlicePool; method: MethodSpec } | undefined;
   const poolFor = async (method: MethodSpec) => {
     const key = JSON.stringify(method);
@@ -65,28 +60,15 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
       describe: () => {
         const m = current!.method;
         return `Denoised by ${current!.pool.name} (${m.kind === 'model' ? 'learned model' : 'classical filter'}), strength ${strength.toFixed(2)}`
-          + (repeatNoise ? `, noise sigma ${repeatNoise.sigma.toPrecision(3)} measured against ${repeatNoise.against}` : '');
+          + (context.repeatNoise ? `, noise sigma ${context.repeatNoise.sigma.toPrecision(3)} measured against ${context.repeatNoise.against}` : '');
       },
     }, async (slice) => {
-      const output = await current!.pool.denoise({ values: slice.values, width: slice.width, height: slice.height, mask: slice.padding, volumeParams, noiseSigma: repeatNoise?.sigma });
+      const output = await current!.pool.denoise({ values: slice.values, width: slice.width, height: slice.height, mask: slice.padding, volumeParams: context.volumeParams, noiseSigma: context.repeatNoise?.sigma });
       return applyStrength(slice.values, output, strength);
     }, async (series, all) => {
       const method = methodForSeries(options.method, series.modality);
       current = { pool: await poolFor(method), method };
-      volumeParams = undefined;
-      repeatNoise = undefined;
-      if (method.kind === 'model') {
-        // A series with repeats (time points) gives its own σ: better than any one slice's reading.
-        repeatNoise = await noiseFromRepeat(series, all);
-        const card = await readModelCard(method.folder);
-        const spec = card.preprocessing.normalisation;
-        if (normalisationScope(spec) === 'volume') {
-          // One extra pass over the series for its statistics: slices are not kept.
-          const stats: { values: Float32Array; mask: Uint8Array }[] = [];
-          for await (const s of readSeriesSlices(series)) stats.push(volumeSample(s.values, invalidMask(s.values, s.padding)));
-          volumeParams = fitNormalisation(spec, valueStats(stats));
-        }
-      }
+      context = await seriesContext(method, series, all);
     });
     const first = pools.values().next().value;
     return {

@@ -12,6 +12,7 @@ export type { EvaluateResult, Quality } from '../api/contract.js';
 import { startSlicePool } from './workers/slice-pools.js';
 import type { MethodSpec } from './methods.js';
 import { findSeries, readSeriesSlices, seriesLabel } from './series-source.js';
+import { seriesContext } from './series-context.js';
 
 
 function pairSeries(reference: AssembledSeries[], input: AssembledSeries[]): [AssembledSeries, AssembledSeries][] {
@@ -62,13 +63,15 @@ export async function runEvaluateJob(options: {
         range = hi > lo ? hi - lo : 1;
       }
       const inputQ: Quality[] = [], denoisedQ: Quality[] = [];
+      // What a denoise run of this series would tell the model: the scores are of what it writes.
+      const context = options.method ? await seriesContext(options.method, i, inp.series) : {};
       const inputs = readSeriesSlices(i);
       for await (const rs of readSeriesSlices(r)) {
         const is = (await inputs.next()).value!;
         if (is.width !== rs.width || is.height !== rs.height) throw new Error(`slice ${rs.index + 1}: sizes differ`);
         inputQ.push(quality(rs.values, is.values, rs.width, rs.height, range));
         if (pool) {
-          const den = applyStrength(is.values, await pool.denoise({ values: is.values, width: is.width, height: is.height, mask: is.padding }), options.strength ?? 1);
+          const den = applyStrength(is.values, await pool.denoise({ values: is.values, width: is.width, height: is.height, mask: is.padding, volumeParams: context.volumeParams, noiseSigma: context.repeatNoise?.sigma }), options.strength ?? 1);
           denoisedQ.push(quality(rs.values, den, rs.width, rs.height, range));
         }
         options.onProgress?.(++done, total);

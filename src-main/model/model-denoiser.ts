@@ -33,7 +33,7 @@ export interface ModelSliceInput extends SliceInput {
   volumeParams?: NormalisationParams;
   /**
    * The white-noise σ of this slice when it is known from outside the image — measured between
-   * repeat acquisitions of the series (series-noise.ts). Otherwise the risk estimate and the guard
+   * repeat acquisitions of the series (jobs/series-context.ts). Otherwise the risk estimate and the guard
    * read σ from the slice itself, which fine anatomy can inflate.
    */
   noiseSigma?: number;

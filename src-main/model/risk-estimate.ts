@@ -13,7 +13,7 @@
  * Unlike the noise guard's bound on the removal's size, this bound follows where the removal
  * points. It needs σ of white noise: an image whose fine texture reads as noise (an EPI brain at
  * 2 mm) still over-trusts the network, which is why a σ measured from a repeat acquisition can be
- * given instead (see series-noise.ts). Pure: no tfjs.
+ * given instead (see jobs/series-context.ts). Pure: no tfjs.
  */
 
 export interface RiskInputs {

@@ -219,6 +219,10 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   const evidence = ct.getByTestId('model-evidence');
   await expect(evidence.locator('summary')).toHaveText(`Evidence: ${lines.filter((l) => l.startsWith('PASS')).length} of ${lines.length} benchmark targets met`);
   await expect(ct.getByTestId('model-guard')).toContainText('at most 2× the noise variance over any 5×5 pixels');
+  // The shipped MR default says it weighs its removal by its risk estimate; the CT default does not.
+  const mr = page.getByTestId('model-item').filter({ hasText: 'mr-default' });
+  await expect(mr.getByTestId('model-guard')).toContainText('risk estimate (SURE)');
+  await expect(ct.getByTestId('model-guard')).not.toContainText('SURE');
   await evidence.locator('summary').click();
   await expect(evidence.getByTestId('evidence-overall')).toContainText('dB');
   await evidence.scrollIntoViewIfNeeded();

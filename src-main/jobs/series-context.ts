@@ -1,14 +1,42 @@
 /**
- * A series' noise measured against its own repeat, where it has one: another stack of the same
- * series with the same geometry whose acquisition differs only in time (fMRI time points, repeated
- * b = 0 volumes). The model is then given that σ instead of reading it from each slice, where fine
- * anatomy passes for noise (see preprocess/repeat-noise.ts).
+ * What a model needs to know about a whole series before it denoises its slices — one place for
+ * the denoise and evaluate jobs, so that an evaluation scores exactly what a denoise run writes:
+ * - the volume statistics, when the card normalises per volume;
+ * - the series' noise measured against its own repeat, where it has one: another stack of the same
+ *   series with the same geometry whose acquisition differs only in time (fMRI time points,
+ *   repeated b = 0 volumes). The model is then given that σ instead of reading it from each
+ *   slice, where fine anatomy passes for noise (see preprocess/repeat-noise.ts).
  */
 import { acquisitionTime, repeatKey } from '../dicom/header.js';
 import { physicalFrame } from '../dicom/physical.js';
 import { readDicomImage } from '../dicom/read.js';
 import type { AssembledSeries } from '../dicom/series.js';
 import { repeatNoiseSigma, type RepeatPair } from '../preprocess/repeat-noise.js';
+import { readModelCard } from '../model/model-io.js';
+import { fitNormalisation, normalisationScope, valueStats, volumeSample, type NormalisationParams } from '../preprocess/normalise.js';
+import { invalidMask } from '../preprocess/impute.js';
+import type { MethodSpec } from './methods.js';
+import { readSeriesSlices } from './series-source.js';
+
+export interface SeriesContext {
+  volumeParams?: NormalisationParams;
+  repeatNoise?: RepeatNoise;
+}
+
+/** The context of `series` (one of `all`, the series found with it) for `method`; empty for a classical filter. */
+export async function seriesContext(method: MethodSpec, series: AssembledSeries, all: AssembledSeries[]): Promise<SeriesContext> {
+  if (method.kind !== 'model') return {};
+  const spec = (await readModelCard(method.folder)).preprocessing.normalisation;
+  let volumeParams: NormalisationParams | undefined;
+  if (normalisationScope(spec) === 'volume') {
+    // One extra pass over the series for its statistics: slices are not kept.
+    const stats: { values: Float32Array; mask: Uint8Array }[] = [];
+    for await (const s of readSeriesSlices(series)) stats.push(volumeSample(s.values, invalidMask(s.values, s.padding)));
+    volumeParams = fitNormalisation(spec, valueStats(stats));
+  }
+  // A series with repeats (time points) gives its own σ: better than any one slice's reading.
+  return { volumeParams, repeatNoise: await noiseFromRepeat(series, all) };
+}
 
 export interface RepeatNoise {
   sigma: number;
