@@ -241,8 +241,8 @@ export const MR_DEFAULT: DefaultRecipe = {
   experiments: [
     {
       name: 'mr-default 1.1.2 (shipped)', change: 'the weights of 1.1.0, the guards of 1.1.1, and the removal weighed by its risk estimate (SURE, σ over the signal, divergence read in four windows); a series with time points told the σ between them', steps: 960,
-      heldOut: { 'Rician 1%': 40.49, 'Rician 2%': 37.15, 'Rician 5%': 32.11, 'Rician 10%': 26.97, 'fMRI repeat RMS': 12.63, 'b=0 removed / noise σ': 1.03 },
-      outcome: 'kept: not worse than the input against the real fMRI repeat (12.63 vs 12.72; 1.1.1: 22.72) when told the σ between the time points, 14.61 from each slice alone; +0.91 / +0.35 dB at 1 / 2 %, −0.05 / −0.22 dB at 5 / 10 %; SSIM higher at every level; ≈ 10 % more time per slice',
+      heldOut: { 'Rician 1%': 40.50, 'Rician 2%': 37.15, 'Rician 5%': 32.09, 'Rician 10%': 26.96, 'fMRI repeat RMS': 12.63, 'b=0 removed / noise σ': 1.03 },
+      outcome: 'kept: not worse than the input against the real fMRI repeat (12.63 vs 12.72; 1.1.1: 22.72) when told the σ between the time points, 14.61 from each slice alone; +0.92 / +0.35 dB at 1 / 2 %, −0.07 / −0.23 dB at 5 / 10 %; SSIM higher at every level; ≈ 10 % more time per slice',
     },
     {
       name: 'risk weighting, σ over the whole slice', change: '1.1.2 with σ read over the whole slice and the weight applied everywhere', steps: 960,
