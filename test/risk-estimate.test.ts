@@ -185,6 +185,7 @@ test('a series with time points is measured against its neighbour in time; the d
     const written = result.series[found.series.indexOf(t1!)]!;
     const ds = dicomParser.parseDicom(new Uint8Array(readFileSync(path.join(written.output, readdirSync(written.output)[0]!))));
     assert.match(ds.string('x00082111') ?? '', /noise sigma (8\.[5-9]\d*|9\.[0-4]\d*) measured against time 2/);
+    assert.equal(written.derivation, ds.string('x00082111'), 'the result says what the series says');
     let inErr = 0, outErr = 0, n = 0;
     const out = (await findSeries(written.output)).series[0]!;
     for await (const s of readSeriesSlices(out)) {

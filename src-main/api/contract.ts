@@ -158,6 +158,8 @@ export interface DenoisedSeries {
   outputSeriesInstanceUid: string;
   /** What the derived series says it is: method, strength and time */
   description: string;
+  /** Its Derivation Description: what was done (method, strength; the noise σ when measured from the series' repeats) */
+  derivation: string;
   slices: number;
   seconds: number;
   clippedPixels: number;

@@ -56,6 +56,7 @@ export function formatDenoise(r: DenoiseResult): string {
   const lines = [`${r.model}${r.backend === 'none' ? '' : ` on backend ${r.backend}`}: ${r.series.length} series in ${duration(r.seconds)}`];
   for (const s of r.series) {
     lines.push(`  ${s.slices} slices → ${s.output} (${duration(s.seconds)}${s.clippedPixels ? `, ${s.clippedPixels} pixels clipped to the stored range` : ''})`);
+    if (s.derivation) lines.push(`    ${s.derivation}`);
     for (const p of s.problems) lines.push(`    ! ${p}`);
   }
   for (const f of r.failed) lines.push(`  FAILED ${f.input}: ${f.error}`);

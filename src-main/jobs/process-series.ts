@@ -129,14 +129,15 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
       return { source, values: all, frames: ids };
     });
     const suffix = typeof options.seriesDescriptionSuffix === 'string' ? options.seriesDescriptionSuffix : options.seriesDescriptionSuffix(series);
+    const derivation = options.describe?.(series) ?? options.derivationDescription;
     const written = await writeDerivedSeries(images, {
       outDir: path.join(outDir, folderName(series, index)), sourceFolders: [found.root],
-      derivationDescription: options.describe?.(series) ?? options.derivationDescription, seriesDescriptionSuffix: suffix,
+      derivationDescription: derivation, seriesDescriptionSuffix: suffix,
       seriesNumber: options.seriesNumber?.(series), uidRoot: options.uidRoot,
     });
     return {
       input: path.dirname(series.slices[0]!.file), seriesInstanceUid: series.seriesInstanceUid,
-      output: written.outDir, outputSeriesInstanceUid: written.seriesInstanceUid, description: written.description, slices: series.slices.length,
+      output: written.outDir, outputSeriesInstanceUid: written.seriesInstanceUid, description: written.description, derivation, slices: series.slices.length,
       seconds: (performance.now() - seriesStart) / 1000, clippedPixels: written.clippedPixels + clipped,
       problems: series.problems.map((p) => p.message),
     };
