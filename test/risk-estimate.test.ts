@@ -172,6 +172,9 @@ test('σ from a repeat pair: integer data, a little motion and a zeroed backgrou
   });
   const measured = repeatNoiseSigma(pairs, { backgroundFraction: 0.1 })!;
   assert.ok(Math.abs(measured - sigma) < 0.04 * sigma, `measured ${measured.toFixed(3)}, true ${sigma.toFixed(3)}`);
+  // The second acquisition a little brighter throughout (drift): the same σ.
+  const drifted = repeatNoiseSigma(pairs.map((p) => ({ first: p.first, second: p.second.map((v) => (v > 0 ? v + 0.5 * sigma : v)) })), { backgroundFraction: 0.1 })!;
+  assert.ok(Math.abs(drifted - measured) < 0.02 * sigma, `with drift ${drifted.toFixed(3)} vs ${measured.toFixed(3)}`);
   assert.equal(repeatNoiseSigma([{ first: new Float32Array(10), second: new Float32Array(10) }]), undefined, 'too little to compare');
 });
 

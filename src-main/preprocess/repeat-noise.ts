@@ -37,6 +37,9 @@ export function repeatNoiseSigma(pairs: RepeatPair[], options: RepeatNoiseOption
     }
   }
   if (differences.length < 64) return undefined;
+  // A global change between the two (scanner drift, a rescaled time point) is no noise: centred first.
+  const centre = Float64Array.from(differences).sort()[Math.floor(differences.length / 2)]!;
+  for (let i = 0; i < differences.length; i++) differences[i]! -= centre;
   const abs = Float64Array.from(differences, Math.abs).sort();
   const rough = abs[Math.floor(abs.length / 2)]! / 0.6745 / Math.SQRT2;
   const bound = rough > 0 ? 4 * Math.SQRT2 * rough : Infinity;
