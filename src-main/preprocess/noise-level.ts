@@ -42,9 +42,8 @@ export function flatTissueSigma(values: Float32Array, width: number, height: num
     for (let x = 1; x < width - 1; x++) {
       const i = y * width + x;
       if (mask && (mask[i] || mask[i - 1] || mask[i + 1] || mask[i - width] || mask[i + width])) continue;
-      const r = (values[i - width - 1]! - 2 * values[i - width]! + values[i - width + 1]!
-        - 2 * values[i - 1]! + 4 * values[i]! - 2 * values[i + 1]!
-        + values[i + width - 1]! - 2 * values[i + width]! + values[i + width + 1]!) / 6;
+      if (flatAround(values, i, width)) continue;
+      const r = laplacianAt(values, i, width) / 6;
       energy[i] = r * r; valid[i] = 1;
     }
   }
@@ -127,18 +126,26 @@ function laplacianSigma(values: Float32Array, width: number, height: number, mas
     for (let x = 1; x < width - 1; x += 2) {
       const i = y * width + x;
       if (mask && (mask[i] || mask[i - 1] || mask[i + 1] || mask[i - width] || mask[i + width])) continue;
-      // A perfectly flat neighbourhood (zeroed background, clipped air) holds no noise to measure.
-      const v = values[i]!;
-      if (v === values[i - 1] && v === values[i + 1] && v === values[i - width] && v === values[i + width]
-        && v === values[i - width - 1] && v === values[i - width + 1] && v === values[i + width - 1] && v === values[i + width + 1]) continue;
-      const r = values[i - width - 1]! - 2 * values[i - width]! + values[i - width + 1]!
-        - 2 * values[i - 1]! + 4 * values[i]! - 2 * values[i + 1]!
-        + values[i + width - 1]! - 2 * values[i + width]! + values[i + width + 1]!;
-      responses[n++] = Math.abs(r);
+      if (flatAround(values, i, width)) continue;
+      responses[n++] = Math.abs(laplacianAt(values, i, width));
     }
   }
   if (n < 16) return 0;
   const sorted = responses.subarray(0, n).sort();
   const median = sorted[Math.floor(n / 2)]!;
   return median / (0.6745 * 6);
+}
+
+/** The Laplacian-difference filter at pixel i (its kernel's L2 norm is 6). */
+function laplacianAt(values: Float32Array, i: number, width: number): number {
+  return values[i - width - 1]! - 2 * values[i - width]! + values[i - width + 1]!
+    - 2 * values[i - 1]! + 4 * values[i]! - 2 * values[i + 1]!
+    + values[i + width - 1]! - 2 * values[i + width]! + values[i + width + 1]!;
+}
+
+/** A perfectly flat 3×3 neighbourhood (zeroed background, clipped air) holds no noise to measure. */
+function flatAround(values: Float32Array, i: number, width: number): boolean {
+  const v = values[i]!;
+  return v === values[i - 1] && v === values[i + 1] && v === values[i - width] && v === values[i + width]
+    && v === values[i - width - 1] && v === values[i - width + 1] && v === values[i + width - 1] && v === values[i + width + 1];
 }
