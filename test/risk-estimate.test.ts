@@ -15,7 +15,7 @@ import { parseArchitecture, tilingNeeds } from '../src-main/model/architectures.
 import { predictTiledMany } from '../src-main/model/tiling.js';
 import type { ModelCard } from '../src-main/model/model-card.js';
 import { repeatNoiseSigma } from '../src-main/preprocess/repeat-noise.js';
-import { estimateNoiseSigma, flatTissueSigma, magnitudeNoiseSigma } from '../src-main/preprocess/noise-level.js';
+import { backgroundSigma, estimateNoiseSigma, flatTissueSigma, magnitudeNoiseSigma } from '../src-main/preprocess/noise-level.js';
 import { addNoise } from '../src-main/noise/models.js';
 import { fitNormalisation, valueStats } from '../src-main/preprocess/normalise.js';
 import { mrPhantomSlice } from '../src-main/noise/phantom.js';
@@ -144,7 +144,7 @@ test('a model card with risk weighting, told σ, keeps a blurring network from m
   plain.dispose();
 });
 
-test('the flattest-tissue reading gives white noise its σ, at any slice size, and a magnitude image its σ over the signal', () => {
+test('the flattest-tissue reading gives white noise its σ at any slice size; a magnitude image is read over its signal and in its air', () => {
   for (const size of [96, 256, 512]) {
     const r = new Rng(size), noise = Float32Array.from({ length: size * size }, () => 500 + 10 * r.normal());
     const read = flatTissueSigma(noise, size, size);
@@ -157,6 +157,16 @@ test('the flattest-tissue reading gives white noise its σ, at any slice size, a
   const noisy = addNoise(clean, 256, 256, { kind: 'rician', sigma: 4, units: 'percent' }, 3).noisy;
   const sigma = 0.04 * hi, read = magnitudeNoiseSigma(noisy, 256, 256);
   assert.ok(Math.abs(read - sigma) < 0.12 * sigma && estimateNoiseSigma(noisy, 256, 256) < read, `reads ${read.toFixed(2)} for σ ${sigma.toFixed(2)} (whole slice: ${estimateNoiseSigma(noisy, 256, 256).toFixed(2)})`);
+  // Its air is Rayleigh noise of the same σ: the background reading finds it; a zeroed background gives none.
+  const background = backgroundSigma(noisy, 256, 256);
+  assert.ok(Math.abs(background - sigma) < 0.06 * sigma, `background reads ${background.toFixed(2)} for σ ${sigma.toFixed(2)}`);
+  assert.equal(backgroundSigma(clean, 256, 256), 0);
+  // The real diffusion b=0 volume: its anatomy lifts the signal's readings (17 over its flattest
+  // tissue), not its air's — which sets the σ the model is told.
+  const dwi = readNifti(path.join(ROOT, 'test', 'fixtures', 'nifti', 'dwi-b0-S0_10slices.nii.gz'));
+  const b0 = dwi.slice(5), air = backgroundSigma(b0, dwi.width, dwi.height);
+  assert.ok(air > 10 && air < 17, `b=0 background σ ${air.toFixed(2)}`);
+  assert.equal(magnitudeNoiseSigma(b0, dwi.width, dwi.height), air);
 });
 
 test('σ from a repeat pair: integer data, a little motion and a zeroed background do not bias it', () => {

@@ -15,9 +15,10 @@ export function estimateNoiseSigma(values: Float32Array, width: number, height: 
  * σ of white noise in a magnitude image (MR), read where the signal stands above `floor`·σ: in the
  * dark background the noise is Rician — a Rayleigh spread of about 0.65 σ — and, over a large
  * background, would pull the median (and σ) down. Two passes: the whole image's reading sets the
- * floor for the second. The lower of that reading and the flattest-tissue one (`flatTissueSigma`)
- * is taken: fine anatomy at the pixel scale (a 2 mm EPI brain) lifts the median of the filter's
- * responses far above the noise, but not the most common energy of its neighbourhoods.
+ * floor for the second. The lowest of that reading, the flattest tissue's (`flatTissueSigma`) and
+ * the background's (`backgroundSigma`) is taken: fine anatomy at the pixel scale (a 2 mm EPI
+ * brain) lifts the median of the filter's responses far above the noise, less so the most common
+ * energy of its neighbourhoods, and not at all the noise in the air around the head.
  */
 export function magnitudeNoiseSigma(values: Float32Array, width: number, height: number, mask?: Uint8Array, floor = 3): number {
   const first = laplacianSigma(values, width, height, mask);
@@ -26,7 +27,38 @@ export function magnitudeNoiseSigma(values: Float32Array, width: number, height:
   const second = laplacianSigma(values, width, height, dark);
   const reading = second > 0 ? second : first;
   const flat = flatTissueSigma(values, width, height, dark);
-  return flat > 0 ? Math.min(reading, flat) : reading;
+  const background = backgroundSigma(values, width, height, mask);
+  return Math.min(reading, flat > 0 ? flat : Infinity, background > 0 ? background : Infinity);
+}
+
+/**
+ * σ of a magnitude image read in its background, where there is one: the corners (an eighth of
+ * each side) that hold low, unmasked values are pure noise, Rayleigh-distributed with E[v²] = 2σ².
+ * Anatomy cannot raise this reading; a scanner that zeroes or masks its background gives none (0).
+ * Multi-coil and parallel-imaging backgrounds read off-true, upwards or downwards; taken as one
+ * more bound (the lowest wins), a low one only makes the model remove less.
+ */
+export function backgroundSigma(values: Float32Array, width: number, height: number, mask?: Uint8Array): number {
+  const side = Math.floor(Math.min(width, height) / 8);
+  if (side < 8) return 0;
+  const top = Float32Array.from(values).sort()[Math.floor(0.99 * (values.length - 1))]!;
+  let sumSq = 0, n = 0;
+  for (const [x0, y0] of [[0, 0], [width - side, 0], [0, height - side], [width - side, height - side]] as const) {
+    let s = 0, s2 = 0, zeros = 0, count = 0;
+    for (let y = y0; y < y0 + side; y++) {
+      for (let x = x0; x < x0 + side; x++) {
+        const i = y * width + x;
+        if (mask?.[i]) continue;
+        const v = values[i]!;
+        s += v; s2 += v * v; count++;
+        if (v === 0) zeros++;
+      }
+    }
+    // Background: dim next to the signal, and noisy (not zeroed or masked to a constant).
+    if (count < side * side / 2 || zeros > 0.05 * count || !(s / count < 0.1 * top) || !(s2 / count - (s / count) ** 2 > 0)) continue;
+    sumSq += s2; n += count;
+  }
+  return n > 0 ? Math.sqrt(sumSq / n / 2) : 0;
 }
 
 /**
