@@ -188,7 +188,7 @@ type RiskProbe = ReturnType<typeof riskProbe>;
 /**
  * What the risk estimate needs besides the network's output: σ (given, or read from the slice's
  * finest scale — white noise; in magnitude images over the signal, not the Rician background, and
- * no higher than its flattest tissue reads),
+ * no higher than its flattest tissue or its air reads),
  * the windows it reads the divergence in, their probed crops (normalised, for the network) and
  * the input, probe and unmeasured pixels of their inner boxes.
  */
