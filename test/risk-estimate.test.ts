@@ -25,7 +25,7 @@ import { findSeries, readSeriesSlices, seriesLabel } from '../src-main/jobs/seri
 import { runEvaluateJob } from '../src-main/jobs/evaluate-job.js';
 import { noiseFromRepeat, repeatStackOf } from '../src-main/jobs/series-context.js';
 import { runDenoiseJob } from '../src-main/jobs/denoise-job.js';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import dicomParser from 'dicom-parser';
 import { readNifti } from '../bench/lib/nifti.js';
 import { RepeatAccumulator, repeatSigmaWithout, tissueMask } from '../bench/lib/real-noise.js';
@@ -232,6 +232,16 @@ test('a series with time points is measured against its neighbour in time; the d
     for await (const s of readSeriesSlices(out)) for (let i = 0; i < s.values.length; i++) { sq += (s.values[i]! - clean[s.index]![i]!) ** 2; count++; }
     const writtenPsnr = 10 * Math.log10(1000 ** 2 / (sq / count));
     assert.ok(Math.abs(evaluated.pairs[0]!.denoisedQuality!.psnr - writtenPsnr) < 0.03, `evaluated ${evaluated.pairs[0]!.denoisedQuality!.psnr.toFixed(3)} dB, written ${writtenPsnr.toFixed(3)} dB`);
+
+    // A repeat whose pixels cannot be decoded: its own run fails and says why; the series it
+    // would have measured is still denoised, σ read from its own slices.
+    const broken = t2!.slices[1]!.file, bytes = readFileSync(broken);
+    writeFileSync(broken, bytes.subarray(0, bytes.length - 4000));
+    const again = await runDenoiseJob({ input: path.join(dir, 'fmri'), outDir: path.join(dir, 'out2'), seriesUids: [t1!.seriesInstanceUid], workers: 1 });
+    assert.equal(again.failed.length, 1, JSON.stringify(again.failed));
+    assert.match(again.failed[0]!.error, new RegExp(path.basename(broken)));
+    assert.equal(again.series.length, 2);
+    for (const s of again.series) assert.doesNotMatch(s.derivation, /measured against time 2/);
   } finally { cleanup(); }
 });
 

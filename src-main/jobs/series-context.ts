@@ -79,10 +79,16 @@ export async function noiseFromRepeat(series: AssembledSeries, all: AssembledSer
     return physicalFrame(await images.get(ref.file)!, ref.frame);
   };
   const pairs: RepeatPair[] = [];
-  for (const i of indices) {
-    const a = await readSlice(series, i), b = await readSlice(repeat, i);
-    const mask = a.padding || b.padding ? Uint8Array.from(a.values, (_, j) => (a.padding?.[j] || b.padding?.[j] ? 1 : 0)) : undefined;
-    pairs.push({ first: a.values, second: b.values, mask });
+  try {
+    for (const i of indices) {
+      const a = await readSlice(series, i), b = await readSlice(repeat, i);
+      const mask = a.padding || b.padding ? Uint8Array.from(a.values, (_, j) => (a.padding?.[j] || b.padding?.[j] ? 1 : 0)) : undefined;
+      pairs.push({ first: a.values, second: b.values, mask });
+    }
+  } catch {
+    // A slice of the repeat that cannot be decoded is the repeat's problem (its own run says so):
+    // this series is denoised as any other, σ read from its slices.
+    return undefined;
   }
   const sigma = repeatNoiseSigma(pairs, series.modality === 'CT' ? {} : { backgroundFraction: 0.1 });
   return sigma === undefined ? undefined : { sigma, against: repeat.acquisition ?? `stack ${repeat.stack}` };

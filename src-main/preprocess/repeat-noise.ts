@@ -4,6 +4,7 @@
  * σ√2. One image cannot tell fine anatomy from noise — an EPI brain at 2 mm reads σ 17–24 where
  * its repeat says 8 — so where a series has repeats, this is the σ the denoiser is given. Pure.
  */
+import { percentile, valueStats } from './normalise.js';
 
 export interface RepeatPair {
   first: Float32Array;
@@ -30,7 +31,7 @@ export function repeatNoiseSigma(pairs: RepeatPair[], options: RepeatNoiseOption
   const differences: number[] = [];
   for (const { first, second, mask } of pairs) {
     if (first.length !== second.length) throw new Error(`repeat pair: ${first.length} and ${second.length} pixels`);
-    const floor = options.backgroundFraction === undefined ? -Infinity : options.backgroundFraction * percentile(first, 0.99);
+    const floor = options.backgroundFraction === undefined ? -Infinity : options.backgroundFraction * percentile(valueStats([{ values: first }], 1 << 14).sample, 99);
     for (let i = 0; i < first.length; i++) {
       if (mask?.[i] || !(first[i]! > floor) || !(second[i]! > floor)) continue;
       differences.push(first[i]! - second[i]!);
@@ -47,9 +48,4 @@ export function repeatNoiseSigma(pairs: RepeatPair[], options: RepeatNoiseOption
   for (const d of differences) if (Math.abs(d) <= bound) { sum += d * d; n++; }
   // A normal cut at ±4σ keeps 99.89 % of its variance.
   return Math.sqrt(sum / n / 2 / (Number.isFinite(bound) ? 0.99889 : 1));
-}
-
-function percentile(values: Float32Array, q: number): number {
-  const sorted = Float32Array.from(values).sort();
-  return sorted[Math.floor(q * (sorted.length - 1))]!;
 }
