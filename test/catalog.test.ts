@@ -137,3 +137,33 @@ test('a DICOMDIR indexes the files it references', async () => {
 });
 
 
+
+test('a run of volumes told apart only by Acquisition Number is catalogued as one series of that many stacks, said once; a catalogue from before reads its headers again', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const { writeSyntheticSeries } = await import('../src-main/dicom/synthetic.js');
+    const { mrPhantomSlice } = await import('../src-main/noise/phantom.js');
+    const folder = path.join(dir, 'run');
+    await writeSyntheticSeries(3, (i, t) => mrPhantomSlice(64, i, 3, 5).map((v) => v + t), { outDir: folder, modality: 'MR', rows: 64, columns: 64, pixelSpacing: 3, sliceSpacing: 3, seriesDescription: 'fMRI', timePoints: 4, repeatTag: 'acquisition-number' });
+    const file = path.join(dir, 'catalog.sqlite');
+    let db = openCatalog(file);
+    await indexPath(db, folder);
+    const listed = () => catalogTree(db, folder).flatMap((p) => p.studies.flatMap((s) => s.series));
+    const [series] = listed();
+    assert.equal(series!.instances, 12);
+    assert.equal(series!.stacks, 4, 'one stack per volume, none interleaved');
+    assert.deepEqual(series!.problems.map((p) => p.message), ['series holds 4 acquisitions (acquisition 1; acquisition 2; acquisition 3; acquisition 4), shown and processed as separate stacks']);
+    // A catalogue written before Acquisition Number was read: its headers lack it, so the run
+    // looked like one stack of duplicates; opening it with this version reads the files again.
+    db.prepare('UPDATE files SET header = json_remove(header, \'$.acquisitionNumber\')').run();
+    db.pragma('user_version = 4');
+    db.close();
+    db = openCatalog(file);
+    const again = await indexPath(db, folder);
+    assert.equal(again.read, 12, 'every stored header read again');
+    assert.equal(listed()[0]!.stacks, 4);
+    db.close();
+  } finally {
+    cleanup();
+  }
+});

@@ -110,3 +110,41 @@ test('a Rescale Slope of 0.01 stays 0.01 (floats, never truncated)', async () =>
     cleanup();
   }
 });
+
+test('repeats told apart only by Acquisition Number (Siemens fMRI volumes) are split into one stack per acquisition, never interleaved', async () => {
+  const base = await headers(brainFiles);
+  // The 20 slices acquired twice at the same positions, each volume its own Acquisition Number.
+  const twice = [1, 2].flatMap((n) => base.map(({ file, header }) => ({ file: `${file}#${n}`, header: { ...header, sopInstanceUid: `${header.sopInstanceUid}.${n}`, acquisitionNumber: n } })));
+  const stacks = assembleSeries(twice);
+  const te = base[0]!.header.acquisition; // the series' echo time: kept in the label
+  assert.match(te ?? '', /^TE /);
+  assert.deepEqual(stacks.map((s) => [s.acquisition, s.slices.length]), [[`${te} · acquisition 1`, 20], [`${te} · acquisition 2`, 20]]);
+  for (const [k, s] of stacks.entries()) {
+    assert.ok(s.slices.every((x) => x.file.endsWith(`#${k + 1}`)), 'each stack holds one acquisition only');
+    assert.ok(!s.problems.some((p) => p.kind === 'duplicate'), 'no duplicate positions left');
+    assert.match(s.problems[0]!.message, /2 acquisitions \(TE [\d.]+ ms · acquisition 1; TE [\d.]+ ms · acquisition 2\)/);
+  }
+  // A mosaic per volume (one image per acquisition, all at one position): one stack each, and a
+  // long run's message names a few, not all.
+  const run = Array.from({ length: 40 }, (_, n) => ({ file: `vol${n}`, header: { ...base[0]!.header, sopInstanceUid: `1.2.3.${n}`, acquisitionNumber: n + 1 } }));
+  const volumes = assembleSeries(run);
+  assert.equal(volumes.length, 40);
+  assert.deepEqual(volumes.map((s) => s.acquisition), run.map((_, n) => `${te} · acquisition ${n + 1}`));
+  assert.match(volumes[0]!.problems[0]!.message, /40 acquisitions \(TE [\d.]+ ms · acquisition 1; .*acquisition 5; … 35 more\)/);
+});
+
+test('Acquisition Number does not split a series whose positions do not repeat, nor repeats it cannot tell apart', async () => {
+  const base = await headers(brainFiles);
+  // Step-and-shoot CT numbers each rotation's slices: positions all differ, so one stack.
+  const stepped = base.map(({ file, header }, i) => ({ file, header: { ...header, acquisitionNumber: 1 + Math.floor(i / 4) } }));
+  assert.deepEqual(assembleSeries(stepped).map((s) => [s.acquisition, s.slices.length]), [[undefined, 20]]);
+  assert.deepEqual(assembleSeries(stepped)[0]!.problems, []);
+  // Two volumes with the same number (or one without any): kept together, the duplicates reported.
+  for (const numbers of [[1, 1], [1, undefined]]) {
+    const twice = numbers.flatMap((n, k) => base.map(({ file, header }) => ({ file: `${file}#${k}`, header: { ...header, sopInstanceUid: `${header.sopInstanceUid}.${k}`, acquisitionNumber: n } })));
+    const stacks = assembleSeries(twice);
+    assert.equal(stacks.length, 1, `numbers ${numbers}`);
+    assert.equal(stacks[0]!.slices.length, 40);
+    assert.equal(stacks[0]!.problems.filter((p) => p.kind === 'duplicate').length, 20);
+  }
+});

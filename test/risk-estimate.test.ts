@@ -270,3 +270,28 @@ test('real fMRI repeat: the MR default, told the σ measured from the other slic
   assert.ok(magnitudeNoiseSigma(first[12]!, fmri.width, fmri.height) < 1.7 * repeat, `${magnitudeNoiseSigma(first[12]!, fmri.width, fmri.height)} vs ${repeat}`);
   mr.dispose();
 });
+
+test('real fMRI volumes told apart only by Acquisition Number (as Siemens writes them) are found as repeats and measured as with time points; CT acquisitions are split but not paired', async () => {
+  const fmri = readNifti(path.join(ROOT, 'test', 'fixtures', 'nifti', 'fmri-example4d.nii.gz'));
+  const { dir, cleanup } = tempDir();
+  try {
+    const write = (name: string, repeatTag: 'temporal-position' | 'acquisition-number', modality: 'MR' | 'CT' = 'MR') => writeSyntheticSeries(fmri.slices, (z, t) => fmri.slice(z, t),
+      { outDir: path.join(dir, name), modality, rows: fmri.height, columns: fmri.width, pixelSpacing: 2, sliceSpacing: 2.5, seriesDescription: 'fMRI run', timePoints: 2, repeatTag });
+    await write('siemens', 'acquisition-number');
+    await write('philips', 'temporal-position');
+    const siemens = (await findSeries(path.join(dir, 'siemens'))).series, philips = (await findSeries(path.join(dir, 'philips'))).series;
+    assert.deepEqual(siemens.map((s) => [s.acquisition, s.slices.length]), [['acquisition 1', fmri.slices], ['acquisition 2', fmri.slices]]);
+    assert.ok(siemens.every((s) => !s.problems.some((p) => p.kind === 'duplicate')));
+    assert.equal(repeatStackOf(siemens[0]!, siemens), siemens[1]);
+    const [bySiemens, byPhilips] = [await noiseFromRepeat(siemens[0]!, siemens), await noiseFromRepeat(philips[0]!, philips)];
+    assert.equal(bySiemens?.against, 'acquisition 2');
+    assert.equal(bySiemens?.sigma, byPhilips?.sigma, 'the same pixels give the same σ whichever tag tells the volumes apart');
+    // The pair's difference says ≈ 8.4 (bench:limits); one image's reading says 12–25.
+    assert.ok(bySiemens!.sigma > 7.5 && bySiemens!.sigma < 9.5, `σ ${bySiemens!.sigma}`);
+    // Two CT acquisitions at one position are contrast phases, not repeats: never interleaved, never paired.
+    await write('ct', 'acquisition-number', 'CT');
+    const ct = (await findSeries(path.join(dir, 'ct'))).series;
+    assert.deepEqual(ct.map((s) => s.acquisition), ['acquisition 1', 'acquisition 2']);
+    assert.equal(repeatStackOf(ct[0]!, ct), undefined);
+  } finally { cleanup(); }
+});

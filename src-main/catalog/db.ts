@@ -90,6 +90,11 @@ const MIGRATIONS: string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  // 5: headers now hold Acquisition Number (repeats without a Temporal Position Identifier are
+  //    split by it): stored headers are read again at the next index of their folder
+  `
+  UPDATE files SET mtime_ms = -1 WHERE status = 'image';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -198,6 +198,17 @@ function prepareWriters(db: Database) {
   return { file, upsertHierarchy };
 }
 
+/**
+ * A series' problems from its stacks' problems, each said once: every stack of a split series
+ * says the series was split (an fMRI run has hundreds of stacks), which is one problem of the series.
+ */
+function seriesProblems(stacks: ReturnType<typeof assembleSeries>) {
+  const seen = new Set<string>();
+  return stacks.flatMap((s) => s.problems)
+    .map((p) => (p.kind === 'split-acquisition' ? { ...p, message: p.message.replace(/; this one is .*$/, '') } : p))
+    .filter((p) => !seen.has(p.message) && seen.add(p.message));
+}
+
 /** Re-run series assembly for the given series from the stored headers; drop emptied series. */
 function refreshSeries(db: Database, seriesRefs: Set<number>): number {
   // One row per SOP instance: copies of an instance elsewhere never lengthen the series.
@@ -220,7 +231,7 @@ function refreshSeries(db: Database, seriesRefs: Set<number>): number {
         id, instances: rows.length, slices: stacks.reduce((n, s) => n + s.slices.length, 0), rows: main.rows, columns: main.columns,
         pixel_spacing: main.pixelSpacing ? main.pixelSpacing.join('\\') : null, slice_spacing: main.sliceSpacing ?? null,
         thickness: first.sliceThickness ?? null, ordered_by: main.orderedBy, stacks: stacks.length,
-        problems: JSON.stringify(stacks.flatMap((s) => s.problems)),
+        problems: JSON.stringify(seriesProblems(stacks)),
       });
       updated++;
     }

@@ -51,6 +51,12 @@ export interface ImageHeader {
    */
   acquisition?: string;
   frameAcquisitions?: string[];
+  /**
+   * Acquisition Number: Siemens writes each fMRI volume (a mosaic) and each repeated volume as a
+   * new acquisition at the same positions, with no Temporal Position Identifier; series assembly
+   * splits such repeats by it.
+   */
+  acquisitionNumber?: number;
   /** Row spacing then column spacing, mm */
   pixelSpacing?: [number, number];
   sliceThickness?: number;
@@ -153,6 +159,7 @@ export function readImageHeader(ds: DataSet, file: string): ImageHeader {
     spacingBetweenSlices: number(ds, 'x00180088'),
     paddingValue: asSigned16(uint16(ds, 'x00280120'), pixelRepresentation === 1),
     paddingRangeLimit: asSigned16(uint16(ds, 'x00280121'), pixelRepresentation === 1),
+    acquisitionNumber: number(ds, 'x00200012'),
   };
   if (header.rescaleSlope === 0) header.rescaleSlope = 1; // a zero slope would erase the image
   readEnhancedGeometry(ds, header);
@@ -172,19 +179,31 @@ function float64(ds: DataSet | undefined, tag: string): number | undefined {
 
 /**
  * Repeats of one acquisition — time points of an fMRI run, repeated b-values — have labels that
- * differ only in their time part: this key is the label without it ('' for none).
+ * differ only in their time part ("time 3" from a Temporal Position Identifier, or "acquisition 3"
+ * where series assembly split repeats by Acquisition Number): this key is the label with that
+ * part's number left out ('' for none), so that the two kinds are never paired with each other.
  */
 export function repeatKey(label: string | undefined): string {
-  return (label ?? '').split(' · ').filter((part) => !TIME_PART.test(part)).join(' · ');
+  return (label ?? '').split(' · ').map((part) => TIME_PART.exec(part)?.[1] ?? part).join(' · ');
 }
 
-/** The temporal position in an acquisition label, if it has one. */
+/** The temporal position (or repeat's acquisition number) in an acquisition label, if it has one. */
 export function acquisitionTime(label: string | undefined): number | undefined {
   const part = (label ?? '').split(' · ').find((p) => TIME_PART.test(p));
-  return part === undefined ? undefined : Number(part.slice('time '.length));
+  return part === undefined ? undefined : Number(part.slice(part.indexOf(' ') + 1));
 }
 
-const TIME_PART = /^time -?\d+(\.\d+)?$/;
+/** How a label's repeats are told apart: a Temporal Position Identifier ('time') or an Acquisition Number. */
+export function repeatKind(label: string | undefined): 'time' | 'acquisition' | undefined {
+  for (const part of (label ?? '').split(' · ')) {
+    const kind = TIME_PART.exec(part)?.[1];
+    if (kind) return kind as 'time' | 'acquisition';
+  }
+  return undefined;
+}
+
+/** The label part that orders repeats in time: the kind (group 1), then its number. */
+const TIME_PART = /^(time|acquisition) -?\d+(\.\d+)?$/;
 
 function acquisitionLabel(a: { te?: number; t?: number; b?: number; stack?: string }): string | undefined {
   const parts = [

@@ -1,6 +1,7 @@
 /**
  * Series assembly: files (and frames) → ordered stacks of slices. Grouped by Study/Series Instance
- * UID, split by geometry when one series mixes orientations or matrix sizes, ordered by Image
+ * UID, split by geometry when one series mixes orientations or matrix sizes and by acquisition
+ * (echo, time point, b-value; repeated volumes told apart only by Acquisition Number), ordered by Image
  * Position (Patient) projected on the slice normal (falling back to Instance Number, then file
  * name), with spacing computed and every irregularity reported: gaps, duplicates, uneven spacing,
  * missing positions, mosaics. Nothing is hidden or silently fixed.
@@ -69,15 +70,17 @@ export function assembleSeries(inputs: SeriesInput[]): AssembledSeries[] {
     // contrasts are never one volume, so neighbour-slice training never pairs them.
     const stacks = geometries.flatMap((g) => {
       const acquisitions = [...new Set(g.flatMap((m) => framesOf(m.header).map((f) => acquisitionOf(m.header, f))))];
-      return acquisitions.map((acquisition) => ({ members: g, acquisition, of: acquisitions }));
+      return acquisitions.flatMap((acquisition) => splitRepeats(g, acquisition));
     });
-    stacks.forEach(({ members: stackMembers, acquisition, of }, stack) => {
+    const labels = stacks.map((s) => s.label);
+    stacks.forEach(({ members: stackMembers, acquisition, label }, stack) => {
       const series = assembleStack(stackMembers, stacks.length > 1 ? stack : 0, acquisition);
-      if (of.length > 1) {
-        series.acquisition = acquisition || undefined;
+      if (labels.length > 1) {
+        series.acquisition = label || undefined;
+        const listed = labels.length <= MAX_LISTED ? labels : [...labels.slice(0, MAX_LISTED - 1), `… ${labels.length - MAX_LISTED + 1} more`];
         series.problems.unshift({
           kind: 'split-acquisition',
-          message: `series holds ${of.length} acquisitions (${of.map((a) => a || 'unlabelled').join('; ')}), shown and processed as separate stacks; this one is ${acquisition || 'unlabelled'}`,
+          message: `series holds ${labels.length} acquisitions (${listed.map((a) => a || 'unlabelled').join('; ')}), shown and processed as separate stacks; this one is ${label || 'unlabelled'}`,
         });
       }
       if (geometries.length > 1) {
@@ -91,6 +94,44 @@ export function assembleSeries(inputs: SeriesInput[]): AssembledSeries[] {
     });
   }
   return result;
+}
+
+/** Acquisitions named in a split-acquisition message (an fMRI run has hundreds). */
+const MAX_LISTED = 6;
+
+interface StackPlan {
+  members: SeriesInput[];
+  /** The acquisition label that selects this stack's frames */
+  acquisition: string;
+  /** What the stack is called: the acquisition, with its Acquisition Number when repeats were split by it */
+  label: string;
+}
+
+/**
+ * The stacks of one acquisition label in one geometry: one, unless it repeats positions and
+ * Acquisition Number tells the repeats apart — Siemens fMRI volumes (mosaics) and repeated volumes
+ * carry no Temporal Position Identifier, and would otherwise be interleaved in one stack, a slice
+ * of one volume beside the same slice of the next. Split only when every file has a number and no
+ * number repeats a position: anything else stays one stack with its duplicates reported.
+ */
+function splitRepeats(members: SeriesInput[], acquisition: string): StackPlan[] {
+  const single: StackPlan[] = [{ members, acquisition, label: acquisition }];
+  const own = members.filter((m) => framesOf(m.header).some((f) => acquisitionOf(m.header, f) === acquisition));
+  // Enhanced multi-frame objects label their frames' time themselves.
+  if (own.some((m) => m.header.frames > 1 || m.header.acquisitionNumber === undefined)) return single;
+  const byNumber = groupBy(own, (m) => String(m.header.acquisitionNumber));
+  if (byNumber.size < 2) return single;
+  const locationKey = (m: SeriesInput) => m.header.position && m.header.orientation
+    ? (Math.round(dot(m.header.position, sliceNormal(m.header.orientation)) / POSITION_TOLERANCE_MM)).toString() : undefined;
+  const keys = own.map(locationKey);
+  if (keys.some((k) => k === undefined) || new Set(keys).size === keys.length) return single;
+  for (const group of byNumber.values()) {
+    const groupKeys = group.map(locationKey);
+    if (new Set(groupKeys).size !== groupKeys.length) return single;
+  }
+  return [...byNumber.entries()]
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([number, group]) => ({ members: group, acquisition, label: [acquisition, `acquisition ${number}`].filter(Boolean).join(' · ') }));
 }
 
 const framesOf = (h: ImageHeader) => Array.from({ length: Math.max(h.hasPixelData ? h.frames : 0, 1) }, (_, f) => f);

@@ -33,6 +33,11 @@ export interface SyntheticSeriesOptions {
    * many times with its Temporal Position Identifier; default 1 (none written).
    */
   timePoints?: number;
+  /**
+   * How the time points are told apart: a Temporal Position Identifier (default, as Philips and
+   * enhanced objects do) or only an Acquisition Number per volume (as Siemens does).
+   */
+  repeatTag?: 'temporal-position' | 'acquisition-number';
 }
 
 /**
@@ -96,7 +101,8 @@ export async function writeSyntheticSeries(count: number, slice: (index: number,
         '7FE00010': set('OW', pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength)),
       };
       if (options.modality === 'CT') dict['00281054'] = set('LO', 'HU');
-      if (timePoints > 1) {
+      if (timePoints > 1 && options.repeatTag === 'acquisition-number') dict['00200012'] = set('IS', String(t + 1));
+      else if (timePoints > 1) {
         dict['00200100'] = set('IS', String(t + 1));
         dict['00200105'] = set('IS', String(timePoints));
       }

@@ -7,7 +7,7 @@
  *   repeated b = 0 volumes). The model is then given that σ instead of reading it from each
  *   slice, where fine anatomy passes for noise (see preprocess/repeat-noise.ts).
  */
-import { acquisitionTime, repeatKey } from '../dicom/header.js';
+import { acquisitionTime, repeatKey, repeatKind } from '../dicom/header.js';
 import { physicalFrame } from '../dicom/physical.js';
 import { readDicomImage } from '../dicom/read.js';
 import type { AssembledSeries } from '../dicom/series.js';
@@ -48,9 +48,14 @@ export interface RepeatNoise {
 const MAX_PAIRS = 16;
 const LOCATION_TOLERANCE_MM = 0.01;
 
-/** The stack of `all` that repeats `series` (nearest in time), if any. */
+/**
+ * The stack of `all` that repeats `series` (nearest in time), if any. Stacks split by Acquisition
+ * Number count as repeats in MR only (fMRI volumes, repeated averages): in CT, acquisitions at the
+ * same positions in one series are contrast phases, whose difference is enhancement, not noise.
+ */
 export function repeatStackOf(series: AssembledSeries, all: AssembledSeries[]): AssembledSeries | undefined {
   if (acquisitionTime(series.acquisition) === undefined) return undefined;
+  if (repeatKind(series.acquisition) === 'acquisition' && series.modality !== 'MR') return undefined;
   const t = acquisitionTime(series.acquisition)!;
   const candidates = all.filter((o) => o !== series
     && o.studyInstanceUid === series.studyInstanceUid && o.seriesInstanceUid === series.seriesInstanceUid
