@@ -136,6 +136,11 @@ export const CT_DEFAULT: DefaultRecipe = {
       outcome: 'not kept: correlated noise +0.34 / +0.28 dB over the model above (head still 0.11 below 1.0.2) and the sample study +1.28 dB over its input (1.0.2: +1.47), but the chest 0.41 dB below its input at σ10 and +1.45 over bilateral at σ25: 6 of 12 CT targets; its validation loss (on the new mix) never bettered its first epoch\'s',
     },
     {
+      name: 'told the level, a short ÷ noise power stage', change: 'the finest-scale model below (before its ÷ σ² stage) trained on for 200 steps only with loss ÷ noise power (lr 2e-4 cosine, 40 warm-up, seed 20261129): between ÷ σ and ÷ σ²', steps: 3400,
+      heldOut: { 'head white σ10': 59.99, 'head white σ25': 54.29, 'head white σ50': 48.83, 'head corr σ25': 49.94, 'chest white σ10': 53.76, 'chest white σ25': 49.80, 'chest white σ50': 46.28, 'chest corr σ25': 46.54 },
+      outcome: 'not kept: 7 of 12 CT targets — the chest at σ10 0.09 dB above its input but its SSIM not above it — and the correlated noise already down to the 600-step stage\'s (−0.40 / −0.38 dB against the model before the stage; the sample study +1.05 dB against its +1.57): ÷ σ² trades correlated noise for the quietest white noise from its first steps',
+    },
+    {
       name: 'told the noise level, finest scale (FFDNet-style)', change: '1.0.2 widened with a noise-level input (architecture.noiseMap scales 1, gain 50: the white-noise σ the slice reads, zero weights to start) and trained on for 1000 steps (loss ÷ σ, lr 5e-4 cosine, 40 warm-up, seed 20261128); validation loss 6.60e-6 → 5.65e-6', steps: 3200,
       heldOut: { 'head white σ10': 59.55, 'head white σ25': 53.96, 'head white σ50': 48.88, 'head corr σ25': 50.34, 'chest white σ10': 53.35, 'chest white σ25': 49.67, 'chest white σ50': 46.40, 'chest corr σ25': 46.92 },
       outcome: 'not kept: far better on strong noise (σ50 +1.60 / +1.86 dB over 1.0.2) and the faint lung vessels kept as 1.0.2 keeps them, but the chest at σ10 0.32 dB below its input (its reading includes the reference\'s own noise, and part of that is removed): 6 of 12 CT targets against 1.0.2\'s 7',
