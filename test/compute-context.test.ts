@@ -41,8 +41,11 @@ test('a compute context denoises real MR slices (batched, several requests in fl
     const inputs = slices.map((s) => ({ values: s.values, width: s.width, height: s.height, mask: s.padding }));
     const before = inputs.map((i) => Float32Array.from(i.values));
     const [viaContext, viaThreads] = await Promise.all([Promise.all(inputs.map((i) => pool.denoise(i))), Promise.all(inputs.map((i) => threads.denoise(i)))]);
-    viaContext.forEach((a, k) => {
-      const b = viaThreads[k]!;
+    viaContext.forEach(({ values: a, keptShare }, k) => {
+      const { values: b, keptShare: threadsKept } = viaThreads[k]!;
+      // The MR default weighs its removal by its risk estimate: both paths say how much it kept.
+      assert.ok(keptShare !== undefined && keptShare > 0 && keptShare <= 1, `kept share ${keptShare}`);
+      assert.ok(Math.abs(keptShare - threadsKept!) < 1e-3, `kept ${keptShare} via the context, ${threadsKept} via threads`);
       let worst = 0;
       for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
       assert.ok(worst < 1e-3, `slice ${names[k]}: context and threads differ by ${worst}`);
@@ -50,7 +53,7 @@ test('a compute context denoises real MR slices (batched, several requests in fl
     });
     // A slice whose size does not match its values fails alone, naming the reason; the pool goes on.
     await assert.rejects(pool.denoise({ values: new Float32Array(10), width: 4, height: 4 }), /expected 16 values, got 10/);
-    assert.equal((await pool.denoise(inputs[0]!)).length, inputs[0]!.values.length);
+    assert.equal((await pool.denoise(inputs[0]!)).values.length, inputs[0]!.values.length);
     await pool.close();
     await assert.rejects(ComputeContextPool.start(client, '/nonexistent/model'), /\/nonexistent\/model: model folder not found/);
   } finally {

@@ -23,7 +23,7 @@ import { Rng } from '../src-main/noise/rng.js';
 import { writeSyntheticSeries } from '../src-main/dicom/synthetic.js';
 import { findSeries, readSeriesSlices, seriesLabel } from '../src-main/jobs/series-source.js';
 import { runEvaluateJob } from '../src-main/jobs/evaluate-job.js';
-import { noiseFromRepeat, repeatStackOf } from '../src-main/jobs/series-context.js';
+import { noiseFromRepeat, repeatStackOf, seriesContext } from '../src-main/jobs/series-context.js';
 import { runDenoiseJob } from '../src-main/jobs/denoise-job.js';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import dicomParser from 'dicom-parser';
@@ -215,6 +215,19 @@ test('a series with time points is measured against its neighbour in time; the d
     const ds = dicomParser.parseDicom(new Uint8Array(readFileSync(path.join(written.output, readdirSync(written.output)[0]!))));
     assert.match(ds.string('x00082111') ?? '', /noise sigma (8\.[5-9]\d*|9\.[0-4]\d*) measured against time 2/);
     assert.equal(written.derivation, ds.string('x00082111'), 'the result says what the series says');
+    // It also says how much of its removal the model kept: the mean of what the model, run
+    // directly on the same slices with the same context, reports per slice.
+    const keptPct = Number(/, (\d+) % of its removal kept by its risk estimate/.exec(written.derivation)?.[1]);
+    const mr = ModelDenoiser.fromLoaded(await loadModelFolder(path.join(ROOT, 'models', 'mr-default')));
+    const context = await seriesContext({ kind: 'model', folder: path.join(ROOT, 'models', 'mr-default') }, t1!, found.series);
+    const shares: number[] = [];
+    for await (const s of readSeriesSlices(t1!)) {
+      const out = await mr.denoise({ values: s.values, width: s.width, height: s.height, mask: s.padding, volumeParams: context.volumeParams, noiseSigma: context.repeatNoise?.sigma });
+      shares.push(mr.keptShare(out)!);
+    }
+    mr.dispose();
+    assert.ok(shares.every((v) => v > 0 && v <= 1), `shares ${shares}`);
+    assert.equal(keptPct, Math.round((100 * shares.reduce((a, v) => a + v, 0)) / shares.length), written.derivation);
     let inErr = 0, outErr = 0, n = 0;
     const out = (await findSeries(written.output)).series[0]!;
     for await (const s of readSeriesSlices(out)) {

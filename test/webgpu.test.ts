@@ -51,7 +51,7 @@ test('a denoising pool on a GPU backend is one worker, however many are asked fo
     assert.equal(gpu.backend, 'webgpu');
     assert.equal(gpu.size, 1, 'one GPU context, not one per core');
     // All three at once: the GPU worker takes them together (one batch), WASM one by one.
-    const [onGpu, onCpu] = await Promise.all([Promise.all(inputs.map((i) => gpu.denoise(i))), Promise.all(inputs.map((i) => cpu.denoise(i)))]);
+    const [onGpu, onCpu] = await Promise.all([Promise.all(inputs.map(async (i) => (await gpu.denoise(i)).values)), Promise.all(inputs.map(async (i) => (await cpu.denoise(i)).values))]);
     onGpu.forEach((a, k) => {
       const b = onCpu[k]!, original = slices[k]!.values;
       let worst = 0, changed = 0;

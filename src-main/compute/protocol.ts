@@ -25,7 +25,7 @@ export type ComputeRequest =
 export type ComputeReply =
   | { type: 'ready'; backend: BackendReport }
   | { type: 'loaded'; id: number; name: string }
-  | { type: 'result'; id: number; outputs: Float32Array[] }
+  | { type: 'result'; id: number; outputs: Float32Array[]; keptShares?: (number | undefined)[] }
   | { type: 'error'; id?: number; message: string };
 
 /** One end of a message channel: a DOM MessagePort, Node's worker_threads port, Electron's MessagePortMain. */

@@ -34,7 +34,7 @@ export function serveCompute(channel: ComputeChannel, init: (force?: ComputeBack
         const denoiser = models.get(request.model);
         if (!denoiser) throw new Error(`no model ${request.model} is loaded`);
         const outputs = await denoiser.denoiseMany(request.slices);
-        reply({ type: 'result', id: request.id, outputs }, outputs.map((o) => o.buffer as ArrayBuffer));
+        reply({ type: 'result', id: request.id, outputs, keptShares: outputs.map((o) => denoiser.keptShare(o)) }, outputs.map((o) => o.buffer as ArrayBuffer));
         return;
       }
       case 'unload':

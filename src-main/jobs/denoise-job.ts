@@ -33,12 +33,28 @@ export interface DenoiseJobResult extends ProcessedFolder {
   seconds: number;
 }
 
+/**
+ * What a risk-weighted model kept of its removal over a series, for its Derivation Description:
+ * a reader of the derived series (and the study browser) sees that the model judged part of its
+ * change to be anatomy rather than noise, and left it out.
+ */
+export function keptRemark(shares: number[]): string {
+  if (shares.length === 0) return '';
+  const pct = (v: number) => Math.round(100 * v);
+  const mean = shares.reduce((a, v) => a + v, 0) / shares.length;
+  const [lo, hi] = [Math.min(...shares), Math.max(...shares)];
+  // ASCII only: the derived series keeps its source's character set, which may be the default one.
+  return `, ${pct(mean)} % of its removal kept by its risk estimate${pct(lo) === pct(hi) ? '' : ` (slices ${pct(lo)} to ${pct(hi)} %)`}`;
+}
+
 export async function runDenoiseJob(options: DenoiseJobOptions): Promise<DenoiseJobResult> {
   const strength = options.strength ?? 1;
   if (!(strength >= 0 && strength <= 1)) throw new Error(`--strength must be between 0 and 1 (got ${options.strength})`);
   const started = performance.now();
   const pools = new Map<string, SlicePool>();
   let context: SeriesContext = {};
+  // Risk-weighted models: the share of the removal kept on each slice of the current series.
+  let kept: number[] = [];
   let current: { pool: SlicePool; method: MethodSpec } | undefined;
   const poolFor = async (method: MethodSpec) => {
     const key = JSON.stringify(method);
@@ -60,15 +76,18 @@ export async function runDenoiseJob(options: DenoiseJobOptions): Promise<Denoise
       describe: () => {
         const m = current!.method;
         return `Denoised by ${current!.pool.name} (${m.kind === 'model' ? 'learned model' : 'classical filter'}), strength ${strength.toFixed(2)}`
-          + (context.repeatNoise ? `, noise sigma ${context.repeatNoise.sigma.toPrecision(3)} measured against ${context.repeatNoise.against}` : '');
+          + (context.repeatNoise ? `, noise sigma ${context.repeatNoise.sigma.toPrecision(3)} measured against ${context.repeatNoise.against}` : '')
+          + keptRemark(kept);
       },
     }, async (slice) => {
       const output = await current!.pool.denoise({ values: slice.values, width: slice.width, height: slice.height, mask: slice.padding, volumeParams: context.volumeParams, noiseSigma: context.repeatNoise?.sigma });
-      return applyStrength(slice.values, output, strength);
+      if (output.keptShare !== undefined) kept.push(output.keptShare);
+      return applyStrength(slice.values, output.values, strength);
     }, async (series, all) => {
       const method = methodForSeries(options.method, series.modality);
       current = { pool: await poolFor(method), method };
       context = await seriesContext(method, series, all);
+      kept = [];
     });
     const first = pools.values().next().value;
     return {

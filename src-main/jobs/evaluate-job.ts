@@ -71,7 +71,7 @@ export async function runEvaluateJob(options: {
         if (is.width !== rs.width || is.height !== rs.height) throw new Error(`slice ${rs.index + 1}: sizes differ`);
         inputQ.push(quality(rs.values, is.values, rs.width, rs.height, range));
         if (pool) {
-          const den = applyStrength(is.values, await pool.denoise({ values: is.values, width: is.width, height: is.height, mask: is.padding, volumeParams: context.volumeParams, noiseSigma: context.repeatNoise?.sigma }), options.strength ?? 1);
+          const den = applyStrength(is.values, (await pool.denoise({ values: is.values, width: is.width, height: is.height, mask: is.padding, volumeParams: context.volumeParams, noiseSigma: context.repeatNoise?.sigma })).values, options.strength ?? 1);
           denoisedQ.push(quality(rs.values, den, rs.width, rs.height, range));
         }
         options.onProgress?.(++done, total);

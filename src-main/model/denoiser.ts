@@ -16,6 +16,8 @@ export interface SliceDenoiser {
   denoise(input: SliceInput): Promise<Float32Array>;
   /** Several slices in one go, where the method gains by it (a model on a GPU). */
   denoiseMany?(inputs: SliceInput[]): Promise<Float32Array[]>;
+  /** The share of its removal a risk-weighted model kept in this output (undefined: not weighed). */
+  keptShare?(output: Float32Array): number | undefined;
   dispose(): void;
 }
 

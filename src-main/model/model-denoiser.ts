@@ -148,6 +148,7 @@ export class ModelDenoiser implements SliceDenoiser {
           const perturbedOutput = innerPixelsOfCrops(probed[k]!.map((c) => denormalise(c, params)), risk.windows);
           this.lastRisk = riskMinimisingWeight({ ...risk.inner, output: innerPixels(out, input.width, risk.windows), perturbedOutput, epsilon: risk.epsilon, sigma: risk.sigma });
           keepShareOfRemoval(input.values, out, mask, this.lastRisk.weight, risk.dark);
+          this.kept.set(out, this.lastRisk.weight);
         }
         const { noiseGuard, noiseGuardScales, noiseGuardLocal } = this.loaded.card.inference;
         guardRemoval(input.values, out, input.width, input.height, mask, { factor: noiseGuard, scales: noiseGuardScales, local: noiseGuardLocal, sigma: input.noiseSigma });
@@ -177,6 +178,13 @@ export class ModelDenoiser implements SliceDenoiser {
 
   /** The risk estimate of the last slice denoised (cards with `inference.riskWeighting`), for benchmarks and logs. */
   lastRisk?: RiskEstimate;
+
+  /** Each output's kept share (risk-weighted cards only), looked up by the output itself. */
+  private readonly kept = new WeakMap<Float32Array, number>();
+
+  keptShare(output: Float32Array): number | undefined {
+    return this.kept.get(output);
+  }
 
   dispose(): void {
     this.loaded.model.dispose();

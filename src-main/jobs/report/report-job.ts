@@ -139,7 +139,7 @@ export async function runReportJob(options: ReportOptions): Promise<BiasReport> 
         for (const r of references) for (const v of r.values) { if (v < lo) lo = v; if (v > hi) hi = v; }
         const range = hi > lo ? hi - lo : 1;
         const q = { inP: [] as number[], outP: [] as number[], inS: [] as number[], outS: [] as number[], shift: [] as number[], noise: [] as number[] };
-        const outputs = await Promise.all(references.map((r, i) => pool!.denoise({ values: inputs[i]!, width: r.width, height: r.height, mask: r.padding })));
+        const outputs = await Promise.all(references.map(async (r, i) => (await pool!.denoise({ values: inputs[i]!, width: r.width, height: r.height, mask: r.padding })).values));
         references.forEach((r, i) => {
           const x = inputs[i]!, y = outputs[i]!;
           if (x.length !== r.values.length) throw new Error(`${input.label}: slice ${r.index + 1} differs in size from its reference`);

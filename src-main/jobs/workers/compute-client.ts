@@ -7,7 +7,7 @@ import type { BackendReport } from '../../model/backend-report.js';
 import type { ModelSliceInput } from '../../model/model-denoiser.js';
 import { readModelArtifacts } from '../../model/model-io.js';
 import type { ComputeBackend, ComputeChannel, ComputeReply, ComputeRequest } from '../../compute/protocol.js';
-import type { SlicePool } from './denoise-pool.js';
+import type { DenoisedSlice, SlicePool } from './denoise-pool.js';
 
 interface Waiter { resolve: (reply: ComputeReply) => void; reject: (error: Error) => void }
 
@@ -68,10 +68,10 @@ export class ComputeClient {
     return { model, name: reply.type === 'loaded' ? reply.name : folder };
   }
 
-  async denoise(model: number, slices: ModelSliceInput[]): Promise<Float32Array[]> {
+  async denoise(model: number, slices: ModelSliceInput[]): Promise<DenoisedSlice[]> {
     const reply = await this.ask((id) => ({ type: 'denoise', id, model, slices }), slices.map((s) => s.values.buffer as ArrayBuffer));
     if (reply.type !== 'result' || reply.outputs.length !== slices.length) throw new Error('compute context: malformed result');
-    return reply.outputs;
+    return reply.outputs.map((values, k) => ({ values, keptShare: reply.keptShares?.[k] }));
   }
 
   unload(model: number): void {
@@ -90,7 +90,7 @@ const REQUESTS_IN_FLIGHT = 2;
 
 export class ComputeContextPool implements SlicePool {
   readonly size = 1;
-  private readonly waiting: { input: ModelSliceInput; resolve: (v: Float32Array) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting: { input: ModelSliceInput; resolve: (v: DenoisedSlice) => void; reject: (e: Error) => void }[] = [];
   private inFlight = 0;
   private scheduled = false;
 
@@ -102,7 +102,7 @@ export class ComputeContextPool implements SlicePool {
     return new ComputeContextPool(client, model, report.name, name);
   }
 
-  denoise(input: ModelSliceInput): Promise<Float32Array> {
+  denoise(input: ModelSliceInput): Promise<DenoisedSlice> {
     // Copy: the caller keeps its input, the copy's buffer moves to the context.
     const copy = { ...input, values: Float32Array.from(input.values) };
     return new Promise((resolve, reject) => {

@@ -11,7 +11,7 @@ import type { DenoiseWorkerReply, DenoiseWorkerRequest } from './denoise-worker.
 import type { MethodSpec } from '../methods.js';
 import { spawnWorker, watchWorker } from './spawn.js';
 
-interface Pending { resolve: (v: Float32Array) => void; reject: (e: Error) => void }
+interface Pending { resolve: (v: DenoisedSlice) => void; reject: (e: Error) => void }
 
 /** Slices a GPU worker puts through the model together at most (4 × 512² fits any GPU we would use). */
 const GPU_SLICES_PER_BATCH = 4;
@@ -32,12 +32,19 @@ function ready(w: Worker): Promise<{ backend: string; name: string }> {
   });
 }
 
+/** A slice as a pool gives it back. */
+export interface DenoisedSlice {
+  values: Float32Array;
+  /** Risk-weighted models: the share of the network's removal kept (see model/risk-estimate.ts). */
+  keptShare?: number;
+}
+
 /** What a job needs of a pool: worker threads here, or a compute context (compute-client.ts). */
 export interface SlicePool {
   readonly backend: string;
   readonly name: string;
   readonly size: number;
-  denoise(input: ModelSliceInput): Promise<Float32Array>;
+  denoise(input: ModelSliceInput): Promise<DenoisedSlice>;
   close(): Promise<void>;
 }
 
@@ -93,7 +100,7 @@ export class DenoisePool implements SlicePool {
     return this.workers.length;
   }
 
-  denoise(input: ModelSliceInput): Promise<Float32Array> {
+  denoise(input: ModelSliceInput): Promise<DenoisedSlice> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     // Copy: the caller keeps its input, the copy's buffer moves to the worker.
@@ -123,7 +130,7 @@ export class DenoisePool implements SlicePool {
     this.pending.delete(id);
     this.owner.delete(id);
     this.idle.push(worker);
-    if (m.type === 'result') p?.resolve(m.output);
+    if (m.type === 'result') p?.resolve({ values: m.output, keptShare: m.keptShare });
     else p?.reject(new Error(m.message));
     this.pump();
   }

@@ -13,7 +13,7 @@ export type DenoiseWorkerRequest =
   | { type: 'close' };
 export type DenoiseWorkerReply =
   | { type: 'ready'; backend: string; name: string }
-  | { type: 'result'; id: number; output: Float32Array }
+  | { type: 'result'; id: number; output: Float32Array; keptShare?: number }
   | { type: 'error'; id?: number; message: string };
 
 const { method, backend, batchSlices } = workerData as { method: MethodSpec; backend?: BackendName; batchSlices: number };
@@ -32,7 +32,7 @@ async function main() {
       const group = waiting.splice(0, denoiser.denoiseMany ? batchSlices : 1);
       try {
         const outputs = denoiser.denoiseMany ? await denoiser.denoiseMany(group) : [await denoiser.denoise(group[0]!)];
-        group.forEach((msg, k) => port.postMessage({ type: 'result', id: msg.id, output: outputs[k]! } satisfies DenoiseWorkerReply, [outputs[k]!.buffer as ArrayBuffer]));
+        group.forEach((msg, k) => port.postMessage({ type: 'result', id: msg.id, output: outputs[k]!, keptShare: denoiser.keptShare?.(outputs[k]!) } satisfies DenoiseWorkerReply, [outputs[k]!.buffer as ArrayBuffer]));
       } catch (error) {
         for (const msg of group) port.postMessage({ type: 'error', id: msg.id, message: (error as Error).message } satisfies DenoiseWorkerReply);
       }
