@@ -136,6 +136,11 @@ export const CT_DEFAULT: DefaultRecipe = {
       outcome: 'not kept: correlated noise +0.34 / +0.28 dB over the model above (head still 0.11 below 1.0.2) and the sample study +1.28 dB over its input (1.0.2: +1.47), but the chest 0.41 dB below its input at σ10 and +1.45 over bilateral at σ25: 6 of 12 CT targets; its validation loss (on the new mix) never bettered its first epoch\'s',
     },
     {
+      name: '1.0.2 weighed by its risk estimate (white-noise SURE)', change: 'the shipped weights with the MR default\'s inference.riskWeighting: only the share of the removal that lowers Stein\'s unbiased risk estimate is kept, σ read from the slice\'s finest scale (no training)', steps: 2200,
+      heldOut: { 'head white σ10': 58.79, 'head white σ25': 52.07, 'head white σ50': 46.19, 'head corr σ25': 48.51, 'chest white σ10': 55.11, 'chest white σ25': 50.02, 'chest white σ50': 44.54, 'chest corr σ25': 46.05 },
+      outcome: 'not kept: the chest at σ10 +1.30 dB (it keeps the chest\'s own correlated noise, which the white-noise estimate counts as anatomy — what a score against that noisy reference rewards), but the head −0.9 to −1.8 dB at every level and correlated noise −0.59 / −1.79: CT\'s noise is not white, so its risk needs the estimate for coloured noise (a probe drawn from the measured noise spectrum and its total power), not built',
+    },
+    {
       name: 'told the level, a short ÷ noise power stage', change: 'the finest-scale model below (before its ÷ σ² stage) trained on for 200 steps only with loss ÷ noise power (lr 2e-4 cosine, 40 warm-up, seed 20261129): between ÷ σ and ÷ σ²', steps: 3400,
       heldOut: { 'head white σ10': 59.99, 'head white σ25': 54.29, 'head white σ50': 48.83, 'head corr σ25': 49.94, 'chest white σ10': 53.76, 'chest white σ25': 49.80, 'chest white σ50': 46.28, 'chest corr σ25': 46.54 },
       outcome: 'not kept: 7 of 12 CT targets — the chest at σ10 0.09 dB above its input but its SSIM not above it — and the correlated noise already down to the 600-step stage\'s (−0.40 / −0.38 dB against the model before the stage; the sample study +1.05 dB against its +1.57): ÷ σ² trades correlated noise for the quietest white noise from its first steps',
