@@ -181,7 +181,7 @@ function float64(ds: DataSet | undefined, tag: string): number | undefined {
  * Repeats of one acquisition — time points of an fMRI run, repeated b-values — have labels that
  * differ only in their time part ("time 3" from a Temporal Position Identifier, or "acquisition 3"
  * where series assembly split repeats by Acquisition Number): this key is the label with that
- * part's number left out ('' for none), so that the two kinds are never paired with each other.
+ * part's number left out ('' for no label), so that the two kinds are never paired with each other.
  */
 export function repeatKey(label: string | undefined): string {
   return (label ?? '').split(' · ').map((part) => TIME_PART.exec(part)?.[1] ?? part).join(' · ');

@@ -77,11 +77,7 @@ export function assembleSeries(inputs: SeriesInput[]): AssembledSeries[] {
       const series = assembleStack(stackMembers, stacks.length > 1 ? stack : 0, acquisition);
       if (labels.length > 1) {
         series.acquisition = label || undefined;
-        const listed = labels.length <= MAX_LISTED ? labels : [...labels.slice(0, MAX_LISTED - 1), `… ${labels.length - MAX_LISTED + 1} more`];
-        series.problems.unshift({
-          kind: 'split-acquisition',
-          message: `series holds ${labels.length} acquisitions (${listed.map((a) => a || 'unlabelled').join('; ')}), shown and processed as separate stacks; this one is ${label || 'unlabelled'}`,
-        });
+        series.problems.unshift({ kind: 'split-acquisition', message: `${splitMessage(labels)}; this one is ${label || 'unlabelled'}` });
       }
       if (geometries.length > 1) {
         const h = stackMembers[0].header;
@@ -98,6 +94,12 @@ export function assembleSeries(inputs: SeriesInput[]): AssembledSeries[] {
 
 /** Acquisitions named in a split-acquisition message (an fMRI run has hundreds). */
 const MAX_LISTED = 6;
+
+/** What a series split by acquisition says of itself, given its stacks' labels (each stack adds which one it is). */
+export function splitMessage(labels: (string | undefined)[]): string {
+  const listed = labels.length <= MAX_LISTED ? labels : [...labels.slice(0, MAX_LISTED - 1), `… ${labels.length - MAX_LISTED + 1} more`];
+  return `series holds ${labels.length} acquisitions (${listed.map((a) => a || 'unlabelled').join('; ')}), shown and processed as separate stacks`;
+}
 
 interface StackPlan {
   members: SeriesInput[];
