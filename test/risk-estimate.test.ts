@@ -210,14 +210,20 @@ test('a series with time points is measured against its neighbour in time; the d
 
     const result = await runDenoiseJob({ input: path.join(dir, 'fmri'), outDir: path.join(dir, 'out'), seriesUids: [t1!.seriesInstanceUid], workers: 1 });
     assert.equal(result.failed.length, 0, JSON.stringify(result.failed));
-    assert.equal(result.series.length, 3);
-    const written = result.series[found.series.indexOf(t1!)]!;
-    const ds = dicomParser.parseDicom(new Uint8Array(readFileSync(path.join(written.output, readdirSync(written.output)[0]!))));
-    assert.match(ds.string('x00082111') ?? '', /noise sigma (8\.[5-9]\d*|9\.[0-4]\d*) measured against time 2/);
-    assert.equal(written.derivation, ds.string('x00082111'), 'the result says what the series says');
+    assert.equal(result.series.length, 1, 'the three time points are one derived series, as they were one series');
+    const written = result.series[0]!;
+    assert.equal(written.slices, 3 * slices);
+    const outStacks = (await findSeries(written.output)).series;
+    assert.deepEqual(outStacks.map((s) => s.acquisition), ['time 1', 'time 2', 'time 3'], 'the result keeps its source\'s stacks');
+    const out = outStacks[0]!;
+    // Each time point's images say what was done to them: time 1 measured against time 2.
+    const ds = dicomParser.parseDicom(new Uint8Array(readFileSync(out.slices[0]!.file)));
+    const derivation = ds.string('x00082111') ?? '';
+    assert.match(derivation, /noise sigma (8\.[5-9]\d*|9\.[0-4]\d*) measured against time 2/);
+    assert.ok(written.derivation.includes(`time 1: ${derivation}`), `the result says what each stack says: ${written.derivation}`);
     // It also says how much of its removal the model kept: the mean of what the model, run
     // directly on the same slices with the same context, reports per slice.
-    const keptPct = Number(/, (\d+) % of its removal kept by its risk estimate/.exec(written.derivation)?.[1]);
+    const keptPct = Number(/, (\d+) % of its removal kept by its risk estimate/.exec(derivation)?.[1]);
     const mr = ModelDenoiser.fromLoaded(await loadModelFolder(path.join(ROOT, 'models', 'mr-default')));
     const context = await seriesContext({ kind: 'model', folder: path.join(ROOT, 'models', 'mr-default') }, t1!, found.series);
     const shares: number[] = [];
@@ -227,9 +233,8 @@ test('a series with time points is measured against its neighbour in time; the d
     }
     mr.dispose();
     assert.ok(shares.every((v) => v > 0 && v <= 1), `shares ${shares}`);
-    assert.equal(keptPct, Math.round((100 * shares.reduce((a, v) => a + v, 0)) / shares.length), written.derivation);
+    assert.equal(keptPct, Math.round((100 * shares.reduce((a, v) => a + v, 0)) / shares.length), derivation);
     let inErr = 0, outErr = 0, n = 0;
-    const out = (await findSeries(written.output)).series[0]!;
     for await (const s of readSeriesSlices(out)) {
       const c = clean[s.index]!, y = noisy[0]![s.index]!;
       for (let i = 0; i < c.length; i++) { if (c[i]! < 300) continue; inErr += (y[i]! - c[i]!) ** 2; outErr += (s.values[i]! - c[i]!) ** 2; n++; }
@@ -252,9 +257,11 @@ test('a series with time points is measured against its neighbour in time; the d
     writeFileSync(broken, bytes.subarray(0, bytes.length - 4000));
     const again = await runDenoiseJob({ input: path.join(dir, 'fmri'), outDir: path.join(dir, 'out2'), seriesUids: [t1!.seriesInstanceUid], workers: 1 });
     assert.equal(again.failed.length, 1, JSON.stringify(again.failed));
-    assert.match(again.failed[0]!.error, new RegExp(path.basename(broken)));
-    assert.equal(again.series.length, 2);
-    for (const s of again.series) assert.doesNotMatch(s.derivation, /measured against time 2/);
+    assert.match(again.failed[0]!.error, new RegExp(`^time 2: .*${path.basename(broken)}`), 'the failure names the stack and the file');
+    assert.equal(again.series.length, 1);
+    assert.equal(again.series[0]!.slices, 2 * slices, 'the two other time points are written');
+    assert.deepEqual((await findSeries(again.series[0]!.output)).series.map((s) => s.acquisition), ['time 1', 'time 3']);
+    assert.doesNotMatch(again.series[0]!.derivation, /measured against time 2/);
   } finally { cleanup(); }
 });
 

@@ -74,10 +74,21 @@ export interface IndexResult {
 
 // ---- Viewing ------------------------------------------------------------------------------
 
-export interface SliceRequest { seriesInstanceUid: string; index: number }
+/** `stack`: which stack of a split series, by its label (see SeriesStack); absent: the largest. */
+export interface SliceRequest { seriesInstanceUid: string; index: number; stack?: string }
+/** One stack of a series: a series split by echo, time point, acquisition or geometry has several. */
+export interface SeriesStack {
+  /** e.g. "TE 30 ms", "time 2", "acquisition 3"; '' when the series is one stack */
+  label: string;
+  slices: number;
+  /** The stack shown when none is asked for (the largest) */
+  main: boolean;
+}
 
 export interface SliceData {
   seriesInstanceUid: string;
+  /** The stack's label ('' for a series of one stack) */
+  stack: string;
   index: number;
   count: number;
   width: number;
@@ -108,13 +119,14 @@ export interface SliceData {
   };
 }
 
-export interface TagsRequest { seriesInstanceUid: string; index: number }
+export interface TagsRequest { seriesInstanceUid: string; index: number; stack?: string }
 /** One element of a slice's header, as the tag browser lists it (sequences as their item count). */
 export interface TagEntry { tag: string; name: string; vr: string; value: string; depth: number }
 
 export interface PreviewRequest {
   seriesInstanceUid: string;
   index: number;
+  stack?: string;
   /** e.g. { kind: 'window', center: 40, width: 400 } or { kind: 'percentile', low: 0.5, high: 99.5 } */
   normalisation: unknown;
   /** e.g. { method: 'nearest' } or { method: 'constant', value: -1000 } */
@@ -559,6 +571,7 @@ export interface ApiMethods {
   index: { kind: 'call'; request: IndexRequest; result: IndexResult };
   catalog: { kind: 'call'; request: Record<string, never>; result: CatalogPatient[] };
   slice: { kind: 'call'; request: SliceRequest; result: SliceData };
+  stacks: { kind: 'call'; request: { seriesInstanceUid: string }; result: SeriesStack[] };
   tags: { kind: 'call'; request: TagsRequest; result: TagEntry[] };
   forgetSeries: { kind: 'call'; request: { seriesInstanceUid: string }; result: { forgotten: number } };
   preview: { kind: 'call'; request: PreviewRequest; result: PreviewResult };
@@ -601,7 +614,7 @@ export type ResultOf<K extends ApiMethod> = ApiMethods[K]['result'];
 
 /** The method names and kinds at run time (the client and the transports enumerate these). */
 export const API_METHODS: { [K in ApiMethod]: ApiMethods[K]['kind'] } = {
-  index: 'call', catalog: 'call', slice: 'call', tags: 'call', forgetSeries: 'call', preview: 'call', backend: 'call', models: 'call',
+  index: 'call', catalog: 'call', slice: 'call', stacks: 'call', tags: 'call', forgetSeries: 'call', preview: 'call', backend: 'call', models: 'call',
   importModel: 'call', deleteModel: 'call', checkTrainConfig: 'call', runs: 'call', run: 'call', tagRun: 'call', deleteRun: 'call', promoteRun: 'call',
   denoise: 'job', evaluate: 'job', train: 'job', sweep: 'job', addNoise: 'job', exportSeries: 'job', report: 'job', adapt: 'job', pacsEcho: 'call', pacsFind: 'call', pacsRetrieve: 'job', pacsSend: 'job', pacsListen: 'job',
   webFind: 'call', webRetrieve: 'job', webSend: 'job', pacsNodes: 'call', savePacsNode: 'call', deletePacsNode: 'call',

@@ -73,17 +73,21 @@ const FindFields = z.object({
 const levelKeys = <T extends z.ZodType<z.infer<typeof FindFields>>>(schema: T) => schema
   .refine((r) => r.level !== 'series' || Boolean(r.studyInstanceUid), { message: 'a series query needs studyInstanceUid', path: ['studyInstanceUid'] })
   .refine((r) => r.level !== 'patient' || !(r.studyDate || r.modality || r.studyInstanceUid), { message: 'a patient query matches name and ID only: search studies for a date, modality or study', path: ['level'] });
+const SliceIndex = z.number().int().min(0).max(100000);
+/** A stack's label as `stacks` lists it ("TE 30 ms · acquisition 2"): printable text. */
+const StackLabel = z.string().regex(/^[^\p{Cc}]{0,200}$/u, 'a stack label as the stacks call lists it');
 const RunTag = z.string().regex(/^[\w.+-]{1,40}$/, 'a tag is 1–40 letters, digits or . _ + -');
 
 export const METHODS = {
   index: { request: z.object({ path: PathString }) },
   catalog: { request: Empty },
-  slice: { request: z.object({ seriesInstanceUid: Uid, index: z.number().int().min(0).max(100000) }) },
-  tags: { request: z.object({ seriesInstanceUid: Uid, index: z.number().int().min(0).max(100000) }) },
+  slice: { request: z.object({ seriesInstanceUid: Uid, index: SliceIndex, stack: StackLabel.optional() }) },
+  stacks: { request: z.object({ seriesInstanceUid: Uid }) },
+  tags: { request: z.object({ seriesInstanceUid: Uid, index: SliceIndex, stack: StackLabel.optional() }) },
   forgetSeries: { request: z.object({ seriesInstanceUid: Uid }) },
   preview: {
     request: z.object({
-      seriesInstanceUid: Uid, index: z.number().int().min(0).max(100000), normalisation: NormalisationSpec, imputation: PixelImputation,
+      seriesInstanceUid: Uid, index: SliceIndex, stack: StackLabel.optional(), normalisation: NormalisationSpec, imputation: PixelImputation,
     }),
   },
   backend: { request: z.object({ backend: BackendName.optional() }) },

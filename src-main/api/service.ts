@@ -18,12 +18,12 @@ import type { DatasetSource } from '../jobs/training-data.js';
 import { noiseMapScales, tilingNeeds } from '../model/architectures.js';
 import { parseTrainConfig } from '../model/train-config.js';
 import { deleteModel, importModel, listModels, type ModelEntry } from '../jobs/models/model-library.js';
-import { forgetSeriesOrder, orderedSeries, previewPreprocessing, readCatalogSlice } from '../jobs/viewer/slices.js';
+import { forgetSeriesOrder, orderedSeries, previewPreprocessing, readCatalogSlice, stackList } from '../jobs/viewer/slices.js';
 import { readTags } from '../dicom/tags.js';
 import type {
   AddNoiseRequest, BackendInfo, CatalogPatient, DenoiseRequest, DenoiseResult, DenoiseStudioApi, EvaluateRequest,
   EvaluateResult, ExportRequest, ExportResult, IndexRequest, IndexResult, JobControl, ModelSummary, PreviewRequest,
-  AdaptRequest, BiasReport, PacsFindRequest, PacsMatch, PacsNodeRequest, PacsRetrieveRequest, PacsRetrieveResult, PacsSendRequest, PacsSendResult, SavedPacsNode, WebFindRequest, WebRetrieveRequest, WebSendRequest, PacsListenRequest, PacsListenResult, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
+  AdaptRequest, BiasReport, PacsFindRequest, PacsMatch, PacsNodeRequest, PacsRetrieveRequest, PacsRetrieveResult, PacsSendRequest, PacsSendResult, SavedPacsNode, WebFindRequest, WebRetrieveRequest, WebSendRequest, PacsListenRequest, PacsListenResult, ReportRequest, PreviewResult, RunDetails, RunsRequest, RunSummary, SeriesStack, SliceData, SliceRequest, TagEntry, TagsRequest, SweepRequest, SweepResult,
   TrainConfigCheck, TrainRequest, TrainResult,
 } from './contract.js';
 import { deletePacsNode, listPacsNodes, savePacsNode } from '../catalog/pacs-nodes.js';
@@ -328,14 +328,20 @@ export class DenoiseStudioService implements DenoiseStudioApi {
 
   async slice(request: SliceRequest): Promise<SliceData> {
     const r = parseRequest('slice', request);
-    const { padding: _padding, ...data } = await readCatalogSlice(this.database(), r.seriesInstanceUid, r.index);
+    const { padding: _padding, ...data } = await readCatalogSlice(this.database(), r.seriesInstanceUid, r.index, r.stack);
     return data;
+  }
+
+  /** A series' stacks (echoes, time points, acquisitions), for the viewer's stack chooser. */
+  async stacks(request: { seriesInstanceUid: string }): Promise<SeriesStack[]> {
+    const r = parseRequest('stacks', request);
+    return stackList(this.database(), r.seriesInstanceUid);
   }
 
   /** The header of the file a slice comes from, for the tag browser. */
   async tags(request: TagsRequest): Promise<TagEntry[]> {
     const r = parseRequest('tags', request);
-    const series = orderedSeries(this.database(), r.seriesInstanceUid);
+    const series = orderedSeries(this.database(), r.seriesInstanceUid, r.stack);
     const ref = series.slices[r.index];
     if (!ref) throw new ApiError(400, `slice ${r.index} is outside the series (0–${series.slices.length - 1})`);
     return readTags(ref.file);
@@ -609,7 +615,7 @@ export class DenoiseStudioService implements DenoiseStudioApi {
 
   async preview(request: PreviewRequest): Promise<PreviewResult> {
     const r = parseRequest('preview', request);
-    return previewPreprocessing(this.database(), r.seriesInstanceUid, r.index, r.normalisation, r.imputation);
+    return previewPreprocessing(this.database(), r.seriesInstanceUid, r.index, r.normalisation, r.imputation, r.stack);
   }
 
   async exportSeries(request: ExportRequest, control: JobControl = {}): Promise<ExportResult> {

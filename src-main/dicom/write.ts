@@ -62,9 +62,11 @@ export interface DerivedImage {
   values: ArrayLike<number>;
   /**
    * The source frames these values are (0-based, ascending), when not all of them: an Enhanced
-   * object holding two echoes is written as one derived object per echo stack.
+   * object whose frames were not all processed keeps only those written.
    */
   frames?: number[];
+  /** This image's own Derivation Description, when its stack's differs from the series' (its own noise σ) */
+  derivation?: string;
 }
 
 export interface DerivedSeriesOptions {
@@ -106,7 +108,7 @@ export async function writeDerivedSeries(images: DerivedImage[], options: Derive
   let description = '';
   try {
     for (let i = 0; i < images.length; i++) {
-      const { bytes, clipped, description: d } = await encodeDerived(images[i], { seriesInstanceUid, uidRoot, suffix, derivation: options.derivationDescription, seriesNumber: options.seriesNumber });
+      const { bytes, clipped, description: d } = await encodeDerived(images[i]!, { seriesInstanceUid, uidRoot, suffix, derivation: images[i]!.derivation ?? options.derivationDescription, seriesNumber: options.seriesNumber });
       const name = `IM${String(i + 1).padStart(6, '0')}.dcm`;
       await writeFile(path.join(staging, name), bytes, { flag: 'wx' });
       files.push(path.join(outDir, name));

@@ -1,7 +1,7 @@
 /**
  * The series pipeline shared by denoising and noise simulation: stream a series' slices, transform
  * each (several in flight so every worker is busy), keep results in their stored type only, and
- * write one derived series per input series into its own new folder under `outDir`.
+ * write one derived series per input series (all its stacks) into its own new folder under `outDir`.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -61,7 +61,25 @@ export interface ProcessedFolder {
 export type SliceTransform = (slice: SeriesSlice, series: AssembledSeries) => Promise<Float32Array>;
 
 function folderName(s: AssembledSeries, index: number): string {
-  return `${String(index + 1).padStart(2, '0')}-${s.modality || 'OT'}-${s.seriesInstanceUid.slice(-12).replace(/\W/g, '')}${s.stack ? `-stack${s.stack}` : ''}`;
+  return `${String(index + 1).padStart(2, '0')}-${s.modality || 'OT'}-${s.seriesInstanceUid.slice(-12).replace(/\W/g, '')}`;
+}
+
+/** One stack's transformed slices (stored values, in slice order) and what its derived images say was done. */
+interface ProcessedStack { series: AssembledSeries; stored: StoredArray[]; derivation: string; clipped: number }
+
+/** The stacks of each series, in the order found: a series split by echo or time point is still one series. */
+function bySeries(stacks: AssembledSeries[]): AssembledSeries[][] {
+  const groups = new Map<string, AssembledSeries[]>();
+  for (const s of stacks) groups.set(s.seriesInstanceUid, [...(groups.get(s.seriesInstanceUid) ?? []), s]);
+  return [...groups.values()];
+}
+
+/** What a derived series says was done, when its stacks say different things (each its own σ). */
+function seriesDerivation(stacks: { series: AssembledSeries; derivation: string }[]): string {
+  const distinct = [...new Set(stacks.map((s) => s.derivation))];
+  if (distinct.length === 1) return distinct[0]!;
+  const shown = stacks.slice(0, 6).map((s) => `${s.series.acquisition ?? `stack ${s.series.stack + 1}`}: ${s.derivation}`);
+  return `${shown.join('; ')}${stacks.length > 6 ? `; … ${stacks.length - 6} more stacks` : ''}`;
 }
 
 export async function processSeriesFolder(options: ProcessOptions, transform: SliceTransform,
@@ -79,18 +97,33 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
   await mkdir(outDir, { recursive: true });
   const results: ProcessedSeries[] = [];
   const failed: FailedSeries[] = [];
-  for (const [index, series] of chosen.entries()) {
+  // One derived series per source series: its stacks (echoes, time points) are processed each
+  // with its own context and written together, as the source holds them — one series to compare,
+  // send or export, never one per echo.
+  for (const [index, stacks] of bySeries(chosen).entries()) {
+    const processed: ProcessedStack[] = [];
+    const seriesStart = performance.now();
+    for (const series of stacks) {
+      try {
+        processed.push(await processStack(series));
+      } catch (error) {
+        if (error instanceof CancelledError) throw error;
+        // One stack that cannot be read or processed: the others are still written, and the
+        // failure names the stack.
+        const message = (error as Error).message;
+        failed.push({ input: path.dirname(series.slices[0]!.file), seriesInstanceUid: series.seriesInstanceUid, error: stacks.length > 1 ? `${series.acquisition ?? `stack ${series.stack + 1}`}: ${message}` : message });
+      }
+    }
+    if (processed.length === 0) continue;
     try {
-      results.push(await processOne(series, index));
+      results.push(await writeSeries(processed, index, seriesStart));
     } catch (error) {
-      if (error instanceof CancelledError) throw error;
-      failed.push({ input: path.dirname(series.slices[0]!.file), seriesInstanceUid: series.seriesInstanceUid, error: (error as Error).message });
+      failed.push({ input: path.dirname(stacks[0]!.slices[0]!.file), seriesInstanceUid: stacks[0]!.seriesInstanceUid, error: (error as Error).message });
     }
   }
   return { series: results, failed, unreadable: found.unreadable, root: found.root };
 
-  async function processOne(series: AssembledSeries, index: number): Promise<ProcessedSeries> {
-    const seriesStart = performance.now();
+  async function processStack(series: AssembledSeries): Promise<ProcessedStack> {
     await prepare?.(series, found.series);
     const stored = new Array<StoredArray>(series.slices.length);
     let clipped = 0;
@@ -111,35 +144,47 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
     }
     await Promise.all(inFlight);
     if (options.signal?.aborted) throw new CancelledError();
-    // Multi-frame sources: their frames go back into one file, in frame order.
-    const byFile = new Map<string, { frame: number; pixels: StoredArray }[]>();
-    series.slices.forEach((ref, i) => {
-      const list = byFile.get(ref.file) ?? [];
-      list.push({ frame: ref.frame, pixels: stored[i]! });
-      byFile.set(ref.file, list);
-    });
+    const derivation = options.describe?.(series) ?? options.derivationDescription;
+    return { series, stored, derivation, clipped };
+  }
+
+  async function writeSeries(stacks: ProcessedStack[], index: number, seriesStart: number): Promise<ProcessedSeries> {
+    const first = stacks[0]!.series;
+    // Multi-frame sources: their frames go back into one file, in frame order — the frames of
+    // every stack processed (an Enhanced object holding two echoes stays one object).
+    const byFile = new Map<string, { frame: number; pixels: StoredArray; derivation: string }[]>();
+    for (const { series, stored, derivation } of stacks) {
+      series.slices.forEach((ref, i) => {
+        const list = byFile.get(ref.file) ?? [];
+        list.push({ frame: ref.frame, pixels: stored[i]!, derivation });
+        byFile.set(ref.file, list);
+      });
+    }
     const images = [...byFile].map(([source, frames]) => {
       frames.sort((a, b) => a.frame - b.frame);
       const ids = frames.map((f) => f.frame);
-      if (frames.length === 1) return { source, values: frames[0]!.pixels, frames: ids };
+      const derivation = [...new Set(frames.map((f) => f.derivation))].join('; ');
+      if (frames.length === 1) return { source, values: frames[0]!.pixels, frames: ids, derivation };
       const n = frames[0]!.pixels.length;
       const all = new (frames[0]!.pixels.constructor as new (n: number) => StoredArray)(n * frames.length);
       frames.forEach((f, k) => all.set(f.pixels, k * n));
-      // A stack may hold only some frames of a file (one echo of two): those frames are written.
-      return { source, values: all, frames: ids };
+      // A file may hold frames of a stack that was not processed (one that failed): those are left out.
+      return { source, values: all, frames: ids, derivation };
     });
-    const suffix = typeof options.seriesDescriptionSuffix === 'string' ? options.seriesDescriptionSuffix : options.seriesDescriptionSuffix(series);
-    const derivation = options.describe?.(series) ?? options.derivationDescription;
+    const suffix = typeof options.seriesDescriptionSuffix === 'string' ? options.seriesDescriptionSuffix : options.seriesDescriptionSuffix(first);
+    const derivation = seriesDerivation(stacks);
     const written = await writeDerivedSeries(images, {
-      outDir: path.join(outDir, folderName(series, index)), sourceFolders: [found.root],
+      outDir: path.join(outDir, folderName(first, index)), sourceFolders: [found.root],
       derivationDescription: derivation, seriesDescriptionSuffix: suffix,
-      seriesNumber: options.seriesNumber?.(series), uidRoot: options.uidRoot,
+      seriesNumber: options.seriesNumber?.(first), uidRoot: options.uidRoot,
     });
     return {
-      input: path.dirname(series.slices[0]!.file), seriesInstanceUid: series.seriesInstanceUid,
-      output: written.outDir, outputSeriesInstanceUid: written.seriesInstanceUid, description: written.description, derivation, slices: series.slices.length,
-      seconds: (performance.now() - seriesStart) / 1000, clippedPixels: written.clippedPixels + clipped,
-      problems: series.problems.map((p) => p.message),
+      input: path.dirname(first.slices[0]!.file), seriesInstanceUid: first.seriesInstanceUid,
+      output: written.outDir, outputSeriesInstanceUid: written.seriesInstanceUid, description: written.description, derivation,
+      slices: stacks.reduce((n, s) => n + s.series.slices.length, 0),
+      seconds: (performance.now() - seriesStart) / 1000, clippedPixels: written.clippedPixels + stacks.reduce((n, s) => n + s.clipped, 0),
+      // A split series says so once (each stack's copy of that message names the stack).
+      problems: [...new Set(stacks.flatMap((s) => s.series.problems.map((p) => (p.kind === 'split-acquisition' ? p.message.replace(/; this one is .*$/, '') : p.message))))],
     };
   }
 }

@@ -4,9 +4,9 @@
  * the last slice asked for is kept, so scrolling a multi-frame object decodes it once.
  */
 import type { Database } from 'better-sqlite3';
-import type { PreviewResult, SliceData } from '../../api/contract.js';
+import type { PreviewResult, SeriesStack, SliceData } from '../../api/contract.js';
 
-export type { PreviewResult, SliceData } from '../../api/contract.js';
+export type { PreviewResult, SeriesStack, SliceData } from '../../api/contract.js';
 import { instanceLocations, seriesFiles } from '../../catalog/query.js';
 import type { ImageHeader } from '../../dicom/header.js';
 import { colourFrameToRGB, readDisplayTransforms } from '../../dicom/display.js';
@@ -17,20 +17,48 @@ import { imputePixels, invalidMask, type PixelImputation } from '../../preproces
 import { fitNormalisation, normalisationScope, normalise, valueStats, volumeSample, type NormalisationSpec, type ValueStats } from '../../preprocess/normalise.js';
 
 
-const order = new Map<string, AssembledSeries>();
+const order = new Map<string, AssembledSeries[]>();
 let lastImage: { file: string; image: DicomImage } | undefined;
 
-export function orderedSeries(db: Database, seriesInstanceUid: string): AssembledSeries {
+/**
+ * A series' stacks in assembly order (one unless it was split by echo, time point, acquisition
+ * or geometry), ordered from the headers the catalogue stored.
+ */
+export function seriesStacks(db: Database, seriesInstanceUid: string): AssembledSeries[] {
   const cached = order.get(seriesInstanceUid);
   if (cached) return cached;
   const files = seriesFiles(db, seriesInstanceUid);
   if (files.length === 0) throw new Error(`series ${seriesInstanceUid} is not in the catalogue (index its folder first)`);
-  const assembled = assembleSeries(files.map((f) => ({ file: f.path, header: JSON.parse(f.header) as ImageHeader })))
-    .filter((s) => s.seriesInstanceUid === seriesInstanceUid)
-    .sort((a, b) => b.slices.length - a.slices.length)[0]!;
+  const stacks = assembleSeries(files.map((f) => ({ file: f.path, header: JSON.parse(f.header) as ImageHeader })))
+    .filter((s) => s.seriesInstanceUid === seriesInstanceUid && s.slices.length > 0);
   if (order.size > 64) order.clear();
-  order.set(seriesInstanceUid, assembled);
-  return assembled;
+  order.set(seriesInstanceUid, stacks);
+  return stacks;
+}
+
+/** What the viewer lists of a series' stacks: each one's label ('' when the series is one stack) and slice count. */
+export function stackList(db: Database, seriesInstanceUid: string): SeriesStack[] {
+  const stacks = seriesStacks(db, seriesInstanceUid);
+  const main = mainStack(stacks);
+  return stacks.map((s) => ({ label: stackLabel(s), slices: s.slices.length, main: s === main }));
+}
+
+const stackLabel = (s: AssembledSeries) => s.acquisition ?? '';
+/** The stack shown when none is asked for: the largest, the first of equals. */
+const mainStack = (stacks: AssembledSeries[]) => stacks.reduce((a, b) => (b.slices.length > a.slices.length ? b : a));
+
+/**
+ * One stack of a series, by its label; the largest without one. A label the series does not
+ * have is refused, never answered with another stack: a result is compared with its source stack
+ * by label, and must not show one echo's pixels beside another's.
+ */
+export function orderedSeries(db: Database, seriesInstanceUid: string, stack?: string): AssembledSeries {
+  const stacks = seriesStacks(db, seriesInstanceUid);
+  if (stack === undefined) return mainStack(stacks);
+  const found = stacks.find((s) => stackLabel(s) === stack);
+  if (found) return found;
+  const labels = stacks.map(stackLabel).filter(Boolean);
+  throw new Error(`series …${seriesInstanceUid.slice(-8)} has no stack "${stack}"${labels.length ? ` (its stacks: ${labels.slice(0, 4).join(', ')}${labels.length > 4 ? ', …' : ''})` : ' (it is one stack)'}`);
 }
 
 const validWindow = (w: { center: number; width: number } | undefined) => (w && w.width > 0 ? w : undefined);
@@ -63,8 +91,8 @@ export function forgetSeriesOrder(): void {
   lastImage = undefined;
 }
 
-export async function readCatalogSlice(db: Database, seriesInstanceUid: string, index: number): Promise<SliceData> {
-  const series = orderedSeries(db, seriesInstanceUid);
+export async function readCatalogSlice(db: Database, seriesInstanceUid: string, index: number, stack?: string): Promise<SliceData> {
+  const series = orderedSeries(db, seriesInstanceUid, stack);
   if (!Number.isInteger(index) || index < 0 || index >= series.slices.length) {
     throw new Error(`slice ${index} is outside the series (0–${series.slices.length - 1})`);
   }
@@ -79,7 +107,7 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
   const slice = rgb ? { width: image.columns, height: image.rows, values: luminance(rgb), padding: undefined } : physicalFrame(image, ref.frame);
   return {
     rgb,
-    seriesInstanceUid, index, count: series.slices.length, width: slice.width, height: slice.height,
+    seriesInstanceUid, stack: stackLabel(series), index, count: series.slices.length, width: slice.width, height: slice.height,
     values: slice.values, padding: slice.padding, modality: series.modality, pixelSpacing: series.pixelSpacing,
     // A window of width 0 (seen in real MR files) is no window: the viewer picks one.
     window: validWindow(h.frameWindows?.[ref.frame]) ?? validWindow(h.windowCenter !== undefined && h.windowWidth !== undefined ? { center: h.windowCenter, width: h.windowWidth } : undefined),
@@ -97,13 +125,13 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
 const volumeStats = new Map<string, ValueStats>();
 
 /** Volume statistics as training and inference fit them (every slice, volumeSample), cached per series. */
-async function seriesStats(db: Database, seriesInstanceUid: string, count: number, imputation: PixelImputation): Promise<ValueStats> {
-  const key = `${seriesInstanceUid}|${count}|${JSON.stringify(imputation)}`;
+async function seriesStats(db: Database, seriesInstanceUid: string, stack: string, count: number, imputation: PixelImputation): Promise<ValueStats> {
+  const key = `${seriesInstanceUid}|${stack}|${count}|${JSON.stringify(imputation)}`;
   const cached = volumeStats.get(key);
   if (cached) return cached;
   const samples: { values: Float32Array; mask: Uint8Array }[] = [];
   for (let i = 0; i < count; i++) {
-    const s = await readCatalogSlice(db, seriesInstanceUid, i);
+    const s = await readCatalogSlice(db, seriesInstanceUid, i, stack);
     const mask = invalidMask(s.values, s.padding);
     samples.push(volumeSample(imputePixels(s.values, s.width, s.height, mask, imputation).values, mask));
   }
@@ -114,8 +142,8 @@ async function seriesStats(db: Database, seriesInstanceUid: string, count: numbe
 }
 
 export async function previewPreprocessing(db: Database, seriesInstanceUid: string, index: number,
-  normalisation: NormalisationSpec, imputation: PixelImputation): Promise<PreviewResult> {
-  const slice = await readCatalogSlice(db, seriesInstanceUid, index);
+  normalisation: NormalisationSpec, imputation: PixelImputation, stack?: string): Promise<PreviewResult> {
+  const slice = await readCatalogSlice(db, seriesInstanceUid, index, stack);
   const mask = invalidMask(slice.values, slice.padding);
   const imputed = imputePixels(slice.values, slice.width, slice.height, mask, imputation);
   // A window needs no statistics; 'volume' (and 'dataset', whose dataset here is the series) fit
@@ -123,7 +151,7 @@ export async function previewPreprocessing(db: Database, seriesInstanceUid: stri
   const scope = normalisationScope(normalisation);
   const stats = normalisation.kind === 'window' ? undefined
     : scope === 'slice' ? valueStats([{ values: imputed.values, mask }])
-      : await seriesStats(db, seriesInstanceUid, slice.count, imputation);
+      : await seriesStats(db, seriesInstanceUid, slice.stack, slice.count, imputation);
   const params = fitNormalisation(normalisation, stats);
   const finite = (v: number) => (Number.isFinite(v) ? v : null);
   return {
