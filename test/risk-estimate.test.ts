@@ -25,7 +25,7 @@ import { findSeries, readSeriesSlices, seriesLabel } from '../src-main/jobs/seri
 import { runEvaluateJob } from '../src-main/jobs/evaluate-job.js';
 import { noiseFromRepeat, repeatStackOf, seriesContext } from '../src-main/jobs/series-context.js';
 import { runDenoiseJob } from '../src-main/jobs/denoise-job.js';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import dicomParser from 'dicom-parser';
 import { readNifti } from '../bench/lib/nifti.js';
 import { RepeatAccumulator, repeatSigmaWithout, tissueMask } from '../bench/lib/real-noise.js';

@@ -272,3 +272,61 @@ test('saved PACS nodes live in the catalogue: listed by name, replaced by name, 
   assert.equal(again.status, 404);
   assert.match(again.error, /no saved node is named 'archive'/);
 });
+
+test('a series split into time points is served stack by stack: listed, asked for by label, never answered with another stack; its denoised result keeps the stacks', async () => {
+  const { mrPhantomSlice } = await import('../src-main/noise/phantom.js');
+  const { writeSyntheticSeries } = await import('../src-main/dicom/synthetic.js');
+  const size = 64, n = 6;
+  // Two time points that differ everywhere: the second is half the first plus 300.
+  const pixels = (i: number, t: number) => mrPhantomSlice(size, i, n, 7).map((v) => (t === 0 ? v : 0.5 * v + 300));
+  const folder = path.join(work.dir, 'out', 'run');
+  await writeSyntheticSeries(n, pixels, { outDir: folder, modality: 'MR', rows: size, columns: size, pixelSpacing: 2, sliceSpacing: 3, seriesDescription: 'two time points', timePoints: 2 });
+  const opened = await post('/api/index', { path: folder });
+  assert.equal(opened.status, 200, opened.error);
+  const series = allSeries((opened.value as { patients: CatalogPatient[] }).patients).find((s) => s.description === 'two time points')!;
+  assert.equal(series.slices, 2 * n, 'the catalogue counts every stack');
+  assert.equal(series.stacks, 2);
+  const stacks = await post('/api/stacks', { seriesInstanceUid: series.seriesInstanceUid });
+  assert.equal(stacks.status, 200, stacks.error);
+  assert.deepEqual(stacks.value, [{ label: 'time 1', slices: n, main: true }, { label: 'time 2', slices: n, main: false }]);
+
+  const sliceOf = async (uid: string, index: number, stack?: string) => post('/api/slice', { seriesInstanceUid: uid, index, ...(stack !== undefined ? { stack } : {}) });
+  const meanOf = (v: Float32Array) => v.reduce((a, x) => a + x, 0) / v.length;
+  for (const [t, label] of ['time 1', 'time 2'].entries()) {
+    const r = await sliceOf(series.seriesInstanceUid, 2, label);
+    assert.equal(r.status, 200, r.error);
+    const s = r.value as { stack: string; count: number; values: Float32Array };
+    assert.equal(s.stack, label);
+    assert.equal(s.count, n, 'a stack counts its own slices');
+    const expected = pixels(2, t);
+    assert.ok(s.values.every((v, i) => Math.abs(v - expected[i]!) <= 0.5), `${label}: the pixels of that time point`);
+  }
+  const plain = (await sliceOf(series.seriesInstanceUid, 2)).value as { stack: string; values: Float32Array };
+  assert.equal(plain.stack, 'time 1', 'no label: the main stack');
+  // Slice n lies inside the series' total count but outside every stack: refused, not filled from another stack.
+  assert.equal((await sliceOf(series.seriesInstanceUid, n, 'time 1')).status, 400);
+  const unknown = await sliceOf(series.seriesInstanceUid, 0, 'time 9');
+  assert.equal(unknown.status, 400);
+  assert.match(unknown.error, /no stack "time 9" \(its stacks: time 1, time 2\)/);
+  const control = await sliceOf(series.seriesInstanceUid, 0, 'time\u00001');
+  assert.equal(control.status, 400);
+  assert.match(control.error, /field 'stack'/);
+  // The tag browser reads the file of the stack in view.
+  const tags = (await post('/api/tags', { seriesInstanceUid: series.seriesInstanceUid, index: 0, stack: 'time 2' })).value as { tag: string; value: string }[];
+  assert.equal(tags.find((e) => e.tag === '(0020,0100)')?.value, '2', 'Temporal Position Identifier of time 2');
+
+  // Denoised, the two time points are one derived series with the same two stacks; each stack of
+  // the result is its own time point filtered (the means differ by the offset, as in the source).
+  const started = await post('/api/jobs/denoise', { input: folder, out: path.join(work.dir, 'out', 'run-denoised'), method: 'median', strength: 1 });
+  const end = await waitForJob((started.value as JobInfo).id);
+  assert.equal(end.type, 'done', JSON.stringify(end));
+  const results = allSeries((await post('/api/catalog', {})).value as CatalogPatient[]).filter((s) => s.derivedFrom === series.seriesInstanceUid);
+  assert.equal(results.length, 1, 'one result series, not one per time point');
+  assert.equal(results[0]!.stacks, 2);
+  for (const [t, label] of ['time 1', 'time 2'].entries()) {
+    const r = (await sliceOf(results[0]!.seriesInstanceUid, 2, label)).value as { stack: string; values: Float32Array };
+    assert.equal(r.stack, label);
+    const source = meanOf(pixels(2, t));
+    assert.ok(Math.abs(meanOf(r.values) - source) < 0.05 * source, `${label}: result mean ${meanOf(r.values).toFixed(1)} vs its source's ${source.toFixed(1)}`);
+  }
+});
