@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src-main/model/backend.js';
 import { loadModelFolder } from '../src-main/model/model-io.js';
 import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
-import { cropWindow, innerPixels, innerPixelsOfCrops, probeWindows, riskMinimisingWeight, unmeasuredForRisk } from '../src-main/model/risk-estimate.js';
+import { cropWindow, innerPixels, innerPixelsOfCrops, probeWindows, riskMinimisingWeight, riskSigma, unmeasuredForRisk } from '../src-main/model/risk-estimate.js';
+import { keepOutside, outsideImage } from '../src-main/dicom/physical.js';
 import { parseArchitecture, tilingNeeds } from '../src-main/model/architectures.js';
 import { predictTiledMany } from '../src-main/model/tiling.js';
 import type { ModelCard } from '../src-main/model/model-card.js';
@@ -21,7 +22,7 @@ import { fitNormalisation, valueStats } from '../src-main/preprocess/normalise.j
 import { mrPhantomSlice } from '../src-main/noise/phantom.js';
 import { Rng } from '../src-main/noise/rng.js';
 import { writeSyntheticSeries } from '../src-main/dicom/synthetic.js';
-import { findSeries, readSeriesSlices, seriesLabel } from '../src-main/jobs/series-source.js';
+import { findSeries, readSeriesSlices, seriesLabel, type SeriesSlice } from '../src-main/jobs/series-source.js';
 import { runEvaluateJob } from '../src-main/jobs/evaluate-job.js';
 import { noiseFromRepeat, repeatStackOf, seriesContext } from '../src-main/jobs/series-context.js';
 import { runDenoiseJob } from '../src-main/jobs/denoise-job.js';
@@ -87,6 +88,33 @@ test('the risk estimate leaves out padding, clipped values and a zeroed backgrou
   assert.equal(skip[40], 1, 'clipped');
   assert.equal(skip[60], 1, 'padding');
   assert.equal(skip[44], 0, 'tissue');
+});
+
+test('σ for the risk estimate is read inside the field of view: a lossy CT\'s border outside it does not pull σ down, and the weight on white noise stays near the truth\'s', async () => {
+  // The real lossy head CT (J2K, a quarter of it outside the field of view, not flat there).
+  const [series] = (await findSeries(path.join(ROOT, 'test', 'fixtures', 'dicom', 'pydicom', '693_J2KI.dcm'))).series;
+  let slice: SeriesSlice | undefined;
+  for await (const s of readSeriesSlices(series!)) slice = s;
+  const { values: x, width, height } = slice!;
+  const outside = outsideImage(slice!, 'CT');
+  assert.ok(outside && outside.reduce((a, v) => a + v, 0) > 0.2 * x.length, 'a fifth or more of the slice lies outside the field of view');
+  const y = keepOutside(addNoise(x, width, height, { kind: 'gaussian', sigma: 25 }, new Rng(7)).noisy, x, outside);
+  const invalid = new Uint8Array(y.length);
+  const clip = fitNormalisation({ kind: 'window', center: 900, width: 4000, clip: true });
+  const whole = estimateNoiseSigma(y, width, height, invalid), inside = riskSigma(y, width, height, invalid, clip, false);
+  assert.ok(whole < 0.85 * 25, `read over the whole slice σ ${whole.toFixed(1)}: the failure this guards against`);
+  assert.ok(Math.abs(inside - 25) < 0.04 * 25, `inside the field of view σ ${inside.toFixed(1)} for 25`);
+  // Through the model: the CT default with risk weighting keeps (nearly) all of a removal that the
+  // truth would keep all of (the weight minimising the true error here is 1.02).
+  const loaded = await loadModelFolder(path.join(ROOT, 'models', 'ct-default'));
+  loaded.card.inference.riskWeighting = true;
+  const model = ModelDenoiser.fromLoaded(loaded);
+  const out = await model.denoise({ values: y, width, height });
+  const weight = model.lastRisk!.weight;
+  model.dispose();
+  let num = 0, den = 0;
+  for (let i = 0; i < x.length; i++) if (!outside[i]) { const r = y[i]! - out[i]!; num += (y[i]! - x[i]!) * r; den += r * r; }
+  assert.ok(weight > 0.9, `weight ${weight.toFixed(3)} (truth's best for the kept output ${(num / den).toFixed(3)})`);
 });
 
 test('the second pass reads four windows with enough context: their inner boxes get exactly the whole slice\'s output', async () => {

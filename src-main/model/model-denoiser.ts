@@ -11,9 +11,8 @@ import {
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { guardRemoval } from './noise-guard.js';
 import {
-  cropWindow, innerPixels, innerPixelsOfCrops, keepShareOfRemoval, probeWindows, riskMinimisingWeight, unmeasuredForRisk, type RiskEstimate,
+  cropWindow, innerPixels, innerPixelsOfCrops, keepShareOfRemoval, probeWindows, riskMinimisingWeight, riskSigma, unmeasuredForRisk, type RiskEstimate,
 } from './risk-estimate.js';
-import { estimateNoiseSigma, magnitudeNoiseSigma } from '../preprocess/noise-level.js';
 import { Rng } from '../noise/rng.js';
 import { noiseMapOf, parseArchitecture, tilingNeeds, type TilingNeeds } from './architectures.js';
 import { noiseLevelsOf, type NoiseMapSpec } from './noise-level-input.js';
@@ -202,7 +201,7 @@ type RiskProbe = ReturnType<typeof riskProbe>;
  */
 function riskProbe(input: ModelSliceInput, imputed: Float32Array, mask: Uint8Array, params: NormalisationParams, magnitude: boolean, margin: number) {
   const { width, height } = input;
-  const sigma = input.noiseSigma ?? (magnitude ? magnitudeNoiseSigma : estimateNoiseSigma)(input.values, width, height, mask);
+  const sigma = input.noiseSigma ?? riskSigma(input.values, width, height, mask, params, magnitude);
   const epsilon = PROBE_SCALE * (sigma > 0 ? sigma : params.scale * 1e-3);
   // One seed for every slice: a slice's result never depends on which batch it rode in.
   const rng = new Rng(0x5eed);

@@ -15,6 +15,20 @@
  * 2 mm) still over-trusts the network, which is why a σ measured from a repeat acquisition can be
  * given instead (see jobs/series-context.ts). Pure: no tfjs.
  */
+import { estimateNoiseSigma, magnitudeNoiseSigma } from '../preprocess/noise-level.js';
+
+/**
+ * σ of white noise for the estimate, read over the pixels its sums count: values the normalisation
+ * clips (a CT slice's border outside the field of view) are left out with the invalid ones. That
+ * border holds no noise; stored lossily it is not flat either, so the flat-neighbourhood rule does
+ * not drop it, and counted it pulls the median down — on the real lossy head CT (a quarter of its
+ * pixels outside the field of view) white σ 25 read as 18.4, and the weight fell to 0.56 where the
+ * error is least at 1.0. Magnitude images (MR) are read over their signal (`magnitudeNoiseSigma`).
+ */
+export function riskSigma(values: Float32Array, width: number, height: number, invalid: Uint8Array, clip: { clipLow: number; clipHigh: number }, magnitude: boolean): number {
+  const skip = Uint8Array.from(values, (v, i) => (invalid[i] || v < clip.clipLow || v > clip.clipHigh ? 1 : 0));
+  return (magnitude ? magnitudeNoiseSigma : estimateNoiseSigma)(values, width, height, skip);
+}
 
 export interface RiskInputs {
   /** The slice as it came, the network's output, and its output for `input + epsilon·probe`. */
