@@ -26,7 +26,8 @@ import { estimateNoiseSigma, magnitudeNoiseSigma } from '../preprocess/noise-lev
  * error is least at 1.0. Magnitude images (MR) are read over their signal (`magnitudeNoiseSigma`).
  */
 export function riskSigma(values: Float32Array, width: number, height: number, invalid: Uint8Array, clip: { clipLow: number; clipHigh: number }, magnitude: boolean): number {
-  const skip = Uint8Array.from(values, (v, i) => (invalid[i] || v < clip.clipLow || v > clip.clipHigh ? 1 : 0));
+  const skip = new Uint8Array(values.length); // a plain loop: Uint8Array.from with a callback is ten times slower
+  for (let i = 0; i < values.length; i++) { const v = values[i]!; if (invalid[i] || v < clip.clipLow || v > clip.clipHigh) skip[i] = 1; }
   return (magnitude ? magnitudeNoiseSigma : estimateNoiseSigma)(values, width, height, skip);
 }
 

@@ -355,5 +355,12 @@ test('a series of two time points: one stack at a time in every view, chosen fro
   await expect.poll(valueInA).toBe(first);
   await page.keyboard.press(']');
   await expect(page.getByTestId('stack-select')).toHaveValue('time 2');
+  // Cine through the stacks at this slice (a dynamic series played in time), and stopped.
+  await page.getByTestId('stack-cine').click();
+  await expect(page.getByTestId('stack-select')).toHaveValue('time 1');
+  await expect(page.getByTestId('stack-select')).toHaveValue('time 2');
+  await page.getByTestId('stack-cine').click();
+  await expect(page.getByTestId('stack-cine')).toHaveAttribute('aria-pressed', 'false');
+  await expect(page.getByTestId('slice-indicator')).toHaveText('slice 6 / 10');
   expect(errors).toEqual([]);
 });
