@@ -122,7 +122,7 @@ test('the local guard keeps the edges a blurring model would remove, and leaves 
 test('the MR default with its guard never makes a low-noise MR slice worse, and still cleans a noisy one', async () => {
   const loaded = await loadModelFolder(path.join(ROOT, 'models', 'mr-default'));
   const guarded = ModelDenoiser.fromLoaded(loaded);
-  const unguarded = ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false } } });
+  const unguarded = ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false, riskNoise: 'white' } } });
   for (const [k, percent] of [1, 2, 5].entries()) {
     const clean = mrPhantomSlice(192, k, 3, 7);
     let hi = 0;

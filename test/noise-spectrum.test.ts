@@ -56,7 +56,7 @@ test('recorrupted fine-tuning adapts the CT default to correlated noise it was n
   const noisy = clean.map((c, i) => addNoise(c, 256, 256, spec, 300 + i).noisy);
   const volume: TrainingVolume = { seriesId: 'noisy', modality: 'CT', slices: noisy.slice(0, 6).map((values) => ({ values, width: 256, height: 256 })), source: 'phantom' };
   const init = await loadModelFolder(path.join(ROOT, 'models', 'ct-default'));
-  const unguarded = (loaded: LoadedModel) => ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false } } });
+  const unguarded = (loaded: LoadedModel) => ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false, riskNoise: 'white' } } });
   const score = async (loaded: LoadedModel) => psnr(clean[6]!, await unguarded(loaded).denoise({ values: noisy[6]!, width: 256, height: 256 }), 2000);
   const before = await score(init);
   const messages: string[] = [];

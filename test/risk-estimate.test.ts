@@ -117,6 +117,30 @@ test('σ for the risk estimate is read inside the field of view: a lossy CT\'s b
   assert.ok(weight > 0.9, `weight ${weight.toFixed(3)} (truth's best for the kept output ${(num / den).toFixed(3)})`);
 });
 
+test('correlated CT noise: weighed as white noise the removal is cut back (its grain reads as anatomy); weighed with the slice\'s own measured spectrum it is kept, as the truth would keep it', async () => {
+  const [series] = (await findSeries(path.join(ROOT, 'test', 'fixtures', 'dicom', 'pydicom', '693_J2KI.dcm'))).series;
+  let slice: SeriesSlice | undefined;
+  for await (const s of readSeriesSlices(series!)) slice = s;
+  const { values: x, width, height } = slice!;
+  const outside = outsideImage(slice!, 'CT')!;
+  const y = keepOutside(addNoise(x, width, height, { kind: 'correlated', sigma: 25, correlation: 1 }, new Rng(7)).noisy, x, outside);
+  const weighed = async (riskNoise: 'white' | 'spectrum') => {
+    const loaded = await loadModelFolder(path.join(ROOT, 'models', 'ct-default'));
+    Object.assign(loaded.card.inference, { riskWeighting: true, riskNoise, noiseGuard: null, noiseGuardLocal: null });
+    const model = ModelDenoiser.fromLoaded(loaded);
+    const out = await model.denoise({ values: y, width, height });
+    const weight = model.lastRisk!.weight;
+    model.dispose();
+    let err = 0, n = 0;
+    for (let i = 0; i < x.length; i++) if (!outside[i]) { err += (out[i]! - x[i]!) ** 2; n++; }
+    return { weight, rmse: Math.sqrt(err / n) };
+  };
+  const [white, spectrum] = [await weighed('white'), await weighed('spectrum')];
+  assert.ok(white.weight < 0.8, `white-noise weight ${white.weight.toFixed(3)}: the correlated grain read as anatomy`);
+  assert.ok(spectrum.weight > 0.95, `spectrum weight ${spectrum.weight.toFixed(3)} (the truth's best is above 1)`);
+  assert.ok(spectrum.rmse < 0.95 * white.rmse, `error ${spectrum.rmse.toFixed(2)} HU against ${white.rmse.toFixed(2)} HU weighed as white noise`);
+});
+
 test('the second pass reads four windows with enough context: their inner boxes get exactly the whole slice\'s output', async () => {
   const loaded = await loadModelFolder(path.join(ROOT, 'models', 'mr-default'));
   if (loaded.card.architecture.kind === 'imported') throw new Error('shipped MR model is a DnCNN');

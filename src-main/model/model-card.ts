@@ -87,7 +87,14 @@ export const ModelCard = z.object({
      * for cards before it.
      */
     riskWeighting: z.boolean().default(false),
-  }).default({ noiseGuard: 1, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false }),
+    /**
+     * The noise the risk estimate assumes: 'white' (MR), or 'spectrum' — its correlation measured
+     * from the slice's flattest tissue (CT: the reconstruction kernel correlates it), the probe
+     * drawn with that correlation and σ its total power. White-noise weighting read CT's
+     * correlated noise as anatomy and kept it.
+     */
+    riskNoise: z.enum(['white', 'spectrum']).default('white'),
+  }).default({ noiseGuard: 1, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false, riskNoise: 'white' }),
   /** The model this one was fine-tuned from, and how that model scored on this run's validation data. */
   parent: z.object({
     name: z.string(), version: z.string(), folder: z.string().optional(),

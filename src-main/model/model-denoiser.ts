@@ -14,6 +14,8 @@ import {
   cropWindow, innerPixels, innerPixelsOfCrops, keepShareOfRemoval, probeWindows, riskMinimisingWeight, riskSigma, unmeasuredForRisk, type RiskEstimate,
 } from './risk-estimate.js';
 import { Rng } from '../noise/rng.js';
+import { estimateNoiseSpectrum, type NoiseSpectrum } from '../preprocess/noise-spectrum.js';
+import { filteredNoise } from '../shared/fft2d.js';
 import { noiseMapOf, parseArchitecture, tilingNeeds, type TilingNeeds } from './architectures.js';
 import { noiseLevelsOf, type NoiseMapSpec } from './noise-level-input.js';
 import type { SliceDenoiser, SliceInput } from './denoiser.js';
@@ -121,7 +123,7 @@ export class ModelDenoiser implements SliceDenoiser {
       // The level is read from the slice as it came (imputed padding would read as noise-free).
       const levels = this.noiseMap && noiseLevelsOf(input.values, width, height, mask, params, this.noiseMap);
       const normalised = normalise(imputed.values, params);
-      const risk = weighByRisk ? riskProbe(input, imputed.values, mask, params, this.loaded.card.task.modality === 'MR', this.tiling.margin) : undefined;
+      const risk = weighByRisk ? riskProbe(input, imputed.values, mask, params, this.loaded.card.task.modality, this.loaded.card.inference.riskNoise, this.tiling.margin) : undefined;
       return { input, mask, params, levels, normalised, risk };
     });
     const outputs: Float32Array[] = new Array<Float32Array>(inputs.length);
@@ -193,21 +195,44 @@ export class ModelDenoiser implements SliceDenoiser {
 type RiskProbe = ReturnType<typeof riskProbe>;
 
 /**
- * What the risk estimate needs besides the network's output: σ (given, or read from the slice's
- * finest scale — white noise; in magnitude images over the signal, not the Rician background, and
- * no higher than its flattest tissue or its air reads),
+ * The noise spectrum of one slice, read from its flattest tissue (above −500 HU in CT: lung and
+ * air hold other noise), at an FFT size covering a probe window; undefined where no region of
+ * tissue can be read (a slice of air) — white noise is assumed there.
+ */
+function sliceNoiseSpectrum(input: ModelSliceInput, mask: Uint8Array, modality: string, side: number): NoiseSpectrum | undefined {
+  try {
+    return estimateNoiseSpectrum([{ values: input.values, width: input.width, height: input.height, mask }], side, modality === 'CT' ? CT_TISSUE_FLOOR : -Infinity);
+  } catch {
+    return undefined;
+  }
+}
+
+/** CT values below this (HU) are air or lung, whose noise is not the body's. */
+const CT_TISSUE_FLOOR = -500;
+
+/**
+ * What the risk estimate needs besides the network's output: σ (given; or the total power of the
+ * noise spectrum read from the slice's flattest tissue, for correlated noise; or read from the
+ * slice's finest scale — white noise; in magnitude images over the signal, not the Rician
+ * background, and no higher than its flattest tissue or its air reads),
  * the windows it reads the divergence in, their probed crops (normalised, for the network) and
  * the input, probe and unmeasured pixels of their inner boxes.
  */
-function riskProbe(input: ModelSliceInput, imputed: Float32Array, mask: Uint8Array, params: NormalisationParams, magnitude: boolean, margin: number) {
+function riskProbe(input: ModelSliceInput, imputed: Float32Array, mask: Uint8Array, params: NormalisationParams, modality: string, noise: 'white' | 'spectrum', margin: number) {
   const { width, height } = input;
-  const sigma = input.noiseSigma ?? riskSigma(input.values, width, height, mask, params, magnitude);
+  const magnitude = modality === 'MR';
+  const windows = probeWindows(width, height, margin);
+  const spectrum = noise === 'spectrum' ? sliceNoiseSpectrum(input, mask, modality, Math.max(...windows.map((w) => Math.max(w.width, w.height)))) : undefined;
+  const sigma = input.noiseSigma ?? spectrum?.sigma ?? riskSigma(input.values, width, height, mask, params, magnitude);
   const epsilon = PROBE_SCALE * (sigma > 0 ? sigma : params.scale * 1e-3);
   // One seed for every slice: a slice's result never depends on which batch it rode in.
   const rng = new Rng(0x5eed);
-  const windows = probeWindows(width, height, margin);
-  // The probe only where the second pass looks (the windows' crops do not overlap).
-  const probes = windows.map((w) => Float32Array.from({ length: w.width * w.height }, () => rng.normal()));
+  // The probe only where the second pass looks (the windows' crops do not overlap): white, or
+  // with the noise's own correlation at unit variance — then bᵀ(f(y + εb) − f(y))/ε reads
+  // tr(J·C)/σ², the divergence the coloured-noise estimate needs.
+  const probes = windows.map((w) => (spectrum
+    ? filteredNoise(spectrum.amplitude, spectrum.size, w.width, w.height, () => rng.normal())
+    : Float32Array.from({ length: w.width * w.height }, () => rng.normal())));
   const unmeasured = unmeasuredForRisk(input.values, width, height, mask, params, magnitude ? MAGNITUDE_FLOOR * sigma : -Infinity);
   return {
     sigma, epsilon, windows,
