@@ -40,7 +40,7 @@ export interface DefaultRecipe {
    */
   stages?: { why: string; set: Record<string, unknown> }[];
   /** The card's inference settings (the noise guard; see model-card.ts). */
-  inference: { noiseGuard: number | null; noiseGuardScales: number; noiseGuardLocal?: number | null; riskWeighting?: boolean };
+  inference: { noiseGuard: number | null; noiseGuardScales: number; noiseGuardLocal?: number | null; riskWeighting?: boolean; riskNoise?: 'white' | 'spectrum' };
   /** The experiments that chose this recipe, best first: the leaderboard the card carries. */
   experiments: Experiment[];
 }
@@ -143,7 +143,7 @@ export const CT_DEFAULT: DefaultRecipe = {
     {
       name: '1.0.2 weighed by its risk estimate for correlated noise (spectrum SURE)', change: 'as above with inference.riskNoise \'spectrum\': σ the total power of the noise spectrum read in the slice\'s flattest tissue (above −500 HU), the divergence probe drawn with that spectrum (no training)', steps: 2200,
       heldOut: { 'head white σ10': 59.69, 'head white σ25': 53.78, 'head white σ50': 47.28, 'head corr σ25': 50.3, 'chest white σ10': 53.81, 'chest white σ25': 50.02, 'chest white σ50': 44.54, 'chest corr σ25': 46.64 },
-      outcome: 'not kept: every score as 1.0.2 to the hundredth but the head at σ10 (−0.02 dB), for ≈ 15 % more time per slice — correlated noise is now weighed as noise (weight 1 on the head at corr σ25, where the white estimate kept 0.6 and lost 1.77 dB), but wherever noise was added this network removes less than the risk-optimal amount (the truth\'s best weight is 1.0–1.3) and at σ10 the noise guard binds first; it counts the chest\'s own scanner noise as noise, so that reference gains nothing. The weighting a CT model with inference.riskWeighting should use; a global weight cannot add the removal the correlated targets miss (the truth\'s best weight there gains ≤ 0.07 dB)',
+      outcome: 'not kept: every score as 1.0.2 to the hundredth but the head at σ10 (−0.02 dB), for ≈ 15 % more time per slice — correlated noise is now weighed as noise (weight 1 on both slices at corr σ25, where the white estimate kept 0.02 of the removal on the head and 0.21 on the chest, losing 1.77 / 0.59 dB), but wherever noise was added this network removes less than the risk-optimal amount (the truth\'s best weight is 1.0–1.3) and at σ10 the noise guard binds first; it counts the chest\'s own scanner noise as noise, so that reference gains nothing. The weighting a CT model with inference.riskWeighting should use; a global weight cannot add the removal the correlated targets miss (the truth\'s best weight there gains ≤ 0.07 dB)',
     },
     {
       name: 'told the level, a short ÷ noise power stage', change: 'the finest-scale model below (before its ÷ σ² stage) trained on for 200 steps only with loss ÷ noise power (lr 2e-4 cosine, 40 warm-up, seed 20261129): between ÷ σ and ÷ σ²', steps: 3400,
