@@ -330,3 +330,9 @@ test('a series split into time points is served stack by stack: listed, asked fo
     assert.ok(Math.abs(meanOf(r.values) - source) < 0.05 * source, `${label}: result mean ${meanOf(r.values).toFixed(1)} vs its source's ${source.toFixed(1)}`);
   }
 });
+
+test('stacks the headers label alike are told apart by their order, so each can be asked for', async () => {
+  const { stackLabels } = await import('../src-main/jobs/viewer/slices.js');
+  assert.deepEqual(stackLabels([{ acquisition: 'TE 30 ms' }, { acquisition: 'TE 90 ms' }, { acquisition: 'TE 30 ms' }, {}, {}]), ['TE 30 ms', 'TE 90 ms', 'TE 30 ms #2', '', '#2']);
+  assert.deepEqual(stackLabels([{}]), ['']);
+});

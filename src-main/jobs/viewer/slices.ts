@@ -40,10 +40,25 @@ export function seriesStacks(db: Database, seriesInstanceUid: string): Assembled
 export function stackList(db: Database, seriesInstanceUid: string): SeriesStack[] {
   const stacks = seriesStacks(db, seriesInstanceUid);
   const main = mainStack(stacks);
-  return stacks.map((s) => ({ label: stackLabel(s), slices: s.slices.length, main: s === main }));
+  const labels = stackLabels(stacks);
+  return stacks.map((s, k) => ({ label: labels[k]!, slices: s.slices.length, main: s === main }));
 }
 
-const stackLabel = (s: AssembledSeries) => s.acquisition ?? '';
+/**
+ * Each stack's label ('' for a series of one stack), made unique: the viewer asks for a stack by
+ * it, so two stacks the headers label alike are told apart by their order (" #2").
+ */
+export function stackLabels(stacks: Pick<AssembledSeries, 'acquisition'>[]): string[] {
+  const seen = new Map<string, number>();
+  return stacks.map((s) => {
+    const base = s.acquisition ?? '';
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return n === 1 ? base : base ? `${base} #${n}` : `#${n}`;
+  });
+}
+
+const labelOf = (stacks: AssembledSeries[], stack: AssembledSeries) => stackLabels(stacks)[stacks.indexOf(stack)] ?? '';
 /** The stack shown when none is asked for: the largest, the first of equals. */
 const mainStack = (stacks: AssembledSeries[]) => stacks.reduce((a, b) => (b.slices.length > a.slices.length ? b : a));
 
@@ -55,10 +70,11 @@ const mainStack = (stacks: AssembledSeries[]) => stacks.reduce((a, b) => (b.slic
 export function orderedSeries(db: Database, seriesInstanceUid: string, stack?: string): AssembledSeries {
   const stacks = seriesStacks(db, seriesInstanceUid);
   if (stack === undefined) return mainStack(stacks);
-  const found = stacks.find((s) => stackLabel(s) === stack);
+  const labels = stackLabels(stacks);
+  const found = stacks[labels.indexOf(stack)];
   if (found) return found;
-  const labels = stacks.map(stackLabel).filter(Boolean);
-  throw new Error(`series …${seriesInstanceUid.slice(-8)} has no stack "${stack}"${labels.length ? ` (its stacks: ${labels.slice(0, 4).join(', ')}${labels.length > 4 ? ', …' : ''})` : ' (it is one stack)'}`);
+  const named = labels.filter(Boolean);
+  throw new Error(`series …${seriesInstanceUid.slice(-8)} has no stack "${stack}"${named.length ? ` (its stacks: ${named.slice(0, 4).join(', ')}${named.length > 4 ? ', …' : ''})` : ' (it is one stack)'}`);
 }
 
 const validWindow = (w: { center: number; width: number } | undefined) => (w && w.width > 0 ? w : undefined);
@@ -107,7 +123,7 @@ export async function readCatalogSlice(db: Database, seriesInstanceUid: string, 
   const slice = rgb ? { width: image.columns, height: image.rows, values: luminance(rgb), padding: undefined } : physicalFrame(image, ref.frame);
   return {
     rgb,
-    seriesInstanceUid, stack: stackLabel(series), index, count: series.slices.length, width: slice.width, height: slice.height,
+    seriesInstanceUid, stack: labelOf(seriesStacks(db, seriesInstanceUid), series), index, count: series.slices.length, width: slice.width, height: slice.height,
     values: slice.values, padding: slice.padding, modality: series.modality, pixelSpacing: series.pixelSpacing,
     // A window of width 0 (seen in real MR files) is no window: the viewer picks one.
     window: validWindow(h.frameWindows?.[ref.frame]) ?? validWindow(h.windowCenter !== undefined && h.windowWidth !== undefined ? { center: h.windowCenter, width: h.windowWidth } : undefined),
