@@ -227,7 +227,7 @@ test('a series of two time points: one stack at a time in every view, chosen fro
   // The count is one stack's, and the middle slice of it loads (the series holds 20 in all).
   await expect(page.getByTestId('slice-indicator')).toHaveText('slice 6 / 10');
   await expect(page.getByTestId('stack-select')).toHaveValue('time 1');
-  await expect(page.getByTestId('stack-select').locator('option')).toHaveText(['1/2: time 1 (10 sl)', '2/2: time 2 (10 sl)']);
+  await expect(page.getByTestId('stack-select').locator('option')).toHaveText(['time 1 · 1/2', 'time 2 · 2/2']);
   await expect(page.getByTestId('overlay-tr-a')).toContainText('time 1');
   await expect.poll(() => painted(page, 'a')).toBe(true);
   await expect(page.getByTestId('message-a')).toHaveCount(0);
