@@ -232,6 +232,10 @@ test('a series of two time points: one stack at a time in every view, chosen fro
   await expect.poll(() => painted(page, 'a')).toBe(true);
   await expect(page.getByTestId('message-a')).toHaveCount(0);
   await expect(source(page, 'brain run')).toContainText('20 sl in 2 stacks');
+  // The split is how it was acquired, not a fault: said plainly, not as a warning.
+  const entry = page.locator('li').filter({ has: source(page, 'brain run') });
+  await expect(entry.getByTestId('series-stacks')).toContainText('2 stacks — chosen in the viewer');
+  await expect(entry.getByTestId('series-problems')).toHaveCount(0);
 
   const valueInA = async () => {
     const box = (await page.getByTestId('viewport-a').boundingBox())!;
