@@ -11,7 +11,7 @@ import { DicomError, describeThrown } from '../dicom/errors.js';
 import type { ImageHeader } from '../dicom/header.js';
 import { readDicomHeader, type DicomHeader } from '../dicom/read.js';
 import { readDicomdir } from '../dicom/dicomdir.js';
-import { assembleSeries, splitMessage } from '../dicom/series.js';
+import { assembleSeries, seriesProblems } from '../dicom/series.js';
 import { recordSource } from './query.js';
 
 export interface IndexProgress {
@@ -196,19 +196,6 @@ function prepareWriters(db: Database) {
     }) as { id: number }).id;
   };
   return { file, upsertHierarchy };
-}
-
-/**
- * A series' problems from its stacks' problems, each said once: every stack of a split series
- * says the series was split and which stack it is (an fMRI run has hundreds of stacks); the
- * series has one such problem.
- */
-function seriesProblems(stacks: ReturnType<typeof assembleSeries>) {
-  const seen = new Set<string>();
-  const split = stacks.some((s) => s.problems.some((p) => p.kind === 'split-acquisition'))
-    ? [{ kind: 'split-acquisition' as const, message: splitMessage(stacks.map((s) => s.acquisition)) }] : [];
-  return [...split, ...stacks.flatMap((s) => s.problems).filter((p) => p.kind !== 'split-acquisition')]
-    .filter((p) => !seen.has(p.message) && seen.add(p.message));
 }
 
 /** Re-run series assembly for the given series from the stored headers; drop emptied series. */

@@ -101,6 +101,19 @@ export function splitMessage(labels: (string | undefined)[]): string {
   return `series holds ${labels.length} acquisitions (${listed.map((a) => a || 'unlabelled').join('; ')}), shown and processed as separate stacks`;
 }
 
+/**
+ * A series' problems from its stacks' problems, each said once: every stack of a split series
+ * says the series was split and which stack it is (an fMRI run has hundreds of stacks); the
+ * series has one such problem.
+ */
+export function seriesProblems(stacks: AssembledSeries[]): SeriesProblem[] {
+  const seen = new Set<string>();
+  const split = stacks.some((s) => s.problems.some((p) => p.kind === 'split-acquisition'))
+    ? [{ kind: 'split-acquisition' as const, message: splitMessage(stacks.map((s) => s.acquisition)) }] : [];
+  return [...split, ...stacks.flatMap((s) => s.problems).filter((p) => p.kind !== 'split-acquisition')]
+    .filter((p) => !seen.has(p.message) && seen.add(p.message));
+}
+
 interface StackPlan {
   members: SeriesInput[];
   /** The acquisition label that selects this stack's frames */

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { storedFromPhysical } from '../dicom/physical.js';
 import type { StoredArray } from '../dicom/pixels.js';
-import type { AssembledSeries } from '../dicom/series.js';
+import { seriesProblems, type AssembledSeries } from '../dicom/series.js';
 import { writeDerivedSeries } from '../dicom/write.js';
 import type { DenoisedSeries } from '../api/contract.js';
 import { isInside } from '../shared/fs-paths.js';
@@ -74,11 +74,14 @@ function bySeries(stacks: AssembledSeries[]): AssembledSeries[][] {
   return [...groups.values()];
 }
 
+/** How a stack is named in messages: its acquisition ("TE 30 ms", "time 2"), else its place. */
+const stackName = (s: AssembledSeries) => s.acquisition ?? `stack ${s.stack + 1}`;
+
 /** What a derived series says was done, when its stacks say different things (each its own σ). */
 function seriesDerivation(stacks: { series: AssembledSeries; derivation: string }[]): string {
   const distinct = [...new Set(stacks.map((s) => s.derivation))];
   if (distinct.length === 1) return distinct[0]!;
-  const shown = stacks.slice(0, 6).map((s) => `${s.series.acquisition ?? `stack ${s.series.stack + 1}`}: ${s.derivation}`);
+  const shown = stacks.slice(0, 6).map((s) => `${stackName(s.series)}: ${s.derivation}`);
   return `${shown.join('; ')}${stacks.length > 6 ? `; … ${stacks.length - 6} more stacks` : ''}`;
 }
 
@@ -111,12 +114,12 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
         // One stack that cannot be read or processed: the others are still written, and the
         // failure names the stack.
         const message = (error as Error).message;
-        failed.push({ input: path.dirname(series.slices[0]!.file), seriesInstanceUid: series.seriesInstanceUid, error: stacks.length > 1 ? `${series.acquisition ?? `stack ${series.stack + 1}`}: ${message}` : message });
+        failed.push({ input: path.dirname(series.slices[0]!.file), seriesInstanceUid: series.seriesInstanceUid, error: stacks.length > 1 ? `${stackName(series)}: ${message}` : message });
       }
     }
     if (processed.length === 0) continue;
     try {
-      results.push(await writeSeries(processed, index, seriesStart));
+      results.push(await writeSeries(stacks, processed, index, seriesStart));
     } catch (error) {
       failed.push({ input: path.dirname(stacks[0]!.slices[0]!.file), seriesInstanceUid: stacks[0]!.seriesInstanceUid, error: (error as Error).message });
     }
@@ -148,7 +151,7 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
     return { series, stored, derivation, clipped };
   }
 
-  async function writeSeries(stacks: ProcessedStack[], index: number, seriesStart: number): Promise<ProcessedSeries> {
+  async function writeSeries(all: AssembledSeries[], stacks: ProcessedStack[], index: number, seriesStart: number): Promise<ProcessedSeries> {
     const first = stacks[0]!.series;
     // Multi-frame sources: their frames go back into one file, in frame order — the frames of
     // every stack processed (an Enhanced object holding two echoes stays one object).
@@ -183,8 +186,8 @@ export async function processSeriesFolder(options: ProcessOptions, transform: Sl
       output: written.outDir, outputSeriesInstanceUid: written.seriesInstanceUid, description: written.description, derivation,
       slices: stacks.reduce((n, s) => n + s.series.slices.length, 0),
       seconds: (performance.now() - seriesStart) / 1000, clippedPixels: written.clippedPixels + stacks.reduce((n, s) => n + s.clipped, 0),
-      // A split series says so once (each stack's copy of that message names the stack).
-      problems: [...new Set(stacks.flatMap((s) => s.series.problems.map((p) => (p.kind === 'split-acquisition' ? p.message.replace(/; this one is .*$/, '') : p.message))))],
+      // The source series' problems as the catalogue states them (a split said once).
+      problems: seriesProblems(all).map((p) => p.message),
     };
   }
 }
