@@ -99,7 +99,7 @@ interface Batch {
 }
 
 /** Normalisation fitted at the card's scope; the dataset statistics go into the card. */
-function prepare(volumes: TrainingVolume[], config: TrainConfig, fixed?: NormalisationParams) {
+export function prepare(volumes: TrainingVolume[], config: TrainConfig, fixed?: NormalisationParams) {
   const spec = config.preprocessing.normalisation;
   const scope = normalisationScope(spec);
   const masked = volumes.map((v) => v.slices.map((s) => {
@@ -502,7 +502,7 @@ async function loadCheckpoint(dir: string, optimizer: tf.Optimizer, config: Trai
 /** The data range validation PSNR/SSIM use: data units, so runs with other normalisations compare. */
 export const VALIDATION_DATA_RANGE = 'data units (HU for CT); data range = each validation slice\'s max − min';
 
-function cardFor(config: TrainConfig, history: EpochRecord[], datasetParams: NormalisationParams | undefined,
+export function cardFor(config: TrainConfig, history: EpochRecord[], datasetParams: NormalisationParams | undefined,
   volumes: TrainingVolume[], heldOut: string[], backend: string | undefined, seconds: number, parameters: number, savedEpoch: number,
   lineage?: { architecture: ModelCardInput['architecture']; parent: ModelCardInput['parent'] }): ModelCardInput {
   // The metrics of the weights actually saved: the restored best epoch, else the last.
