@@ -66,8 +66,13 @@ export function importFromTorch(configInput: TrainConfigInput, volumes: Training
   // One history record per logged step range (the card's "epochs"): PyTorch's run has no validation.
   const history = torchHistory.map((h, k) => ({ epoch: k + 1, trainLoss: h.loss, valLoss: null, valPsnr: null, valSsim: null, learningRate: h.learningRate, seconds: h.seconds }));
   const { datasetParams } = prepare(volumes.slice(0, 1), config);
-  const trainedConfig = { ...config, batchSize: batch, epochs: history.length || 1, stepsPerEpoch: Math.max(1, Math.round(steps / Math.max(1, history.length))) };
+  // The config as run: a run timed by --minutes took its own number of steps (and --batch its own batch).
+  const asRun = steps === config.epochs * config.stepsPerEpoch ? {} : { epochs: 1, stepsPerEpoch: steps };
+  const trainedConfig = { ...config, batchSize: batch, ...asRun };
   const card = cardFor(trainedConfig, history, datasetParams, volumes, heldOut, `pytorch ${String(weights.meta.torch ?? '')} on ${String(weights.meta.device ?? 'an unknown device')}`.trim(),
     Number(weights.meta.seconds ?? 0), parameterCount(model), history.length);
+  // No validation split there: the held-out bench (bench:quality) is what judges such a run.
+  const { validation: _none, ...metrics } = card.metrics ?? {};
+  card.metrics = metrics;
   return { model, card, config: trainedConfig, steps };
 }

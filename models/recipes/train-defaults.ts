@@ -141,51 +141,65 @@ async function saveDefault(recipe: DefaultRecipe, model: tf.LayersModel, card: M
 interface TorchFlags { export?: string; import?: string; steps?: number; minutes?: number; device?: string }
 
 /**
- * One training run with PyTorch (torch-engine.ts, torch_train.py): the recipe's config with the
- * overrides, one stage, from scratch or from `initDir`'s weights.
+ * One PyTorch run of `config` (torch-engine.ts, torch_train.py), from `init`'s weights when given:
+ * the training set exported to `work`/data, trained into `work`/weights, imported back. With
+ * `flags.export` it stops after writing the data (for a GPU machine); with `flags.import` it only
+ * imports weights trained elsewhere. Returns undefined when it only exported.
  */
-async function trainWithTorch(base: DefaultRecipe, outDir: string | undefined, overrides: [string, unknown][], initDir: string | undefined, flags: TorchFlags): Promise<void> {
-  const recipe = withFields(base, overrides);
-  const volumes = await trainingVolumes(recipe);
-  const work = path.join(ROOT, '.tmp', `torch-${outDir ? path.basename(outDir) : recipe.folder}`);
+async function torchRun(recipe: DefaultRecipe, volumes: TrainingVolume[], work: string, init: tf.LayersModel | undefined, flags: TorchFlags):
+  Promise<{ model: tf.LayersModel; card: ModelCardInput; steps: number; history: unknown[] } | undefined> {
   const heldOut = recipe.heldOut.map((h) => `test/fixtures/dicom/${h.file}`);
-  const started = Date.now();
   let weightsDir = flags.import ? path.resolve(flags.import) : undefined;
   if (!weightsDir) {
     const dataDir = flags.export ? path.resolve(flags.export) : path.join(work, 'data');
     const { slices, bytes } = exportForTorch(recipe.config, volumes, dataDir);
     console.log(`${recipe.folder}: ${slices} training slices (${(bytes / 2 ** 20).toFixed(1)} MiB) for PyTorch in ${path.relative(ROOT, dataDir)}`);
     const args = [TORCH_TRAINER, '--data', dataDir, '--out', path.join(work, 'weights')];
-    if (initDir) {
-      const init = await loadModelFolder(path.resolve(initDir));
-      saveTorchWeights(init.model, path.join(dataDir, 'init'));
-      init.model.dispose();
+    if (init) {
+      saveTorchWeights(init, path.join(dataDir, 'init'));
       args.push('--init', path.join(dataDir, 'init'));
     }
     if (flags.steps) args.push('--steps', String(flags.steps));
     if (flags.minutes) args.push('--minutes', String(flags.minutes));
     if (flags.device) args.push('--device', flags.device);
     if (flags.export) {
-      console.log(`${recipe.folder}: now, where PyTorch is: python3 ${[path.relative(ROOT, TORCH_TRAINER), '--data', '<data>', '--out', '<weights>', ...args.slice(5)].join(' ')}`);
+      console.log(`${recipe.folder}: now, where PyTorch is: python3 ${[path.relative(ROOT, TORCH_TRAINER), '--data', '<data>', '--out', '<weights>', ...args.slice(5).map((a) => a.startsWith(dataDir) ? `<data>${a.slice(dataDir.length)}` : a)].join(' ')}`);
       console.log(`${recipe.folder}: then here: npm run train:defaults -- ${recipe.modality.toLowerCase()} --engine torch --import <weights> [--out <dir>] (with the same --set)`);
-      return;
+      return undefined;
     }
     const run = spawnSync(process.env.PYTHON ?? 'python3', args, { stdio: 'inherit' });
-    if (run.status !== 0) throw new Error(`torch_train.py failed (exit ${run.status ?? run.signal}); is PyTorch installed (apt: python3-torch)?`);
+    if (run.status !== 0) throw new Error(`torch_train.py failed (exit ${run.status ?? run.signal}); is PyTorch installed (apt: python3-torch; PYTHON=<interpreter> to choose one)?`);
     weightsDir = path.join(work, 'weights');
   }
   const { model, card, steps } = importFromTorch(recipe.config, volumes, weightsDir, heldOut);
-  const target = await saveDefault(recipe, model, card, outDir, {
-    stages: [], minutes: (Date.now() - started) / 60000 + (Number(card.training?.seconds ?? 0) / 60), stoppedBy: 'completed',
-    trainedBy: `Trained with PyTorch (${String(card.backend)}): ${steps} steps of ${(card.training?.config as { batchSize?: number } | undefined)?.batchSize} patches.`,
-    command: ['npm run train:defaults --', recipe.modality.toLowerCase(), '--engine torch', ...(initDir ? [`--init ${initDir}`] : []),
-      ...(flags.steps ? [`--steps ${flags.steps}`] : [`--steps ${steps}`]), ...overrides.map(([f, v]) => `--set '${f}=${JSON.stringify(v)}'`)].join(' '),
-  });
-  if (!flags.import) rmSync(work, { recursive: true, force: true });
-  console.log(`${recipe.folder}: saved to ${target} (PyTorch, ${steps} steps)`);
+  return { model, card, steps, history: card.training?.history ?? [] };
 }
 
-async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrides: [string, unknown][], initDir?: string): Promise<void> {
+function torchNote(card: ModelCardInput, steps: number): string {
+  return `PyTorch (${String(card.backend)}): ${steps} steps of ${(card.training?.config as { batchSize?: number } | undefined)?.batchSize} patches`;
+}
+
+/** `--engine torch`: one PyTorch run of the recipe's config with the overrides, from scratch or from `initDir`. */
+async function trainWithTorch(base: DefaultRecipe, outDir: string | undefined, overrides: [string, unknown][], initDir: string | undefined, flags: TorchFlags): Promise<void> {
+  const recipe = withFields(base, overrides);
+  const volumes = await trainingVolumes(recipe);
+  const work = path.join(ROOT, '.tmp', `torch-${outDir ? path.basename(outDir) : recipe.folder}`);
+  const started = Date.now();
+  const init = initDir && !flags.import ? await loadModelFolder(path.resolve(initDir)) : undefined;
+  const result = await torchRun(recipe, volumes, work, init?.model, flags);
+  init?.model.dispose();
+  if (!result) return;
+  const target = await saveDefault(recipe, result.model, result.card, outDir, {
+    stages: [], minutes: (Date.now() - started) / 60000 + (Number(result.card.training?.seconds ?? 0) / 60), stoppedBy: 'completed',
+    trainedBy: `Trained with ${torchNote(result.card, result.steps)}.`,
+    command: ['npm run train:defaults --', recipe.modality.toLowerCase(), '--engine torch', ...(initDir ? [`--init ${initDir}`] : []),
+      `--steps ${flags.steps ?? result.steps}`, ...overrides.map(([f, v]) => `--set '${f}=${JSON.stringify(v)}'`)].join(' '),
+  });
+  if (!flags.import) rmSync(work, { recursive: true, force: true });
+  console.log(`${recipe.folder}: saved to ${target} (PyTorch, ${result.steps} steps)`);
+}
+
+async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrides: [string, unknown][], initDir?: string, torchFlags: TorchFlags = {}): Promise<void> {
   const recipe = withFields(base, overrides);
   const backend = await initBackend();
   console.log(`${recipe.folder}: ${describeBackend(backend)}`);
@@ -206,8 +220,15 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
       init = await loadModelFolder(stageModel);
       continue;
     }
-    // trainModel owns `init` from here (it trains that model or disposes it).
-    result = await trainRun(stageRecipe, backend.name, init, stages.length ? path.join(work, `stage-${k + 1}`) : work);
+    if (k > 0 && stages[k - 1]!.engine === 'torch') {
+      // A PyTorch stage (the GPU engine): from the last stage's weights, imported back with its card.
+      const run = (await torchRun(stageRecipe, await trainingVolumes(stageRecipe), path.join(work, `stage-${k + 1}`), init?.model, { device: torchFlags.device }))!;
+      init?.model.dispose();
+      result = { model: run.model, card: run.card, history: run.card.training?.history ?? [], stoppedBy: 'completed' } as unknown as Trained;
+    } else {
+      // trainModel owns `init` from here (it trains that model or disposes it).
+      result = await trainRun(stageRecipe, backend.name, init, stages.length ? path.join(work, `stage-${k + 1}`) : work);
+    }
     if (k < stages.length) {
       rmSync(stageModel, { recursive: true, force: true });
       await saveModelFolder(result.model, result.card, stageModel);
@@ -242,7 +263,7 @@ const overrides = (flags.set ?? []).map((s): [string, unknown] => {
 if ((flags.out || flags.init) && !which) throw new Error('--out and --init need one recipe: ct or mr');
 if (flags.init && !flags.out) throw new Error('--init: give --out too (a fine-tuned candidate is compared before it replaces a shipped model)');
 if (flags.engine && flags.engine !== 'torch' && flags.engine !== 'tfjs') throw new Error(`--engine ${flags.engine}: tfjs or torch`);
-const torchOnly = ['export', 'import', 'steps', 'minutes', 'device'] as const;
+const torchOnly = ['export', 'import', 'steps', 'minutes'] as const;
 if (flags.engine !== 'torch' && torchOnly.some((f) => flags[f] !== undefined)) throw new Error(`--${torchOnly.find((f) => flags[f] !== undefined)}: only with --engine torch`);
 const positive = (name: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
@@ -257,5 +278,5 @@ for (const recipe of DEFAULT_RECIPES) {
       export: flags.export, import: flags.import, device: flags.device,
       steps: positive('steps', flags.steps), minutes: positive('minutes', flags.minutes),
     });
-  } else await trainOne(recipe, flags.out, overrides, flags.init);
+  } else await trainOne(recipe, flags.out, overrides, flags.init, { device: flags.device });
 }

@@ -60,7 +60,7 @@ export function loadTorchWeights(model: tf.LayersModel, weights: TorchWeights): 
   const layers = convLayers(model);
   if (weights.tensors.length !== 2 * layers.length) throw new Error(`PyTorch weights: ${weights.tensors.length} tensors for ${layers.length} convolutions (a kernel and a bias each)`);
   layers.forEach((layer, k) => {
-    const [kernel, bias] = layer.getWeights();
+    const [kernel] = layer.getWeights();
     const [h, w, i, o] = kernel!.shape;
     const kt = weights.tensors[2 * k]!, bt = weights.tensors[2 * k + 1]!;
     if (kt.kind !== 'kernel' || kt.shape.join() !== [o, i, h, w].join()) throw new Error(`PyTorch weights: layer ${k} (${layer.name}) needs a kernel ${[o, i, h, w].join('×')}, got ${kt.kind} ${kt.shape.join('×')}`);
