@@ -55,7 +55,7 @@ test('the recipe reproduces each shipped card: its last stage\'s config is the o
     const { version: _trainedAs, ...trained } = parseTrainConfig(card.training!.config);
     assert.deepEqual(last, trained, `${recipe.folder}: recipe vs card`);
     assert.equal(card.version, version);
-    assert.deepEqual(card.inference, { ...recipe.inference, noiseGuardLocal: recipe.inference.noiseGuardLocal ?? null, riskWeighting: recipe.inference.riskWeighting ?? false, riskNoise: recipe.inference.riskNoise ?? 'white' });
+    assert.deepEqual(card.inference, { ...recipe.inference, noiseGuardLocal: recipe.inference.noiseGuardLocal ?? null, riskWeighting: recipe.inference.riskWeighting ?? false, riskNoise: recipe.inference.riskNoise ?? 'white', keepLowFrequencies: recipe.inference.keepLowFrequencies ?? null });
   }
   // 1.0.2's second stage: loss ÷ noise σ from 1.0.1's weights, with a warm-up.
   const [first, second] = stageConfigs(CT_DEFAULT).map((c) => parseTrainConfig(c));

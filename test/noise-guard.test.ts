@@ -9,7 +9,8 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { initBackend } from '../src-main/model/backend.js';
 import { psnr } from '../src-main/model/metrics.js';
-import { guardRemoval, limitLocalEnergy, limitToNoise } from '../src-main/model/noise-guard.js';
+import { guardRemoval, keepLowFrequencies, limitLocalEnergy, limitToNoise } from '../src-main/model/noise-guard.js';
+import { Rng } from '../src-main/noise/rng.js';
 import { loadModelFolder } from '../src-main/model/model-io.js';
 import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
 import { estimateNoiseSigma, noiseSigmaUpperBound } from '../src-main/preprocess/noise-level.js';
@@ -119,10 +120,43 @@ test('the local guard keeps the edges a blurring model would remove, and leaves 
   assert.ok(farTouched < 0.01 * farCount, `${farTouched} of ${farCount} pixels away from the edge touched`);
 });
 
+test('what a model removes at broad scales is put back (tissue values, faint contrast); the noise it removed stays removed, padding untouched', () => {
+  const W = 160, H = 128, rng = new Rng(8);
+  // Clean: soft tissue at 40 HU with a faint broad lesion (+6 HU, σ 12 px) and a sharp bright edge.
+  const clean = new Float32Array(W * H).map((_, j) => {
+    const x = j % W, y = Math.floor(j / W);
+    return 40 + 6 * Math.exp(-((x - 60) ** 2 + (y - 64) ** 2) / (2 * 12 * 12)) + (x > 120 ? 400 : 0);
+  });
+  const noise = new Float32Array(W * H).map(() => 20 * rng.normal());
+  const input = clean.map((v, j) => v + noise[j]!);
+  // A model that removed the noise, the lesion's contrast and 3 HU of everything (a bias).
+  const out = clean.map((v, j) => v - 6 * Math.exp(-(((j % W) - 60) ** 2 + (Math.floor(j / W) - 64) ** 2) / (2 * 12 * 12)) - 3);
+  const mask = new Uint8Array(W * H);
+  for (let j = 0; j < mask.length; j++) if (j % W < 8) { mask[j] = 1; input[j] = -3024; out[j] = -3024; }
+  const before = out.slice();
+  keepLowFrequencies(input, out, W, H, mask, 4);
+  const at = (a: Float32Array, x: number, y: number) => a[y * W + x]!;
+  const mean = (a: Float32Array, x0: number, x1: number, y0: number, y1: number) => {
+    let s = 0, n = 0;
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) { s += a[y * W + x]! - clean[y * W + x]!; n++; }
+    return s / n;
+  };
+  assert.ok(mean(before, 50, 70, 54, 74) < -7, `the model took the lesion and the bias: ${mean(before, 50, 70, 54, 74).toFixed(2)} HU`);
+  assert.ok(Math.abs(mean(out, 50, 70, 54, 74)) < 1, `lesion contrast back: error ${mean(out, 50, 70, 54, 74).toFixed(2)} HU`);
+  assert.ok(Math.abs(mean(out, 20, 40, 10, 30)) < 1, `tissue value back away from the lesion: ${mean(out, 20, 40, 10, 30).toFixed(2)} HU`);
+  // Beside the padding too: 8 columns of −3024 do not pull the tissue next to them.
+  assert.ok(Math.abs(mean(out, 8, 12, 10, 118)) < 1.5, `beside the padding: ${mean(out, 8, 12, 10, 118).toFixed(2)} HU`);
+  for (let j = 0; j < mask.length; j++) if (mask[j]) assert.equal(out[j], -3024);
+  // The removed white noise stays removed: what comes back of it is its share below 4 px (≈ 0.5 % of its variance).
+  let e = 0, n = 0;
+  for (let y = 10; y < 118; y++) for (let x = 20; x < 110; x++) { e += (at(out, x, y) - at(clean, x, y)) ** 2; n++; }
+  assert.ok(Math.sqrt(e / n) < 0.15 * 20, `noise left ${Math.sqrt(e / n).toFixed(2)} HU of σ 20`);
+});
+
 test('the MR default with its guard never makes a low-noise MR slice worse, and still cleans a noisy one', async () => {
   const loaded = await loadModelFolder(path.join(ROOT, 'models', 'mr-default'));
   const guarded = ModelDenoiser.fromLoaded(loaded);
-  const unguarded = ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false, riskNoise: 'white' } } });
+  const unguarded = ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false, riskNoise: 'white', keepLowFrequencies: null } } });
   for (const [k, percent] of [1, 2, 5].entries()) {
     const clean = mrPhantomSlice(192, k, 3, 7);
     let hi = 0;

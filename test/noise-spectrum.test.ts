@@ -56,7 +56,7 @@ test('recorrupted fine-tuning adapts the CT default to correlated noise it was n
   const noisy = clean.map((c, i) => addNoise(c, 256, 256, spec, 300 + i).noisy);
   const volume: TrainingVolume = { seriesId: 'noisy', modality: 'CT', slices: noisy.slice(0, 6).map((values) => ({ values, width: 256, height: 256 })), source: 'phantom' };
   const init = await loadModelFolder(path.join(ROOT, 'models', 'ct-default'));
-  const unguarded = (loaded: LoadedModel) => ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false, riskNoise: 'white' } } });
+  const unguarded = (loaded: LoadedModel) => ModelDenoiser.fromLoaded({ ...loaded, card: { ...loaded.card, inference: { noiseGuard: null, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false, riskNoise: 'white', keepLowFrequencies: null } } });
   const score = async (loaded: LoadedModel) => psnr(clean[6]!, await unguarded(loaded).denoise({ values: noisy[6]!, width: 256, height: 256 }), 2000);
   const before = await score(init);
   const messages: string[] = [];
@@ -68,7 +68,9 @@ test('recorrupted fine-tuning adapts the CT default to correlated noise it was n
   assert.ok(messages.some((m) => /noise measured in 1 series \(σ 2\d\.\d\)/.test(m)), messages.join('\n'));
   assert.equal(result.card.task.mode, 'recorrupted');
   const after = await score({ model: result.model, card: result.card as LoadedModel['card'], folder: 'memory' } as LoadedModel);
-  assert.ok(after > before + 0.5, `held-out slice: default ${before.toFixed(2)} dB → adapted ${after.toFixed(2)} dB`);
+  // 40 steps: the CT default 1.0.2 gained more than 0.5 dB here; 1.1.0 (trained 20× longer) already
+  // removes more of this noise, and 40 steps of recorrupted pairs gain it 0.44 dB.
+  assert.ok(after > before + 0.3, `held-out slice: default ${before.toFixed(2)} dB → adapted ${after.toFixed(2)} dB`);
   if (result.model !== init.model) init.model.dispose();
   result.model.dispose();
 });

@@ -94,7 +94,13 @@ export const ModelCard = z.object({
      * correlated noise as anatomy and kept it.
      */
     riskNoise: z.enum(['white', 'spectrum']).default('white'),
-  }).default({ noiseGuard: 1, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false, riskNoise: 'white' }),
+    /**
+     * Put back the low-pass (a Gaussian of this many pixels) of what the model removed, after the
+     * guards: noise has no local mean, so that share is tissue values or anatomy (noise-guard.ts
+     * keepLowFrequencies). null: off (cards before it).
+     */
+    keepLowFrequencies: z.number().positive().max(64).nullable().default(null),
+  }).default({ noiseGuard: 1, noiseGuardScales: 2, noiseGuardLocal: null, riskWeighting: false, riskNoise: 'white', keepLowFrequencies: null }),
   /** The model this one was fine-tuned from, and how that model scored on this run's validation data. */
   parent: z.object({
     name: z.string(), version: z.string(), folder: z.string().optional(),

@@ -9,7 +9,7 @@ import {
   type NormalisationParams,
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
-import { guardRemoval } from './noise-guard.js';
+import { guardRemoval, keepLowFrequencies } from './noise-guard.js';
 import {
   cropWindow, innerPixels, innerPixelsOfCrops, keepShareOfRemoval, probeWindows, riskMinimisingWeight, riskSigma, unmeasuredForRisk, type RiskEstimate,
 } from './risk-estimate.js';
@@ -151,8 +151,9 @@ export class ModelDenoiser implements SliceDenoiser {
           keepShareOfRemoval(input.values, out, mask, this.lastRisk.weight, risk.dark);
           this.kept.set(out, this.lastRisk.weight);
         }
-        const { noiseGuard, noiseGuardScales, noiseGuardLocal } = this.loaded.card.inference;
+        const { noiseGuard, noiseGuardScales, noiseGuardLocal, keepLowFrequencies: lowPass } = this.loaded.card.inference;
         guardRemoval(input.values, out, input.width, input.height, mask, { factor: noiseGuard, scales: noiseGuardScales, local: noiseGuardLocal, sigma: input.noiseSigma });
+        if (lowPass !== null) keepLowFrequencies(input.values, out, input.width, input.height, mask, lowPass);
         for (let j = 0; j < out.length; j++) if (mask[j]) out[j] = input.values[j]!;
         outputs[i] = out;
       });
