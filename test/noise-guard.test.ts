@@ -9,7 +9,9 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { initBackend } from '../src-main/model/backend.js';
 import { psnr } from '../src-main/model/metrics.js';
-import { guardRemoval, keepLowFrequencies, limitLocalEnergy, limitToNoise } from '../src-main/model/noise-guard.js';
+import { guardRemoval, keepLowFrequencies, limitLocalEnergy, limitToNoise, lowPassScale } from '../src-main/model/noise-guard.js';
+import { estimateNoiseSpectrum } from '../src-main/preprocess/noise-spectrum.js';
+import { correlatedField } from '../src-main/noise/models.js';
 import { Rng } from '../src-main/noise/rng.js';
 import { loadModelFolder } from '../src-main/model/model-io.js';
 import { ModelDenoiser } from '../src-main/model/model-denoiser.js';
@@ -151,6 +153,22 @@ test('what a model removes at broad scales is put back (tissue values, faint con
   let e = 0, n = 0;
   for (let y = 10; y < 118; y++) for (let x = 20; x < 110; x++) { e += (at(out, x, y) - at(clean, x, y)) ** 2; n++; }
   assert.ok(Math.sqrt(e / n) < 0.15 * 20, `noise left ${Math.sqrt(e / n).toFixed(2)} HU of σ 20`);
+});
+
+test('the low frequencies go back at a scale where the slice\'s own noise is as faint as white noise is at the card\'s: further out the more correlated it is', () => {
+  const size = 256;
+  const scale = (correlation: number) => {
+    const rng = new Rng(3);
+    const field = correlation > 0 ? correlatedField(size, size, correlation, rng) : new Float32Array(size * size).map(() => rng.normal());
+    const spectrum = estimateNoiseSpectrum([{ values: field.map((v) => 40 + 20 * v), width: size, height: size }], 64);
+    return lowPassScale(spectrum.amplitude, spectrum.size, 3);
+  };
+  const [white, c1, c25] = [scale(0), scale(1), scale(2.5)];
+  assert.ok(white <= 4.5, `white noise: ${white} px (the card's 3)`);
+  assert.ok(c1 >= 9, `1 px-correlated noise: ${c1} px`);
+  assert.ok(c25 > c1 && c25 >= 12, `2.5 px-correlated noise: ${c25} px`);
+  // A flat spectrum is white noise exactly: the card's scale.
+  assert.equal(lowPassScale(new Float64Array(64 * 64).fill(1), 64, 3), 3);
 });
 
 test('the MR default with its guard never makes a low-noise MR slice worse, and still cleans a noisy one', async () => {

@@ -300,7 +300,7 @@ def main():
         opt.step()
         k += 1
         if k % 50 == 0:
-            v = float(loss)
+            v = float(loss.detach())
             avg = v if avg is None else 0.9 * avg + 0.1 * v
         if k % every == 0:
             history.append({'step': k, 'loss': avg, 'learningRate': lr, 'seconds': round(time.time() - started, 1)})

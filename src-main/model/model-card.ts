@@ -95,7 +95,8 @@ export const ModelCard = z.object({
      */
     riskNoise: z.enum(['white', 'spectrum']).default('white'),
     /**
-     * Put back the low-pass (a Gaussian of this many pixels) of what the model removed, after the
+     * Put back the low-pass (a Gaussian of this many pixels for white noise; further out where the
+     * slice's noise spectrum is correlated: lowPassScale) of what the model removed, after the
      * guards: noise has no local mean, so that share is tissue values or anatomy (noise-guard.ts
      * keepLowFrequencies). null: off (cards before it).
      */

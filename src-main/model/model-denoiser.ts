@@ -9,7 +9,7 @@ import {
   type NormalisationParams,
 } from '../preprocess/normalise.js';
 import { imputePixels, invalidMask } from '../preprocess/impute.js';
-import { guardRemoval, keepLowFrequencies } from './noise-guard.js';
+import { guardRemoval, keepLowFrequencies, lowPassScale } from './noise-guard.js';
 import {
   cropWindow, innerPixels, innerPixelsOfCrops, keepShareOfRemoval, probeWindows, riskMinimisingWeight, riskSigma, unmeasuredForRisk, type RiskEstimate,
 } from './risk-estimate.js';
@@ -153,7 +153,12 @@ export class ModelDenoiser implements SliceDenoiser {
         }
         const { noiseGuard, noiseGuardScales, noiseGuardLocal, keepLowFrequencies: lowPass } = this.loaded.card.inference;
         guardRemoval(input.values, out, input.width, input.height, mask, { factor: noiseGuard, scales: noiseGuardScales, local: noiseGuardLocal, sigma: input.noiseSigma });
-        if (lowPass !== null) keepLowFrequencies(input.values, out, input.width, input.height, mask, lowPass);
+        if (lowPass !== null) {
+          // At a scale where this slice's own noise has as little power as white noise has at the card's.
+          const spectrum = sliceNoiseSpectrum(input, mask, this.loaded.card.task.modality, LOW_PASS_SPECTRUM_SIDE);
+          this.lastLowPass = spectrum ? lowPassScale(spectrum.amplitude, spectrum.size, lowPass) : lowPass;
+          keepLowFrequencies(input.values, out, input.width, input.height, mask, this.lastLowPass);
+        }
         for (let j = 0; j < out.length; j++) if (mask[j]) out[j] = input.values[j]!;
         outputs[i] = out;
       });
@@ -180,6 +185,8 @@ export class ModelDenoiser implements SliceDenoiser {
 
   /** The risk estimate of the last slice denoised (cards with `inference.riskWeighting`), for benchmarks and logs. */
   lastRisk?: RiskEstimate;
+  /** The scale (px) the last slice's removal had its low frequencies put back at (cards with `inference.keepLowFrequencies`). */
+  lastLowPass?: number;
 
   /** Each output's kept share (risk-weighted cards only), looked up by the output itself. */
   private readonly kept = new WeakMap<Float32Array, number>();
@@ -210,6 +217,9 @@ function sliceNoiseSpectrum(input: ModelSliceInput, mask: Uint8Array, modality: 
 
 /** CT values below this (HU) are air or lung, whose noise is not the body's. */
 const CT_TISSUE_FLOOR = -500;
+
+/** FFT side of the spectrum lowPassScale reads (64×64 regions resolve correlations of a few pixels). */
+const LOW_PASS_SPECTRUM_SIDE = 64;
 
 /**
  * What the risk estimate needs besides the network's output: σ (given; or the total power of the
