@@ -127,7 +127,7 @@ function boxGaussian(values: Float32Array, width: number, height: number, sigma:
   let lower = Math.floor(ideal);
   if (lower % 2 === 0) lower--;
   const m = Math.round((12 * sigma * sigma - passes * lower * lower - 4 * passes * lower - 3 * passes) / (-4 * lower - 4));
-  let a = Float32Array.from(values), b = new Float32Array(values.length);
+  const a = Float32Array.from(values), b = new Float32Array(values.length);
   for (let k = 0; k < passes; k++) {
     const r = ((k < m ? lower : lower + 2) - 1) / 2;
     boxPass(a, b, width, height, r, 1, width); // along rows
