@@ -7,6 +7,7 @@
  */
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildModel, parameterCount } from '../../src-main/model/architectures.js';
 import { cardFor, prepare, type TrainingVolume } from '../../src-main/model/train.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from '../../src-main/model/train-config.js';
@@ -14,7 +15,7 @@ import { loadTorchWeights, readTorchWeights } from '../../src-main/model/torch-w
 import type { ModelCardInput } from '../../src-main/model/model-card.js';
 import type * as tf from '@tensorflow/tfjs';
 
-export const TORCH_TRAINER = path.join(path.dirname(new URL(import.meta.url).pathname), 'torch_train.py');
+export const TORCH_TRAINER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_train.py');
 
 /** Writes manifest.json and slices.bin into `dir`; returns how many slices and bytes. */
 export function exportForTorch(configInput: TrainConfigInput, volumes: TrainingVolume[], dir: string): { slices: number; bytes: number } {

@@ -206,8 +206,8 @@ def levels(spec, n, device, gen):
     return s['min'] + u * (s['max'] - s['min'])
 
 
-def make_batch(data, cfg, gen):
-    size, count = cfg['patchSize'], cfg['batchSize']
+def make_batch(data, cfg, gen, count):
+    size = cfg['patchSize']
     clean, mask, units = data.draw(count, size, cfg['augment'], cfg['maxEmptyFraction'], gen)
     noise = torch.empty_like(clean)
     which = torch.randint(0, len(cfg['noise']), (count,), device=clean.device, generator=gen)
@@ -240,6 +240,7 @@ def main():
     ap.add_argument('--init', help='a weights folder (this format) to start from instead of He-normal weights')
     ap.add_argument('--manifest', help='another manifest.json for the same slices (e.g. the recipe with other settings)')
     ap.add_argument('--checkpoint-minutes', type=float, default=1.0, help='how often the weights so far are written (partial)')
+    ap.add_argument('--prefetch', type=int, default=8, help='batches drawn at once: on a GPU one draw\'s Python work, not the network, bounds a step')
     args = ap.parse_args()
 
     man = json.load(open(args.manifest or os.path.join(args.data, 'manifest.json')))
@@ -285,6 +286,7 @@ def main():
     budget = args.minutes * 60 if args.minutes else None
     history, started, k, avg = [], time.time(), 0, None
     saved, every = started, 500
+    queue = []
 
     def progress():
         return (time.time() - started) / budget if budget else (k - warm) / max(1, steps - warm)
@@ -293,7 +295,10 @@ def main():
         lr = rate(k, progress())
         for g in opt.param_groups:
             g['lr'] = lr
-        x, y, w = make_batch(data, cfg, gen)
+        if not queue:
+            b = cfg['batchSize']
+            queue = list(zip(*(t.split(b) for t in make_batch(data, cfg, gen, b * max(1, args.prefetch)))))
+        x, y, w = queue.pop(0)
         loss = ((model(x) - y) ** 2 * w).sum() / w.numel()
         opt.zero_grad(set_to_none=True)
         loss.backward()
