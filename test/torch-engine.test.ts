@@ -156,6 +156,12 @@ test('the training set goes to PyTorch as train.ts prepares it: window-normalise
   assert.ok(chestValues[0]! > 0, `padding imputed (${chestValues[0]})`);
 
   assert.throws(() => exportForTorch({ ...config, mode: 'noise2void' }, v, scratch('torch-export-n2v-')), /mode noise2void: only supervised recipes/);
+  // A folder holding anything but an earlier export is not written into.
+  const busy = scratch('torch-export-busy-');
+  writeFileSync(path.join(busy, 'scan.dcm'), 'not ours');
+  assert.throws(() => exportForTorch(config, v, busy), /holds other files \(scan\.dcm\): give an empty or new folder/);
+  assert.equal(readFileSync(path.join(busy, 'scan.dcm'), 'utf8'), 'not ours');
+  exportForTorch(config, v, dir); // an earlier export is written over
 });
 
 function python(code: string): string {
@@ -191,6 +197,13 @@ print(json.dumps({'corr1': st(t.correlated(150, 64, 1, 'cpu', g)), 'corr15': st(
     assert.ok(Math.abs(py[k]!.lag1 - want.lag1) < 0.02, `${k}: neighbour correlation ${py[k]!.lag1.toFixed(3)} in PyTorch, ${want.lag1.toFixed(3)} in noise/models.ts`);
   }
   assert.ok(ts.corr1.lag1 > 0.7 && ts.fbpStandard.lag1 > 0.4 && Math.abs(py.white!.lag1) < 0.02, 'the fields are as correlated as their kinds');
+});
+
+test('torch_train.py names what is missing', { skip: noTorch }, () => {
+  const empty = scratch('torch-missing-');
+  const run = spawnSync(PYTHON, [TORCH_TRAINER, '--data', empty, '--out', path.join(empty, 'w'), '--device', 'cpu'], { encoding: 'utf8' });
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /manifest\.json not found \(write the data with train:defaults/);
 });
 
 test('a short PyTorch run comes back as a tfjs model that computes what PyTorch computes, with its card', { skip: noTorch }, () => {

@@ -5,7 +5,7 @@
  * - importFromTorch: the trained weights into the recipe's tfjs network, saved with a model card.
  * Between the two the folder can travel to a GPU machine (see models/README.md).
  */
-import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildModel, parameterCount } from '../../src-main/model/architectures.js';
@@ -44,6 +44,11 @@ export function exportForTorch(configInput: TrainConfigInput, volumes: TrainingV
     }
     return entry;
   });
+  // Only an empty folder or an earlier export is written over: never a folder holding anything else.
+  if (existsSync(dir)) {
+    const other = readdirSync(dir).filter((f) => !['manifest.json', 'slices.bin', 'init'].includes(f));
+    if (other.length) throw new Error(`torch engine: ${dir} holds other files (${other.slice(0, 3).join(', ')}${other.length > 3 ? ', …' : ''}): give an empty or new folder`);
+  }
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'slices.bin'), Buffer.concat(chunks));
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ config, slices: entries }, null, 1));

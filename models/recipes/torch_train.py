@@ -243,7 +243,14 @@ def main():
     ap.add_argument('--prefetch', type=int, default=8, help='batches drawn at once: on a GPU one draw\'s Python work, not the network, bounds a step')
     args = ap.parse_args()
 
-    man = json.load(open(args.manifest or os.path.join(args.data, 'manifest.json')))
+    manifest = args.manifest or os.path.join(args.data, 'manifest.json')
+    for f in (manifest, os.path.join(args.data, 'slices.bin')):
+        if not os.path.isfile(f):
+            raise SystemExit(f'torch_train: {f} not found (write the data with train:defaults -- <ct|mr> --engine torch --export <dir>)')
+    try:
+        man = json.load(open(manifest))
+    except json.JSONDecodeError as e:
+        raise SystemExit(f'torch_train: {manifest}: not JSON ({e})')
     cfg, arch = man['config'], man['config']['architecture']
     if arch['kind'] != 'dncnn' or arch.get('batchNorm') or arch.get('noiseMap') or arch.get('activation', 'relu') != 'relu':
         raise SystemExit('torch_train: only plain DnCNN (ReLU, no batch norm, no noise map) is trained here')

@@ -86,6 +86,8 @@ function describeRecipe(recipe: DefaultRecipe): string {
 }
 
 type Trained = Awaited<ReturnType<typeof trainModel>>;
+/** What a stage leaves for the next one and for the saved card (a tfjs run or a PyTorch one). */
+type StageResult = Pick<Trained, 'model' | 'card' | 'history' | 'stoppedBy'>;
 
 async function trainingVolumes(recipe: DefaultRecipe): Promise<TrainingVolume[]> {
   const seed = Number((recipe.config as { seed?: number }).seed ?? 1);
@@ -209,7 +211,7 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
   const stages = initDir || overrides.length ? [] : recipe.stages ?? [];
   const configs = stages.length ? stageConfigs(recipe) : [recipe.config];
   let init = initDir ? await loadModelFolder(path.resolve(initDir)) : undefined;
-  let result: Trained | undefined;
+  let result: StageResult | undefined;
   for (let k = 0; k <= stages.length; k++) {
     const stageRecipe: DefaultRecipe = { ...recipe, config: configs[k]! };
     if (k > 0) console.log(`${recipe.folder}: stage ${k + 1} of ${stages.length + 1}: ${stages[k - 1]!.why}`);
@@ -224,7 +226,7 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
       // A PyTorch stage (the GPU engine): from the last stage's weights, imported back with its card.
       const run = (await torchRun(stageRecipe, await trainingVolumes(stageRecipe), path.join(work, `stage-${k + 1}`), init?.model, { device: torchFlags.device }))!;
       init?.model.dispose();
-      result = { model: run.model, card: run.card, history: run.card.training?.history ?? [], stoppedBy: 'completed' } as unknown as Trained;
+      result = { model: run.model, card: run.card, history: run.card.training?.history ?? [], stoppedBy: 'completed' };
     } else {
       // trainModel owns `init` from here (it trains that model or disposes it).
       result = await trainRun(stageRecipe, backend.name, init, stages.length ? path.join(work, `stage-${k + 1}`) : work);

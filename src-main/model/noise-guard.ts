@@ -12,6 +12,7 @@
  * removal's low-pass (keepLowFrequencies) is anatomy or bias — put back (see its comment).
  */
 import { noiseSigmaUpperBound } from '../preprocess/noise-level.js';
+import { frequency } from '../shared/fft2d.js';
 
 export interface GuardSettings {
   /** Global bound on the removal's spread, in multiples of σ; null: none. */
@@ -168,9 +169,9 @@ export function lowPassScale(amplitude: Float64Array, n: number, base: number): 
   const share = (s: number, white: boolean) => {
     let kept = 0, total = 0;
     for (let ky = 0; ky < n; ky++) {
-      const fy = (ky < n / 2 ? ky : ky - n) / n;
+      const fy = frequency(ky, n);
       for (let kx = 0; kx < n; kx++) {
-        const fx = (kx < n / 2 ? kx : kx - n) / n;
+        const fx = frequency(kx, n);
         const power = white ? 1 : amplitude[ky * n + kx]! ** 2;
         kept += power * Math.exp(-4 * Math.PI * Math.PI * s * s * (fx * fx + fy * fy));
         total += power;
