@@ -96,6 +96,37 @@ test('the smooth U-Net pools by averages and upsamples bilinearly, keeps that th
   model.dispose();
 });
 
+test('a DnCNN on 2×2 sub-images: saved and loaded it computes the same, tiles of an odd-sized slice join up, it learns and its shuffles stay fixed', async () => {
+  const spec: ArchitectureSpec = { kind: 'dncnn', depth: 4, width: 8, downscale: 2 };
+  const model = buildModel(spec, { seed: 3 });
+  const needs = tilingNeeds(parseArchitecture(spec));
+  assert.deepEqual(needs, { margin: 10, align: 2 }); // 2 · (4 + 1): the body's view in sub-image pixels, one more block
+  const shuffles = () => ['space_to_depth', 'depth_to_space'].map((n) => Array.from(model.getLayer(n).getWeights()[0]!.dataSync()));
+  const fixed = shuffles();
+  const { first, last } = adamLosses(model, 32, 30);
+  assert.ok(Number.isFinite(last) && last < 0.5 * first, `loss ${first} → ${last}`);
+  assert.deepEqual(shuffles(), fixed, 'training leaves the pixel shuffles as they were');
+  // A slice of odd size, in one pass (padded to even) and in 48-pixel tiles: the same pixels.
+  const w = 75, h = 61;
+  const slice = Float32Array.from({ length: w * h }, (_, i) => Math.sin(i * 0.37) * 0.3 + ((i % w) > 30 ? 0.5 : 0));
+  const whole = await predictTiled(model, slice, w, h, { ...needs, tile: 512 });
+  const tiled = await predictTiled(model, slice, w, h, { ...needs, tile: 48 });
+  assert.ok(maxAbsDiff(whole, tiled) < 1e-5, `tiles join up (max difference ${maxAbsDiff(whole, tiled)})`);
+  assert.ok(maxAbsDiff(whole, slice) > 1e-3, 'the network changes its input');
+  const work = tempDir();
+  try {
+    const folder = path.join(work.dir, 'sub-images');
+    await saveModelFolder(model, card(spec), folder);
+    const loaded = await loadModelFolder(folder);
+    const again = await predictTiled(loaded.model, slice, w, h, { ...needs, tile: 512 });
+    assert.ok(maxAbsDiff(whole, again) < 1e-5, 'loaded (activations fused), the same function');
+    loaded.model.dispose();
+  } finally {
+    work.cleanup();
+  }
+  model.dispose();
+});
+
 test('a learned denoiser frees every tensor it makes and keeps padding pixels', async () => {
   const { dir, cleanup } = tempDir();
   try {

@@ -102,6 +102,43 @@ test('PyTorch weights load into the tfjs DnCNN in the right layout: its output i
   assert.throws(() => readTorchWeights(dir), /weights\.bin: 12 bytes where weights\.json lists 142 float32 values/);
 });
 
+test('a DnCNN on 2×2 sub-images (downscale 2) is the convolutions written out on PyTorch\'s pixel-unshuffled channels', () => {
+  const rng = new Rng(4);
+  const model = buildModel({ kind: 'dncnn', depth: 3, width: 3, downscale: 2 }, { seed: 2 });
+  // Random trained weights, PyTorch's layout: 4 sub-image channels in, 4 out.
+  const shapes = [[3, 4], [3, 3], [4, 3]] as const;
+  const arrays = shapes.flatMap(([o, i]) => [Float32Array.from({ length: o * i * 9 }, () => rng.normal() * 0.4), Float32Array.from({ length: o }, () => rng.normal() * 0.1)]);
+  const dir = scratch('torch-weights-s2-');
+  writeFileSync(path.join(dir, 'weights.bin'), Buffer.concat(arrays.map((a) => Buffer.from(a.buffer))));
+  writeFileSync(path.join(dir, 'weights.json'), JSON.stringify({ tensors: shapes.flatMap(([o, i], layer) => [{ layer, kind: 'kernel', shape: [o, i, 3, 3], layout: 'oihw' }, { layer, kind: 'bias', shape: [o], layout: 'o' }]) }));
+  loadTorchWeights(model, readTorchWeights(dir));
+  const h = 8, w = 10, h2 = h / 2, w2 = w / 2;
+  const x = Float32Array.from({ length: h * w }, (_, i) => Math.cos(i * 0.7) + (i % w) / w);
+  // Channel 2i + j holds pixel (2y + i, 2x + j): torch.nn.functional.pixel_unshuffle's order.
+  const sub = [0, 1, 2, 3].map((c) => Float32Array.from({ length: h2 * w2 }, (_, k) => x[(2 * Math.floor(k / w2) + (c >> 1)) * w + 2 * (k % w2) + (c & 1)]!));
+  let f = conv(sub, arrays[0]!, arrays[1]!, 3, h2, w2, true);
+  f = conv(f, arrays[2]!, arrays[3]!, 3, h2, w2, true);
+  const body = conv(f, arrays[4]!, arrays[5]!, 4, h2, w2, false);
+  const expected = x.map((v, i) => v + body[2 * (Math.floor(i / w) % 2) + (i % w) % 2]![Math.floor(i / w / 2) * w2 + Math.floor((i % w) / 2)]!);
+  assert.ok(maxDiff(predict(model, x, h, w), expected) < 1e-5, 'tfjs output = input + the written-out body, shuffled back');
+  // Only the trained convolutions travel (the fixed shuffles are PyTorch functions): saved back, the same bytes.
+  const again = scratch('torch-weights-s2-again-');
+  saveTorchWeights(model, again);
+  assert.deepEqual(readFileSync(path.join(again, 'weights.bin')), readFileSync(path.join(dir, 'weights.bin')));
+  assert.equal(model.trainableWeights.length, 6, 'the shuffles are not trained');
+  if (!hasTorch) return;
+  writeFileSync(path.join(dir, 'x.bin'), x);
+  python(`
+import numpy as np, torch, torch_train as t
+m = t.DnCNN(3, 3, 3, [1], 2)
+for p, w in zip(m.parameters(), t.read_weights(${JSON.stringify(dir)})): p.data.copy_(w)
+x = torch.from_numpy(np.fromfile(${JSON.stringify(path.join(dir, 'x.bin'))}, dtype='<f4').reshape(1, 1, ${h}, ${w}))
+m(x).detach().numpy().astype('<f4').tofile(${JSON.stringify(path.join(dir, 'y.bin'))})`);
+  const y = readFileSync(path.join(dir, 'y.bin'));
+  const fromTorch = new Float32Array(y.buffer.slice(y.byteOffset, y.byteOffset + y.byteLength));
+  assert.ok(maxDiff(fromTorch, expected) < 1e-5, `PyTorch's downscaled DnCNN computes the same (max difference ${maxDiff(fromTorch, expected)})`);
+});
+
 const config: TrainConfigInput = {
   name: 'ct-test', modality: 'CT', mode: 'supervised',
   architecture: { kind: 'dncnn', depth: 4, width: 8 }, patchSize: 32, batchSize: 4, epochs: 1, stepsPerEpoch: 20,

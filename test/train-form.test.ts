@@ -70,6 +70,12 @@ test('the live check names the bad field, and summarises a valid run', async () 
     assert.ok(dilated.ok);
     assert.equal(dilated.receptiveField, 35); // 1 + 2·(1 + 2 + 3 + 4 + 3 + 2 + 1 + 1)
     assert.match(dilated.summary, /DnCNN 8×32, dilations 2,3,4,3,2,1, supervised/);
+    const sub = await service.checkTrainConfig({ config: buildTrainConfig({ ...applyPreset(DEFAULT_FORM, 'dncnn-10x48-s2'), epochs: 3, stepsPerEpoch: 5, batchSize: 4 }, 'CT', CT_PRE) });
+    assert.ok(sub.ok);
+    assert.match(sub.summary, /DnCNN 10×48, on 2×2 sub-images, supervised/);
+    assert.equal(sub.receptiveField, 45); // 2 · 2 · (10 + 1) + 1: each sub-image pixel stands for a 2×2 block
+    const subTold = await service.checkTrainConfig({ config: buildTrainConfig({ ...applyPreset(DEFAULT_FORM, 'dncnn-10x48-s2'), noiseLevelInput: true }, 'CT', CT_PRE) });
+    assert.match(!subTold.ok ? subTold.error : '', /field 'architecture\.downscale': a downscaled DnCNN takes no noise map/);
     const told = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, noiseLevelInput: true, epochs: 3, stepsPerEpoch: 5, batchSize: 4 }, 'CT', CT_PRE) });
     assert.ok(told.ok);
     assert.match(told.summary, /DnCNN 8×32, told the noise level \(2 scales\), supervised/);

@@ -39,6 +39,8 @@ export interface DefaultRecipe {
    * reproduces it from scratch.
    */
   stages?: { why: string; set: Record<string, unknown>; engine?: 'torch' }[];
+  /** 'torch': `config` itself is trained with PyTorch (torch_train.py; CUDA when there is a GPU), as a stage can be. */
+  engine?: 'torch';
   /** The card's inference settings (the noise guard; see model-card.ts). */
   inference: { noiseGuard: number | null; noiseGuardScales: number; noiseGuardLocal?: number | null; riskWeighting?: boolean; riskNoise?: 'white' | 'spectrum'; keepLowFrequencies?: number | null };
   /** The experiments that chose this recipe, best first: the leaderboard the card carries. */

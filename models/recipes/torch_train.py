@@ -36,25 +36,30 @@ def log(msg):
 
 
 class DnCNN(nn.Module):
-    """As architectures.ts builds 'dncnn': conv+ReLU, depth−2 (dilated) conv+ReLU, conv; out = x + body(x)."""
+    """As architectures.ts builds 'dncnn': conv+ReLU, depth−2 (dilated) conv+ReLU, conv; out = x + body(x).
+    With downscale 2 the body runs on the image's 2×2 sub-images as 4 channels (FFDNet's
+    pixel unshuffle) and its 4 outputs are put back in place (pixel shuffle)."""
 
-    def __init__(self, depth, width, kernel, dilations):
+    def __init__(self, depth, width, kernel, dilations, downscale=1):
         super().__init__()
         half = kernel // 2
-        layers = [nn.Conv2d(1, width, kernel, padding=half)]
+        self.downscale = downscale
+        channels = downscale * downscale
+        layers = [nn.Conv2d(channels, width, kernel, padding=half)]
         for d in dilations:
             layers.append(nn.Conv2d(width, width, kernel, padding=half * d, dilation=d))
-        layers.append(nn.Conv2d(width, 1, kernel, padding=half))
+        layers.append(nn.Conv2d(width, channels, kernel, padding=half))
         self.convs = nn.ModuleList(layers)
         for c in self.convs:  # He normal on fan-in, zero bias: tfjs's heNormal default
             nn.init.kaiming_normal_(c.weight, nonlinearity='relu')
             nn.init.zeros_(c.bias)
 
     def forward(self, x):
-        y = x
+        y = F.pixel_unshuffle(x, self.downscale) if self.downscale > 1 else x
         for c in self.convs[:-1]:
             y = F.relu(c(y))
-        return x + self.convs[-1](y)
+        y = self.convs[-1](y)
+        return x + (F.pixel_shuffle(y, self.downscale) if self.downscale > 1 else y)
 
 
 def read_weights(folder):
@@ -240,6 +245,7 @@ def main():
     ap.add_argument('--init', help='a weights folder (this format) to start from instead of He-normal weights')
     ap.add_argument('--manifest', help='another manifest.json for the same slices (e.g. the recipe with other settings)')
     ap.add_argument('--checkpoint-minutes', type=float, default=1.0, help='how often the weights so far are written (partial)')
+    ap.add_argument('--threads', type=int, default=os.cpu_count(), help='CPU threads (PyTorch may default to one)')
     ap.add_argument('--prefetch', type=int, default=8, help='batches drawn at once: on a GPU one draw\'s Python work, not the network, bounds a step')
     args = ap.parse_args()
 
@@ -256,19 +262,22 @@ def main():
         raise SystemExit('torch_train: only plain DnCNN (ReLU, no batch norm, no noise map) is trained here')
     if cfg['mode'] != 'supervised':
         raise SystemExit(f"torch_train: mode {cfg['mode']!r}: only supervised training is done here")
+    if cfg['patchSize'] % arch.get('downscale', 1):
+        raise SystemExit(f"torch_train: patchSize {cfg['patchSize']} is not a multiple of architecture.downscale {arch['downscale']}")
     if args.batch:
         cfg['batchSize'] = args.batch
     torch.backends.cudnn.allow_tf32 = False  # σ 4 HU is 1e-3 of the window: TF32's 10-bit mantissa would blur it
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.benchmark = True
     dev = torch.device(args.device)
+    torch.set_num_threads(max(1, args.threads))
     seed = int(cfg.get('seed', 1))
     torch.manual_seed(seed)
     gen = torch.Generator(device=dev)
     gen.manual_seed(seed)
     data = Slices(args.data, man, dev)
     dil = arch.get('dilations') or [1] * (arch['depth'] - 2)
-    model = DnCNN(arch['depth'], arch['width'], arch.get('kernelSize', 3), dil).to(dev)
+    model = DnCNN(arch['depth'], arch['width'], arch.get('kernelSize', 3), dil, arch.get('downscale', 1)).to(dev)
     if args.init:
         for p, w in zip(model.parameters(), read_weights(args.init)):
             if tuple(p.shape) != tuple(w.shape):
@@ -280,7 +289,7 @@ def main():
     warm = cfg.get('fineTune', {}).get('warmupSteps', 0) if args.init else 0
     steps = args.steps or cfg['epochs'] * cfg['stepsPerEpoch']
     log(f"torch_train: {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'CPU'}), torch {torch.__version__}; "
-        f"{len(man['slices'])} slices, DnCNN {arch['depth']}×{arch['width']} dilations {dil}, batch {cfg['batchSize']}×{cfg['patchSize']}², "
+        f"{len(man['slices'])} slices, DnCNN {arch['depth']}×{arch['width']} dilations {dil} downscale {arch.get('downscale', 1)}, batch {cfg['batchSize']}×{cfg['patchSize']}², "
         f"noise {[n['kind'] for n in cfg['noise']]}, loss {cfg['lossWeighting']}")
 
     def rate(k, progress):

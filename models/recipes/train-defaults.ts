@@ -222,8 +222,8 @@ async function trainOne(base: DefaultRecipe, outDir: string | undefined, overrid
       init = await loadModelFolder(stageModel);
       continue;
     }
-    if (k > 0 && stages[k - 1]!.engine === 'torch') {
-      // A PyTorch stage (the GPU engine): from the last stage's weights, imported back with its card.
+    if ((k === 0 ? recipe.engine : stages[k - 1]!.engine) === 'torch') {
+      // A PyTorch stage (the GPU engine): from the last stage's weights (or from scratch), imported back with its card.
       const run = (await torchRun(stageRecipe, await trainingVolumes(stageRecipe), path.join(work, `stage-${k + 1}`), init?.model, { device: torchFlags.device }))!;
       init?.model.dispose();
       result = { model: run.model, card: run.card, history: run.card.training?.history ?? [], stoppedBy: 'completed' };
@@ -280,5 +280,5 @@ for (const recipe of DEFAULT_RECIPES) {
       export: flags.export, import: flags.import, device: flags.device,
       steps: positive('steps', flags.steps), minutes: positive('minutes', flags.minutes),
     });
-  } else await trainOne(recipe, flags.out, overrides, flags.init, { device: flags.device });
+  } else await trainOne(flags.engine === 'tfjs' ? { ...recipe, engine: undefined } : recipe, flags.out, overrides, flags.init, { device: flags.device });
 }

@@ -263,7 +263,7 @@ export class DenoiseStudioService implements DenoiseStudioApi {
       const receptiveField = 2 * tilingNeeds(c.architecture).margin + 1;
       const patches = c.epochs * c.stepsPerEpoch * c.batchSize;
       const arch = c.architecture;
-      const shape = arch.kind === 'dncnn' ? `DnCNN ${arch.depth}×${arch.width}${arch.dilations?.some((d) => d > 1) ? `, dilations ${arch.dilations.join(",")}` : ''}` : arch.kind === 'unet' ? `U-Net ${arch.levels} levels × ${arch.baseFilters}${arch.pooling === 'average' || arch.upsampling === 'bilinear' ? `, ${arch.pooling} pooling, ${arch.upsampling} upsampling` : ''}`
+      const shape = arch.kind === 'dncnn' ? `DnCNN ${arch.depth}×${arch.width}${arch.dilations?.some((d) => d > 1) ? `, dilations ${arch.dilations.join(",")}` : ''}${(arch.downscale ?? 1) > 1 ? ', on 2×2 sub-images' : ''}` : arch.kind === 'unet' ? `U-Net ${arch.levels} levels × ${arch.baseFilters}${arch.pooling === 'average' || arch.upsampling === 'bilinear' ? `, ${arch.pooling} pooling, ${arch.upsampling} upsampling` : ''}`
         : arch.kind === 'conv-ae' ? `conv autoencoder ${arch.filters.join('-')}, bottleneck ${arch.bottleneck}` : `dense ${arch.patchSize ** 2}-${arch.hidden.join('-')}`;
       const told = noiseMapScales(arch) ? `, told the noise level (${noiseMapScales(arch)} scales)` : '';
       return {

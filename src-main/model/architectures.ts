@@ -75,7 +75,15 @@ export const ArchitectureSpec = z.discriminatedUnion('kind', [
      * the same cost, as IRCNN's 1,2,3,4,3,2,1 (receptive field 33 px instead of 17 for 8 layers).
      */
     dilations: z.array(z.number().int().min(1).max(8)).optional(),
+    /**
+     * 2: the body runs on the image's four 2×2 sub-images as channels (FFDNet's pixel unshuffle;
+     * shuffled back before the residual): twice the view and a quarter of the positions per layer
+     * — a wider, deeper network at the cost of a thinner one. CT noise from smooth kernels is
+     * correlated over 1–2 px; split into sub-images it is nearly white.
+     */
+    downscale: z.union([z.literal(1), z.literal(2)]).optional(),
   }).superRefine((a, ctx) => {
+    if ((a.downscale ?? 1) > 1 && a.noiseMap) ctx.addIssue({ code: 'custom', path: ['downscale'], message: 'a downscaled DnCNN takes no noise map' });
     if (!a.dilations) return;
     if (a.dilations.length !== a.depth - 2) ctx.addIssue({ code: 'custom', path: ['dilations'], message: `needs one dilation per hidden layer: ${a.depth - 2} for depth ${a.depth}, got ${a.dilations.length}` });
     // A dilated convolution trains only through tfjs's unfused path (its fused kernels have no
@@ -104,6 +112,8 @@ export const ARCHITECTURE_PRESETS: Record<string, ArchitectureSpec> = {
   'dncnn-17x64': { kind: 'dncnn', depth: 17, width: 64, batchNorm: true },
   /** IRCNN's dilations (2,3,4,3,2 and one more 1): 8×32's cost, twice its view (35 px) for spatially correlated noise. */
   'dncnn-8x32-dilated': { kind: 'dncnn', depth: 8, width: 32, dilations: [2, 3, 4, 3, 2, 1] },
+  /** FFDNet's layout: the layers on the 2×2 sub-images — sees 45 px at ¾ of 8×32's cost per slice. */
+  'dncnn-10x48-s2': { kind: 'dncnn', depth: 10, width: 48, downscale: 2 },
   'unet-3': { kind: 'unet', levels: 3, baseFilters: 16 },
   /** The same U-Net pooling by averages and upsampling bilinearly: no blocks, no noise-maximum bias. */
   'unet-3-smooth': { kind: 'unet', levels: 3, baseFilters: 16, pooling: 'average', upsampling: 'bilinear' },
@@ -147,7 +157,12 @@ export function tilingNeeds(a: Architecture): TilingNeeds {
   const half = (a.kernelSize - 1) / 2;
   switch (a.kind) {
     case 'dense': return { margin: 0, align: 1, fixedSize: a.patchSize };
-    case 'dncnn': return { margin: (2 + (a.dilations ?? Array<number>(a.depth - 2).fill(1)).reduce((sum, d) => sum + d, 0)) * half, align: 1 };
+    case 'dncnn': {
+      // The view in the body's pixels, × the sub-image step, and one more block for the unshuffle.
+      const s = a.downscale ?? 1;
+      const body = (2 + (a.dilations ?? Array<number>(a.depth - 2).fill(1)).reduce((sum, d) => sum + d, 0)) * half;
+      return s === 1 ? { margin: body, align: 1 } : { margin: s * (body + 1), align: s };
+    }
     case 'conv-ae':
     case 'unet': {
       const levels = a.kind === 'unet' ? a.levels : a.filters.length;
@@ -161,6 +176,35 @@ export function tilingNeeds(a: Architecture): TilingNeeds {
       const align = 2 ** levels;
       return { margin: Math.ceil(r / align) * align, align };
     }
+  }
+}
+
+/**
+ * Pixel unshuffle / shuffle as fixed (untrainable) strided convolutions, layers every Keras and
+ * tfjs version serialises: sub-image channel i·s + j holds pixel (s·y + i, s·x + j) — PyTorch's
+ * pixel_unshuffle order, so torch_train.py's weights fit unchanged.
+ */
+function shuffleLayer(kind: typeof SHUFFLES[number], s: number): tf.layers.Layer {
+  const args = { kernelSize: s, strides: s, padding: 'valid' as const, useBias: false, trainable: false, name: kind };
+  return kind === 'space_to_depth' ? tf.layers.conv2d({ ...args, filters: s * s }) : tf.layers.conv2dTranspose({ ...args, filters: 1 });
+}
+
+const SHUFFLES = ['space_to_depth', 'depth_to_space'] as const;
+
+/**
+ * Gives a network's pixel (un)shuffle layers their fixed kernels and takes their variables out of
+ * training. Needed wherever a network is built from its topology alone (buildModel, a
+ * data-parallel helper's replica): the kernels are not in the topology, and tfjs leaves a layer
+ * built with `trainable: false` with trainable variables (an optimiser given no list would move them).
+ */
+export function fixPixelShuffles(model: tf.LayersModel): void {
+  for (const layer of model.layers) {
+    if (!(SHUFFLES as readonly string[]).includes(layer.name)) continue;
+    const [h, w] = layer.getWeights()[0]!.shape as number[];
+    const kernel = new Float32Array(h! * w! * h! * w!);
+    for (let i = 0; i < h!; i++) for (let j = 0; j < w!; j++) kernel[(i * w! + j) * h! * w! + i * w! + j] = 1; // [i, j, 0, i·s + j]
+    tf.tidy(() => layer.setWeights([tf.tensor4d(kernel, [h!, w!, 1, h! * w!])]));
+    layer.trainable = false;
   }
 }
 
@@ -255,12 +299,16 @@ export function buildModel(spec: ArchitectureSpec, options: { name?: string; see
   let x: tf.SymbolicTensor;
   switch (a.kind) {
     case 'dncnn': {
-      x = b.conv(seen, a.width, { bn: false });
+      const s = a.downscale ?? 1;
+      x = b.conv(s > 1 ? shuffleLayer('space_to_depth', s).apply(seen) as tf.SymbolicTensor : seen, a.width, { bn: false });
       const middle = Math.floor((a.depth - 2) / 2);
       for (let i = 0; i < a.depth - 2; i++) x = b.conv(x, a.width, { dropout: i === middle, dilation: a.dilations?.[i] ?? 1 });
-      const noise = b.conv(x, 1, { act: false });
+      let noise = b.conv(x, s * s, { act: false });
+      if (s > 1) noise = shuffleLayer('depth_to_space', s).apply(noise) as tf.SymbolicTensor;
       // The body learns −noise; adding keeps to layers Keras and tfjs both serialise.
-      return tf.model({ inputs, outputs: b.add(input, noise), name });
+      const model = tf.model({ inputs, outputs: b.add(input, noise), name });
+      fixPixelShuffles(model);
+      return model;
     }
     case 'conv-ae': {
       x = input;

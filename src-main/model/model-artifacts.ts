@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelCard } from './model-card.js';
 import { fuseConvActivations } from './fuse-activations.js';
-import { noiseMapScales } from './architectures.js';
+import { fixPixelShuffles, noiseMapScales } from './architectures.js';
 
 export class ModelFolderError extends Error {
   constructor(readonly folder: string, reason: string) {
@@ -71,6 +71,7 @@ export async function modelFromArtifacts(artifacts: ModelArtifacts, folder: stri
   } catch (error) {
     throw new ModelFolderError(folder, `model.json could not be built: ${(error as Error).message}`);
   }
+  fixPixelShuffles(model); // their variables out of training (the kernels came with the weights)
   try {
     checkImageToImage(model, folder, noiseMapScales(artifacts.card.architecture));
   } catch (error) {

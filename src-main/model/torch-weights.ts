@@ -11,10 +11,13 @@ import * as tf from '@tensorflow/tfjs';
 export interface TorchTensorEntry { layer: number; kind: 'kernel' | 'bias'; shape: number[]; layout: 'oihw' | 'o' }
 export interface TorchWeights { tensors: TorchTensorEntry[]; arrays: Float32Array[]; meta: Record<string, unknown> }
 
-/** The model's convolution layers in order: what the PyTorch network's `convs` mirror. */
+/**
+ * The model's trained convolution layers in order: what the PyTorch network's `convs` mirror (a
+ * downscaled DnCNN's fixed pixel (un)shuffle layers are PyTorch functions, not weights).
+ */
 function convLayers(model: tf.LayersModel): tf.layers.Layer[] {
-  const convs = model.layers.filter((l) => l.getClassName() === 'Conv2D');
-  const other = model.layers.filter((l) => l.getWeights().length > 0 && l.getClassName() !== 'Conv2D');
+  const convs = model.layers.filter((l) => l.getClassName() === 'Conv2D' && l.trainable);
+  const other = model.layers.filter((l) => l.getWeights().length > 0 && l.trainable && l.getClassName() !== 'Conv2D');
   if (other.length) throw new Error(`PyTorch weights: only convolutions carry weights here, but ${other.map((l) => `${l.name} (${l.getClassName()})`).join(', ')} do too`);
   return convs;
 }

@@ -102,6 +102,12 @@ export const TrainConfig = z.object({
     warmupSteps: z.number().int().min(0).max(100000).default(0),
   }).default({ freezeLayers: 0, warmupSteps: 0 }),
   seed: z.number().int().min(0).default(1),
+}).superRefine((c, ctx) => {
+  // A network on 2×2 sub-images splits each patch into them: an odd side would lose a row.
+  const a = c.architecture as { kind: string; downscale?: number };
+  if (a.kind === 'dncnn' && (a.downscale ?? 1) > 1 && c.patchSize % a.downscale!) {
+    ctx.addIssue({ code: 'custom', path: ['patchSize'], message: `${c.patchSize} is not a multiple of architecture.downscale ${a.downscale}` });
+  }
 });
 export type TrainConfigInput = z.input<typeof TrainConfig>;
 export type TrainConfig = z.output<typeof TrainConfig>;

@@ -16,7 +16,7 @@ import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { cropTransformed, samplePatch, splitBySeries, type TrainingSlice } from '../preprocess/patches.js';
 import { estimateNoiseSpectrum, type NoiseSpectrum } from '../preprocess/noise-spectrum.js';
 import { filteredNoise } from '../shared/fft2d.js';
-import { buildModel, kernelWeights, noiseMapOf, noiseMapScales, usesBatchNorm, withNoiseLevelInput, type Architecture } from './architectures.js';
+import { buildModel, fixPixelShuffles, kernelWeights, noiseMapOf, noiseMapScales, usesBatchNorm, withNoiseLevelInput, type Architecture } from './architectures.js';
 import { noiseSigmaByScale } from '../preprocess/noise-level.js';
 import { levelsFromReadings, noiseLevelMaps, noiseLevelsOf } from './noise-level-input.js';
 import { psnr, ssim } from './metrics.js';
@@ -375,8 +375,9 @@ export class ShardGradients {
   private constructor(private readonly model: tf.LayersModel) {}
 
   static async fromTopology(modelTopology: string): Promise<ShardGradients> {
-    const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(modelTopology) as tf.io.ModelJSON['modelTopology'] });
-    return new ShardGradients(model as tf.LayersModel);
+    const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(modelTopology) as tf.io.ModelJSON['modelTopology'] }) as tf.LayersModel;
+    fixPixelShuffles(model); // fixed kernels the topology does not hold; only trainable weights are sent
+    return new ShardGradients(model);
   }
 
   compute(weights: Float32Array[], shard: Batch & { size: number }): { grads: Float32Array[]; lossSum: number } {

@@ -16,6 +16,8 @@ export interface TrainForm {
   width: number;
   /** dncnn: dilation of each hidden layer, comma separated; empty: none */
   dilations: string;
+  /** dncnn: the body runs on the 2×2 sub-images (architecture.downscale 2, FFDNet-style) */
+  subImages: boolean;
   /** unet */
   levels: number;
   baseFilters: number;
@@ -62,7 +64,7 @@ export interface TrainForm {
 }
 
 export const DEFAULT_FORM: TrainForm = {
-  name: 'my-denoiser', arch: 'dncnn', depth: 8, width: 32, dilations: '', levels: 3, baseFilters: 16, filters: '32, 64', bottleneck: 64,
+  name: 'my-denoiser', arch: 'dncnn', depth: 8, width: 32, dilations: '', subImages: false, levels: 3, baseFilters: 16, filters: '32, 64', bottleneck: 64,
   hidden: '128, 64, 32', densePatch: 28, kernelSize: 3, activation: 'relu', batchNorm: false, noiseLevelInput: false, dropout: 0, l2: 0,
   mode: 'supervised', optimizer: 'adam', learningRate: 1e-3, schedule: 'cosine', scheduleEpochs: 10, scheduleValue: 2e-5,
   epochs: 20, stepsPerEpoch: 40, batchSize: 16, patchSize: 64, patience: 8, validationFraction: 0.15, seed: 1,
@@ -73,14 +75,15 @@ export interface FormPreset { label: string; values: Partial<TrainForm> }
 
 /** Starting points; every field stays editable after choosing one. */
 export const FORM_PRESETS: Record<string, FormPreset> = {
-  'dncnn-8x32': { label: 'DnCNN 8×32 (as the shipped defaults)', values: { arch: 'dncnn', depth: 8, width: 32, dilations: '', batchNorm: false, kernelSize: 3, learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
-  'dncnn-8x32-dilated': { label: 'DnCNN 8×32 dilated 2,3,4,3,2,1 (IRCNN: sees 35 px, for correlated CT noise; same cost)', values: { arch: 'dncnn', depth: 8, width: 32, dilations: '2, 3, 4, 3, 2, 1', batchNorm: false, activation: 'relu', kernelSize: 3, learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
-  'dncnn-17x64': { label: 'DnCNN 17×64 + batch norm (Zhang et al. 2017; slow on CPU)', values: { arch: 'dncnn', depth: 17, width: 64, dilations: '', batchNorm: true, learningRate: 1e-3, schedule: 'step', scheduleEpochs: 30, scheduleValue: 0.1, patchSize: 48 } },
+  'dncnn-8x32': { label: 'DnCNN 8×32 (as the shipped defaults until CT 1.1.1)', values: { arch: 'dncnn', depth: 8, width: 32, dilations: '', subImages: false, batchNorm: false, kernelSize: 3, learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
+  'dncnn-8x32-dilated': { label: 'DnCNN 8×32 dilated 2,3,4,3,2,1 (IRCNN: sees 35 px, for correlated CT noise; same cost)', values: { arch: 'dncnn', depth: 8, width: 32, dilations: '2, 3, 4, 3, 2, 1', subImages: false, batchNorm: false, activation: 'relu', kernelSize: 3, learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
+  'dncnn-10x48-s2': { label: 'DnCNN 10×48 on 2×2 sub-images (FFDNet-style: sees 45 px at ¾ of 8×32\'s cost)', values: { arch: 'dncnn', depth: 10, width: 48, dilations: '', subImages: true, batchNorm: false, activation: 'relu', kernelSize: 3, learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
+  'dncnn-17x64': { label: 'DnCNN 17×64 + batch norm (Zhang et al. 2017; slow on CPU)', values: { arch: 'dncnn', depth: 17, width: 64, dilations: '', subImages: false, batchNorm: true, learningRate: 1e-3, schedule: 'step', scheduleEpochs: 30, scheduleValue: 0.1, patchSize: 48 } },
   'unet-3': { label: 'U-Net, 3 levels × 16 filters', values: { arch: 'unet', levels: 3, baseFilters: 16, pooling: 'max', upsampling: 'nearest', learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
   'unet-3-smooth': { label: 'U-Net, 3 levels × 16 filters, average pooling + bilinear upsampling (no 2×2 blocks)', values: { arch: 'unet', levels: 3, baseFilters: 16, pooling: 'average', upsampling: 'bilinear', learningRate: 1e-3, schedule: 'cosine', scheduleValue: 2e-5, patchSize: 64 } },
   'conv-ae': { label: 'Convolutional autoencoder 32-64, bottleneck 64', values: { arch: 'conv-ae', filters: '32, 64', bottleneck: 64, learningRate: 1e-3, schedule: 'constant', patchSize: 64 } },
   'dense-classic': { label: 'Dense DAE 784-128-64-32-64-128-784 (sigmoid, MSE, Adam)', values: { arch: 'dense', hidden: '128, 64, 32', densePatch: 28, learningRate: 1e-3, schedule: 'constant', batchSize: 64 } },
-  'quick': { label: 'Quick check: tiny DnCNN, 2 short epochs', values: { arch: 'dncnn', depth: 4, width: 8, dilations: '', epochs: 2, stepsPerEpoch: 4, batchSize: 8, patchSize: 32, schedule: 'constant', patience: 0 } },
+  'quick': { label: 'Quick check: tiny DnCNN, 2 short epochs', values: { arch: 'dncnn', depth: 4, width: 8, dilations: '', subImages: false, epochs: 2, stepsPerEpoch: 4, batchSize: 8, patchSize: 32, schedule: 'constant', patience: 0 } },
 };
 
 export function applyPreset(form: TrainForm, key: string): TrainForm {
@@ -105,7 +108,7 @@ function architecture(f: TrainForm): Record<string, unknown> {
   const common = { kernelSize: f.kernelSize, activation: f.activation, batchNorm: f.batchNorm, dropout: { rate: f.dropout }, l2: f.l2 };
   const level = f.noiseLevelInput ? { noiseMap: { scales: 2 } } : {};
   switch (f.arch) {
-    case 'dncnn': return { kind: 'dncnn', depth: f.depth, width: f.width, ...(f.dilations.trim() ? { dilations: parseList(f.dilations) } : {}), ...common, ...level };
+    case 'dncnn': return { kind: 'dncnn', depth: f.depth, width: f.width, ...(f.dilations.trim() ? { dilations: parseList(f.dilations) } : {}), ...(f.subImages ? { downscale: 2 } : {}), ...common, ...level };
     case 'unet': return { kind: 'unet', levels: f.levels, baseFilters: f.baseFilters, pooling: f.pooling, upsampling: f.upsampling, ...common, ...level };
     case 'conv-ae': return { kind: 'conv-ae', filters: parseList(f.filters), bottleneck: f.bottleneck, pooling: f.pooling, upsampling: f.upsampling, ...common };
     case 'dense': return { kind: 'dense', hidden: parseList(f.hidden), patchSize: f.densePatch, activation: f.activation, dropout: { rate: f.dropout }, l2: f.l2 };
