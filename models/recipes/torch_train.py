@@ -53,6 +53,8 @@ class DnCNN(nn.Module):
         for c in self.convs:  # He normal on fan-in, zero bias: tfjs's heNormal default
             nn.init.kaiming_normal_(c.weight, nonlinearity='relu')
             nn.init.zeros_(c.bias)
+        if downscale > 1:  # as architectures.ts: the last layer starts at zero (the network at identity)
+            nn.init.zeros_(self.convs[-1].weight)
 
     def forward(self, x):
         y = F.pixel_unshuffle(x, self.downscale) if self.downscale > 1 else x
@@ -301,7 +303,8 @@ def main():
     # other runs sharing the GPU change the pace, and the run still ends on time.
     budget = args.minutes * 60 if args.minutes else None
     history, started, k, avg = [], time.time(), 0, None
-    saved, every = started, 500
+    saved = started
+    every = lambda k: 100 if k <= 1000 else 500  # noqa: E731 — a closer look at the start
     queue = []
 
     def progress():
@@ -315,15 +318,17 @@ def main():
             b = cfg['batchSize']
             queue = list(zip(*(t.split(b) for t in make_batch(data, cfg, gen, b * max(1, args.prefetch)))))
         x, y, w = queue.pop(0)
+        if k == 0:  # the loss of doing nothing: what the curve must fall below
+            log(f'torch_train: the noisy input as output: loss {float(((x - y) ** 2 * w).sum() / w.numel()):.4e}')
         loss = ((model(x) - y) ** 2 * w).sum() / w.numel()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         k += 1
-        if k % 50 == 0:
+        if k % 25 == 0:
             v = float(loss.detach())
             avg = v if avg is None else 0.9 * avg + 0.1 * v
-        if k % every == 0:
+        if k % every(k) == 0:
             history.append({'step': k, 'loss': avg, 'learningRate': lr, 'seconds': round(time.time() - started, 1)})
             log(f'torch_train: step {k}{"" if budget else f"/{steps}"} loss {avg:.4e} lr {lr:.2e} {time.time() - started:.0f} s')
         if time.time() - saved > args.checkpoint_minutes * 60:  # a run cut short still leaves weights

@@ -229,8 +229,8 @@ class Builder {
     return `${kind}_${++this.n}`;
   }
 
-  conv(x: tf.SymbolicTensor, filters: number, opts: { act?: boolean; bn?: boolean; dropout?: boolean; dilation?: number } = {}): tf.SymbolicTensor {
-    const { act = true, bn = this.a.batchNorm, dropout = false, dilation = 1 } = opts;
+  conv(x: tf.SymbolicTensor, filters: number, opts: { act?: boolean; bn?: boolean; dropout?: boolean; dilation?: number; zeros?: boolean } = {}): tf.SymbolicTensor {
+    const { act = true, bn = this.a.batchNorm, dropout = false, dilation = 1, zeros = false } = opts;
     if (dilation > 1) {
       // The activation inside the layer: under gradients tfjs then runs conv2d + bias + activation
       // unfused, whose Conv2D gradient handles dilation (dilated-gradients.ts); a linear layer
@@ -243,7 +243,7 @@ class Builder {
     }
     let y = tf.layers.conv2d({
       filters, kernelSize: this.a.kernelSize, padding: 'same', useBias: !bn || !act,
-      kernelInitializer: this.init(), name: this.name('conv'),
+      kernelInitializer: zeros ? 'zeros' : this.init(), name: this.name('conv'),
     }).apply(x) as tf.SymbolicTensor;
     if (bn && act) y = tf.layers.batchNormalization({ name: this.name('bn') }).apply(y) as tf.SymbolicTensor;
     if (act) y = activationLayer(this.a, this.name('act')).apply(y) as tf.SymbolicTensor;
@@ -303,7 +303,9 @@ export function buildModel(spec: ArchitectureSpec, options: { name?: string; see
       x = b.conv(s > 1 ? shuffleLayer('space_to_depth', s).apply(seen) as tf.SymbolicTensor : seen, a.width, { bn: false });
       const middle = Math.floor((a.depth - 2) / 2);
       for (let i = 0; i < a.depth - 2; i++) x = b.conv(x, a.width, { dropout: i === middle, dilation: a.dilations?.[i] ?? 1 });
-      let noise = b.conv(x, s * s, { act: false });
+      // Downscaled, the last layer starts at zero (the network at identity): from He-normal weights
+      // the deeper, wider body's first output was so far off that training drove it to dead ReLUs.
+      let noise = b.conv(x, s * s, { act: false, zeros: s > 1 });
       if (s > 1) noise = shuffleLayer('depth_to_space', s).apply(noise) as tf.SymbolicTensor;
       // The body learns −noise; adding keeps to layers Keras and tfjs both serialise.
       const model = tf.model({ inputs, outputs: b.add(input, noise), name });

@@ -169,7 +169,15 @@ test('open → browse → denoise → compare → scroll → W/L → export → 
   await page.getByLabel('Told the noise level').scrollIntoViewIfNeeded();
   await shot(page, '07d-train-noise-level');
   await page.getByLabel('Told the noise level').uncheck();
+  // FFDNet's layout: the DnCNN on 2×2 sub-images, its wider view in the summary.
+  await page.getByLabel('Training preset').selectOption('dncnn-10x48-s2');
+  await expect(page.getByLabel('On 2×2 sub-images')).toBeChecked();
+  await expect(page.getByTestId('train-check')).toContainText('DnCNN 10×48, on 2×2 sub-images, supervised');
+  await expect(page.getByTestId('train-check')).toContainText('receptive field 45 px');
+  await page.getByLabel('On 2×2 sub-images').scrollIntoViewIfNeeded();
+  await shot(page, '07e-train-sub-images');
   await page.getByLabel('Training preset').selectOption('quick');
+  await expect(page.getByLabel('On 2×2 sub-images')).not.toBeChecked();
   await page.getByLabel('Dilations').fill('');
   await page.getByLabel('Epochs').fill('30');
   await page.getByLabel('Steps per epoch').fill('6');
