@@ -76,6 +76,8 @@ test('the live check names the bad field, and summarises a valid run', async () 
     assert.equal(sub.receptiveField, 45); // 2 · 2 · (10 + 1) + 1: each sub-image pixel stands for a 2×2 block
     const subTold = await service.checkTrainConfig({ config: buildTrainConfig({ ...applyPreset(DEFAULT_FORM, 'dncnn-10x48-s2'), noiseLevelInput: true }, 'CT', CT_PRE) });
     assert.match(!subTold.ok ? subTold.error : '', /field 'architecture\.downscale': a downscaled DnCNN takes no noise map/);
+    const subOdd = await service.checkTrainConfig({ config: buildTrainConfig({ ...applyPreset(DEFAULT_FORM, 'dncnn-10x48-s2'), patchSize: 63 }, 'CT', CT_PRE) });
+    assert.match(!subOdd.ok ? subOdd.error : '', /field 'patchSize': 63 is not a multiple of architecture\.downscale 2/);
     const told = await service.checkTrainConfig({ config: buildTrainConfig({ ...DEFAULT_FORM, noiseLevelInput: true, epochs: 3, stepsPerEpoch: 5, batchSize: 4 }, 'CT', CT_PRE) });
     assert.ok(told.ok);
     assert.match(told.summary, /DnCNN 8×32, told the noise level \(2 scales\), supervised/);
