@@ -192,6 +192,18 @@ test('data-parallel steps (a helper computing half of each batch) give the same 
   await helper.dispose();
 });
 
+test('data-parallel steps of a DnCNN on 2×2 sub-images: the helper rebuilds its fixed pixel shuffles and gets one thread\'s weights', async () => {
+  const helper = inThreadHelper();
+  const config = { ...small, epochs: 1, stepsPerEpoch: 3, validation: { fraction: 0, patches: 0 }, architecture: { kind: 'dncnn', depth: 4, width: 8, downscale: 2 } } as const;
+  const single = await trainModel(config, [volume]);
+  const parallel = await trainModel(config, [volume], { gradientHelpers: [helper] });
+  assert.ok(maxWeightDifference(single.model, parallel.model) < 1e-5, `weights differ by ${maxWeightDifference(single.model, parallel.model)}`);
+  assert.ok(maxWeightDifference(single.model, buildModel(config.architecture)) > 1e-4, 'the steps moved the weights');
+  single.model.dispose();
+  parallel.model.dispose();
+  await helper.dispose();
+});
+
 test('fine-tuning the shipped MR default on the brain series beats the untouched default on the same validation data', async () => {
   const { defaultModelFor } = await import('../src-main/jobs/models/shipped-models.js');
   const parent = await loadModelFolder(defaultModelFor('MR'));

@@ -272,7 +272,9 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.benchmark = True
     dev = torch.device(args.device)
-    torch.set_num_threads(max(1, args.threads))
+    if args.threads < 1:
+        raise SystemExit(f'torch_train: --threads {args.threads}: expected at least 1')
+    torch.set_num_threads(args.threads)
     seed = int(cfg.get('seed', 1))
     torch.manual_seed(seed)
     gen = torch.Generator(device=dev)

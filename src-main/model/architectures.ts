@@ -191,6 +191,11 @@ function shuffleLayer(kind: typeof SHUFFLES[number], s: number): tf.layers.Layer
 
 const SHUFFLES = ['space_to_depth', 'depth_to_space'] as const;
 
+/** Whether a weight is a pixel (un)shuffle kernel: fixed, and rebuilt from the topology by fixPixelShuffles. */
+export function isPixelShuffleWeight(w: { originalName: string }): boolean {
+  return SHUFFLES.some((n) => w.originalName.startsWith(`${n}/`));
+}
+
 /**
  * Gives a network's pixel (un)shuffle layers their fixed kernels and takes their variables out of
  * training. Needed wherever a network is built from its topology alone (buildModel, a

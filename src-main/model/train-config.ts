@@ -104,8 +104,8 @@ export const TrainConfig = z.object({
   seed: z.number().int().min(0).default(1),
 }).superRefine((c, ctx) => {
   // A network on 2×2 sub-images splits each patch into them: an odd side would lose a row.
-  const a = c.architecture as { kind: string; downscale?: number };
-  if (a.kind === 'dncnn' && (a.downscale ?? 1) > 1 && c.patchSize % a.downscale!) {
+  const a = c.architecture;
+  if (a.kind === 'dncnn' && a.downscale && c.patchSize % a.downscale) {
     ctx.addIssue({ code: 'custom', path: ['patchSize'], message: `${c.patchSize} is not a multiple of architecture.downscale ${a.downscale}` });
   }
 });

@@ -16,7 +16,7 @@ import { imputePixels, invalidMask } from '../preprocess/impute.js';
 import { cropTransformed, samplePatch, splitBySeries, type TrainingSlice } from '../preprocess/patches.js';
 import { estimateNoiseSpectrum, type NoiseSpectrum } from '../preprocess/noise-spectrum.js';
 import { filteredNoise } from '../shared/fft2d.js';
-import { buildModel, fixPixelShuffles, kernelWeights, noiseMapOf, noiseMapScales, usesBatchNorm, withNoiseLevelInput, type Architecture } from './architectures.js';
+import { buildModel, fixPixelShuffles, isPixelShuffleWeight, kernelWeights, noiseMapOf, noiseMapScales, usesBatchNorm, withNoiseLevelInput, type Architecture } from './architectures.js';
 import { noiseSigmaByScale } from '../preprocess/noise-level.js';
 import { levelsFromReadings, noiseLevelMaps, noiseLevelsOf } from './noise-level-input.js';
 import { psnr, ssim } from './metrics.js';
@@ -620,8 +620,9 @@ export async function trainModel(configInput: TrainConfigInput | TrainConfig, vo
   }
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const helpers = options.gradientHelpers ?? [];
-  // Helpers rebuild the network from its topology and receive only the trainable weights each step.
-  if (helpers.length && model.nonTrainableWeights.some((w) => !w.name.includes('moving_'))) {
+  // Helpers rebuild the network from its topology and receive only the trainable weights each step
+  // (batch-norm statistics and pixel shuffles they rebuild themselves; frozen layers they could not).
+  if (helpers.length && model.nonTrainableWeights.some((w) => !w.name.includes('moving_') && !isPixelShuffleWeight(w))) {
     throw new Error('training: data-parallel helpers cannot train a model with frozen layers; train it on one thread');
   }
   const baseline = init && valBatch && !options.resume ? await validate(model, valBatch, P, config) : undefined;
